@@ -1,1 +1,45 @@
-export {};
+export { RedisModule } from './redis.module.js';
+export { REDIS_MODULE_OPTIONS } from './redis.module-definition.js';
+export type {
+  RedisModuleExtras,
+  RedisModuleOptions,
+  RedisNodeAddress,
+  RedisTlsOptions,
+} from './redis-options.interface.js';
+export { resolveRedisOptions, redact, type ResolvedRedisOptions } from './redis-options.validator.js';
+export {
+  DEFAULT_REDIS_CONNECTION,
+  REDIS_DEFAULTS,
+  getRedisConnectionToken,
+  getRedisToken,
+} from './redis.constants.js';
+export { InjectRedis, InjectRedisConnection } from './redis.decorators.js';
+export { RedisConnection } from './redis-connection.js';
+export type { RedisConnectionState } from './redis-connection.monitor.js';
+export type { RedisClient } from './redis-client.js';
+export {
+  RedisHealthIndicator,
+  type RedisHealthOptions,
+  type RedisHealthResult,
+} from './redis-health.indicator.js';
+export {
+  RedisScript,
+  defineScript,
+  type RedisScriptDefinition,
+  type ScriptArgument,
+  type ScriptFunction,
+} from './redis-script.js';
+export {
+  RedisKeyspace,
+  encodeKeyPart,
+  type KeyPartOptions,
+  type LongKeyPartPolicy,
+} from './redis-keyspace.js';
+export { scanKeys } from './redis-scan.js';
+export {
+  InvalidKeyPartError,
+  RedisConnectionError,
+  RedisKitError,
+  RedisOptionsError,
+  RedisScriptError,
+} from './redis.errors.js';

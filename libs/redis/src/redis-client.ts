@@ -1,0 +1,87 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+import type { ResolvedRedisOptions } from './redis-options.validator.js';
+
+/** A connection as ioredis gives it: a standalone/Sentinel client or a Cluster client. */
+export type RedisClient = Redis | Cluster;
+
+/** Exponential back-off with jitter, so a fleet of instances does not reconnect in lockstep. */
+function reconnectDelay(options: ResolvedRedisOptions): (attempt: number) => number {
+  const { reconnectMinDelayMs: min, reconnectMaxDelayMs: max } = options;
+  return (attempt) => {
+    const ceiling = Math.min(max, min * 2 ** Math.min(attempt - 1, 16));
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  };
+}
+
+function nodeOptions(options: ResolvedRedisOptions): RedisOptions {
+  return {
+    username: options.username,
+    password: options.password,
+    tls: options.tls,
+    connectTimeout: options.connectTimeoutMs,
+    commandTimeout: options.commandTimeoutMs,
+    enableOfflineQueue: options.offlineQueue,
+    // A command whose caller already saw a timeout or a connection error must not run later.
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: options.offlineQueue ? 1 : 0,
+    retryStrategy: reconnectDelay(options),
+    connectionName: options.clientName,
+    lazyConnect: true,
+  };
+}
+
+/**
+ * ioredis arms `commandTimeout` only once a Cluster has picked a node; a command waiting for the
+ * cluster itself (slots refresh, reconnect) would wait without bound. Arming the same per-command
+ * timer as the cluster accepts the command closes that gap (`Command#setTimeout` is idempotent).
+ */
+function boundClusterCommands(cluster: Cluster, timeoutMs: number): void {
+  const send = cluster.sendCommand.bind(cluster);
+  cluster.sendCommand = ((command, stream, node) => {
+    command.setTimeout(timeoutMs);
+    return send(command, stream, node);
+  }) as Cluster['sendCommand'];
+}
+
+/** Creates a client that has not connected yet (`lazyConnect`); {@link connectRedisClient} connects it. */
+export function createRedisClient(options: ResolvedRedisOptions): RedisClient {
+  const base = nodeOptions(options);
+  const { topology } = options;
+  if (topology.kind === 'cluster') {
+    const cluster = new Cluster(topology.nodes, {
+      ...topology.options,
+      redisOptions: { ...base, ...options.redisOptions },
+      enableAutoPipelining: options.enableAutoPipelining,
+      enableOfflineQueue: options.offlineQueue,
+      clusterRetryStrategy: reconnectDelay(options),
+      lazyConnect: true,
+      slotsRefreshTimeout: topology.options?.slotsRefreshTimeout ?? Math.max(1_000, options.commandTimeoutMs),
+      // TLS certificates are issued for names; ioredis would otherwise dial the announced IPs.
+      dnsLookup: topology.options?.dnsLookup ?? ((address, callback) => callback(null, address)),
+    });
+    boundClusterCommands(cluster, options.commandTimeoutMs);
+    return cluster;
+  }
+  if (topology.kind === 'sentinel') {
+    return new Redis({
+      ...base,
+      sentinels: topology.sentinels,
+      name: topology.name,
+      sentinelPassword: topology.password,
+      sentinelUsername: topology.username,
+      enableTLSForSentinelMode: options.tls !== undefined,
+      sentinelRetryStrategy: reconnectDelay(options),
+      enableAutoPipelining: options.enableAutoPipelining,
+      ...options.redisOptions,
+    });
+  }
+  return new Redis({
+    ...base,
+    host: topology.host,
+    port: topology.port,
+    db: topology.db,
+    enableAutoPipelining: options.enableAutoPipelining,
+    ...options.redisOptions,
+  });
+}

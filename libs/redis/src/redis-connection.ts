@@ -1,0 +1,111 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+
+import { createRedisClient, type RedisClient } from './redis-client.js';
+import { describeConnectionFailure } from './redis-connection-errors.js';
+import { RedisConnectionMonitor, type RedisConnectionState } from './redis-connection.monitor.js';
+import { RedisConnectionError } from './redis.errors.js';
+import { RedisKeyspace } from './redis-keyspace.js';
+import { resolveRedisOptions, type ResolvedRedisOptions } from './redis-options.validator.js';
+import type { RedisModuleOptions } from './redis-options.interface.js';
+
+/** How long a graceful QUIT may take at shutdown before the socket is simply closed. */
+const QUIT_TIMEOUT_MS = 1_000;
+
+/**
+ * One named connection: its ioredis client, its validated options and its key prefix. Injected
+ * with `@InjectRedisConnection(name?)`; the bare client with `@InjectRedis(name?)`.
+ */
+export class RedisConnection implements OnApplicationShutdown {
+  private readonly monitor: RedisConnectionMonitor;
+  private closing?: Promise<void>;
+
+  private constructor(
+    readonly name: string,
+    readonly client: RedisClient,
+    readonly options: ResolvedRedisOptions,
+  ) {
+    this.monitor = new RedisConnectionMonitor(client, name, options.target);
+  }
+
+  /**
+   * Validates the options, creates the client and, with `startup: 'wait'` (the default), waits until
+   * it is ready. Throws `RedisOptionsError` for a bad option, `RedisConnectionError` when the
+   * server cannot be reached in `connectTimeoutMs` or refuses the credentials or the certificate.
+   */
+  static async open(name: string, input: RedisModuleOptions): Promise<RedisConnection> {
+    const options = resolveRedisOptions(input);
+    const connection = new RedisConnection(name, createRedisClient(options), options);
+    if (options.startup === 'background') {
+      connection.client.connect().catch(() => undefined);
+      return connection;
+    }
+    await connection.waitUntilReady();
+    return connection;
+  }
+
+  /** `cluster` when the client is a Redis Cluster client. */
+  get isCluster(): boolean {
+    return this.options.topology.kind === 'cluster';
+  }
+
+  /** Connection state as the monitor saw it last, for health checks. */
+  get state(): Readonly<RedisConnectionState> {
+    return this.monitor.state;
+  }
+
+  /** A key builder for one module: `<keyPrefix>:<module>:...`. */
+  keyspace(module: string): RedisKeyspace {
+    return new RedisKeyspace(this.options.keyPrefix, module, { maxPartBytes: this.options.maxKeyPartBytes });
+  }
+
+  /** Closes the connection: QUIT, bounded, then a hard disconnect. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const quit = this.client.status === 'ready' ? this.client.quit().catch(() => undefined) : undefined;
+      if (quit)
+        await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS).unref())]);
+      this.client.disconnect();
+      this.monitor.detach();
+    })();
+    return this.closing;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  private waitUntilReady(): Promise<void> {
+    const { client, name, options } = this;
+    return new Promise<void>((resolve, reject) => {
+      let lastError: unknown;
+      const finish = (error?: RedisConnectionError): void => {
+        clearTimeout(timer);
+        client.off('ready', onReady);
+        client.off('error', onError);
+        client.off('node error', onError);
+        if (!error) return resolve();
+        client.disconnect();
+        this.monitor.detach();
+        new Logger(`Redis:${name}`).error(error.message);
+        reject(error);
+      };
+      const onReady = (): void => finish();
+      const onError = (error: unknown): void => {
+        lastError = error;
+        const failure = describeConnectionFailure(error);
+        if (failure.fatal)
+          finish(new RedisConnectionError(name, options.target, failure.reason, { cause: error }));
+      };
+      const timer = setTimeout(() => {
+        const last =
+          lastError === undefined ? '' : `; last error: ${describeConnectionFailure(lastError).reason}`;
+        const reason = `not ready within connectTimeoutMs (${options.connectTimeoutMs} ms)${last}`;
+        finish(new RedisConnectionError(name, options.target, reason, { cause: lastError }));
+      }, options.connectTimeoutMs);
+      client.on('ready', onReady);
+      client.on('error', onError);
+      client.on('node error', onError);
+      client.connect().catch(() => undefined);
+    });
+  }
+}

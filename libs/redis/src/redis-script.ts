@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+
+import type { RedisClient } from './redis-client.js';
+import { RedisScriptError } from './redis.errors.js';
+
+/** A value Lua receives in ARGV. */
+export type ScriptArgument = string | number | Buffer;
+
+/** What a lib declares once per script. */
+export interface RedisScriptDefinition {
+  /** Unique, for messages and metrics: `<module>_<what>`, e.g. `lock_release`. */
+  name: string;
+  /** The Lua source; it opens with a `-- KEYS[1] ... ARGV[1] ... returns ...` header. */
+  lua: string;
+  /** How many of the arguments are keys; every key must be passed in KEYS for Cluster routing. */
+  numberOfKeys: number;
+}
+
+/** Bound to one client: runs the script with these keys and arguments. */
+export type ScriptFunction<TArgs extends readonly ScriptArgument[], TResult> = (
+  keys: readonly string[],
+  args: TArgs,
+) => Promise<TResult>;
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * A Lua script run by EVALSHA. Its SHA-1 is computed once; when a server answers NOSCRIPT (after a
+ * restart, a failover or `SCRIPT FLUSH`), the script is sent once with EVAL, which also caches it
+ * on that server, and later calls go back to EVALSHA. Works alike on a standalone server and on a
+ * Cluster, where the keys choose the node.
+ *
+ * @example
+ * const release = defineScript<[token: string], number>({ name: 'lock_release', numberOfKeys: 1, lua });
+ * await release.run(client, [key], [token]); // 1 when released
+ */
+export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgument[], TResult = unknown> {
+  readonly name: string;
+  readonly lua: string;
+  readonly numberOfKeys: number;
+  readonly sha1: string;
+
+  constructor(definition: RedisScriptDefinition) {
+    const { name, lua, numberOfKeys } = definition;
+    if (typeof name !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(name)) {
+      throw new RedisScriptError(`script name must be 1-64 of a-z 0-9 _, got ${JSON.stringify(name)}`);
+    }
+    if (typeof lua !== 'string' || lua.trim().length === 0)
+      throw new RedisScriptError(`script ${name} has no Lua`);
+    if (!Number.isInteger(numberOfKeys) || numberOfKeys < 0) {
+      throw new RedisScriptError(
+        `script ${name}: numberOfKeys must be an integer from 0, got ${numberOfKeys}`,
+      );
+    }
+    this.name = name;
+    this.lua = lua;
+    this.numberOfKeys = numberOfKeys;
+    this.sha1 = createHash('sha1').update(lua).digest('hex');
+  }
+
+  /** Runs the script on `client` by EVALSHA, recovering from NOSCRIPT with EVAL. */
+  async run(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
+    if (keys.length !== this.numberOfKeys) {
+      throw new RedisScriptError(`script ${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
+    }
+    try {
+      return (await client.evalsha(this.sha1, this.numberOfKeys, ...keys, ...args)) as TResult;
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return (await client.eval(this.lua, this.numberOfKeys, ...keys, ...args)) as TResult;
+    }
+  }
+
+  /** The script bound to one client, as a plain async function. */
+  bind(client: RedisClient): ScriptFunction<TArgs, TResult> {
+    return (keys, args) => this.run(client, keys, args);
+  }
+}
+
+/** Declares a script once; see {@link RedisScript}. */
+export function defineScript<TArgs extends readonly ScriptArgument[] = ScriptArgument[], TResult = unknown>(
+  definition: RedisScriptDefinition,
+): RedisScript<TArgs, TResult> {
+  return new RedisScript<TArgs, TResult>(definition);
+}

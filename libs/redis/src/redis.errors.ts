@@ -1,0 +1,35 @@
+/** Base class of every error libs/redis throws, so callers can catch them as one family. */
+export class RedisKitError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An option given to `RedisModule` is invalid; the message names the option. Thrown at startup. */
+export class RedisOptionsError extends RedisKitError {
+  constructor(
+    readonly option: string,
+    reason: string,
+  ) {
+    super(`RedisModule option "${option}" ${reason}`);
+  }
+}
+
+/** The connection could not be made ready at startup (unreachable, TLS or authentication failure). */
+export class RedisConnectionError extends RedisKitError {
+  constructor(
+    readonly connection: string,
+    readonly target: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Redis connection "${connection}" to ${target} failed: ${reason}`, options);
+  }
+}
+
+/** A user-supplied part of a key is empty, too long or not a string. */
+export class InvalidKeyPartError extends RedisKitError {}
+
+/** A Lua script was called with the wrong number of keys, or its definition is invalid. */
+export class RedisScriptError extends RedisKitError {}
