@@ -25,6 +25,7 @@ export class RedisConnectionMonitor {
   private errorsSinceReport = 0;
   private lastReportAt = 0;
   private everReady = false;
+  private readonly listeners = new Set<(state: Readonly<RedisConnectionState>) => void>();
 
   constructor(
     private readonly client: RedisClient,
@@ -43,7 +44,19 @@ export class RedisConnectionMonitor {
     return this.current;
   }
 
+  /** Calls `listener` on every change of status (ready, down, closed). */
+  onChange(listener: (state: Readonly<RedisConnectionState>) => void): void {
+    this.listeners.add(listener);
+  }
+
+  private set(state: RedisConnectionState): void {
+    const changed = state.status !== this.current.status;
+    this.current = state;
+    if (changed) for (const listener of this.listeners) listener(state);
+  }
+
   detach(): void {
+    this.listeners.clear();
     this.client.off('ready', this.onReady);
     this.client.off('error', this.onError);
     this.client.off('node error', this.onError);
@@ -60,7 +73,7 @@ export class RedisConnectionMonitor {
       this.logger.log(`connection "${this.name}" to ${this.target} is ready`);
     }
     this.everReady = true;
-    this.current = { status: 'ready' };
+    this.set({ status: 'ready' });
     this.errorsSinceReport = 0;
   };
 
@@ -76,7 +89,7 @@ export class RedisConnectionMonitor {
   private markDown(reason: string): void {
     const now = Date.now();
     if (this.current.status !== 'down') {
-      this.current = { status: 'down', downSince: now, lastError: reason };
+      this.set({ status: 'down', downSince: now, lastError: reason });
       this.lastReportAt = now;
       this.errorsSinceReport = 0;
       this.logger.warn(`connection "${this.name}" to ${this.target} is down: ${reason}`);
@@ -95,6 +108,6 @@ export class RedisConnectionMonitor {
   }
 
   private readonly onEnd = (): void => {
-    this.current = { status: 'closed' };
+    this.set({ status: 'closed' });
   };
 }

@@ -53,6 +53,11 @@ export class RedisConnection implements OnApplicationShutdown {
     return this.monitor.state;
   }
 
+  /** Calls `listener` whenever the connection becomes ready, goes down or is closed. */
+  onStateChange(listener: (state: Readonly<RedisConnectionState>) => void): void {
+    this.monitor.onChange(listener);
+  }
+
   /** A key builder for one module: `<keyPrefix>:<module>:...`. */
   keyspace(module: string): RedisKeyspace {
     return new RedisKeyspace(this.options.keyPrefix, module, { maxPartBytes: this.options.maxKeyPartBytes });

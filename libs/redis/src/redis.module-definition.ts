@@ -1,7 +1,10 @@
 import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@nestjs/common';
 
+import { MetricsService } from '@redkit/metrics';
+
 import { DEFAULT_REDIS_CONNECTION, getRedisConnectionToken, getRedisToken } from './redis.constants.js';
 import { RedisConnection } from './redis-connection.js';
+import { publishConnectionMetrics } from './redis-connection.metrics.js';
 import { RedisOptionsError } from './redis.errors.js';
 import { RedisHealthIndicator } from './redis-health.indicator.js';
 import type { RedisModuleExtras, RedisModuleOptions } from './redis-options.interface.js';
@@ -35,10 +38,16 @@ export const {
         useFactory: (opened: RedisConnection) => opened.client,
         inject: [getRedisConnectionToken(name)],
       };
+      const metrics: Provider = {
+        provide: `REDKIT:REDIS:METRICS:${name}`,
+        useFactory: (opened: RedisConnection, service?: MetricsService) =>
+          publishConnectionMetrics(opened, service),
+        inject: [getRedisConnectionToken(name), { token: MetricsService, optional: true }],
+      };
       return {
         ...definition,
         global: extras.isGlobal,
-        providers: [...(definition.providers ?? []), connection, client, RedisHealthIndicator],
+        providers: [...(definition.providers ?? []), connection, client, metrics, RedisHealthIndicator],
         exports: [getRedisConnectionToken(name), getRedisToken(name), RedisHealthIndicator],
       };
     },

@@ -1,0 +1,261 @@
+import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  type Metric,
+  Registry,
+  type RegistryContentType,
+} from 'prom-client';
+import type {
+  CounterDefinition,
+  GaugeDefinition,
+  HistogramDefinition,
+} from './metric-definition.interface.js';
+import { DEFAULT_METRICS_MARKER, METRICS_MODULE_OPTIONS, REDKIT_METRIC_NAME } from './metrics.constants.js';
+import { MetricDefinitionError } from './metrics.errors.js';
+import type { MetricsModuleOptions } from './metrics-module-options.interface.js';
+import { type ResolvedMetricsOptions, validateMetricsModuleOptions } from './metrics-options.validator.js';
+
+type MetricKind = 'counter' | 'gauge' | 'histogram';
+
+/** How a metric was defined, kept to answer later get-or-create calls for the same name. */
+interface MetricRecord {
+  readonly kind: MetricKind;
+  /** Sorted label names, so that `['a', 'b']` and `['b', 'a']` are the same definition. */
+  readonly labelNames: readonly string[];
+  /** Histogram buckets as asked for; `undefined` for prom-client's default (and for other kinds). */
+  readonly buckets: readonly number[] | undefined;
+  readonly metric: Metric<string>;
+  /** How many services currently use the metric; it leaves a shared registry when none does. */
+  holders: number;
+}
+
+// Kept per registry rather than per service: services sharing a caller's registry must agree on it.
+const recordsByRegistry = new WeakMap<Registry<RegistryContentType>, Map<string, MetricRecord>>();
+
+// A service created without options (no MetricsModule) collects no process metrics: those belong to
+// the application's registry, not to the fallback registry of every lib used on its own.
+const STANDALONE_OPTIONS: ResolvedMetricsOptions = Object.freeze({
+  defaultMetrics: false,
+  registry: undefined,
+  defaultLabels: undefined,
+});
+
+/**
+ * Owns one prom-client `Registry` and creates redkit's metrics in it, get-or-create style: asking
+ * twice for the same name returns the same metric, so several providers may declare it.
+ *
+ * Each instance has its own registry unless given one, so an application can be created and closed
+ * many times in one process (tests do) without "already registered" errors from prom-client's
+ * global registry, which redkit never touches.
+ *
+ * A lib injects it with `@Optional()` and falls back to `new MetricsService()` when the application
+ * has no `MetricsModule`: its metrics then exist but are not served anywhere.
+ *
+ * @example
+ * constructor(@Optional() metrics?: MetricsService) {
+ *   this.hits = (metrics ?? new MetricsService()).counter({
+ *     name: 'redkit_cache_hits_total',
+ *     help: 'Cache reads answered from the cache, by level.',
+ *     labelNames: ['level'],
+ *   });
+ * }
+ */
+@Injectable()
+export class MetricsService implements OnApplicationShutdown {
+  /** The registry the scrape endpoint serves. */
+  readonly registry: Registry<RegistryContentType>;
+
+  private readonly ownsRegistry: boolean;
+  private readonly records: Map<string, MetricRecord>;
+  private readonly held = new Set<string>();
+
+  /**
+   * @param options As for `MetricsModule.forRoot`; `defaultMetrics` defaults to `true` when options
+   * are given. Without options: a registry of its own and no default metrics.
+   * @throws MetricsOptionError naming the option, when an option is invalid.
+   */
+  constructor(@Optional() @Inject(METRICS_MODULE_OPTIONS) options?: MetricsModuleOptions) {
+    const resolved = options === undefined ? STANDALONE_OPTIONS : validateMetricsModuleOptions(options);
+    this.ownsRegistry = resolved.registry === undefined;
+    this.registry = resolved.registry ?? new Registry();
+    let records = recordsByRegistry.get(this.registry);
+    if (records === undefined) {
+      records = new Map();
+      recordsByRegistry.set(this.registry, records);
+    }
+    this.records = records;
+    if (resolved.defaultLabels !== undefined) this.registry.setDefaultLabels(resolved.defaultLabels);
+    if (resolved.defaultMetrics && this.registry.getSingleMetric(DEFAULT_METRICS_MARKER) === undefined) {
+      collectDefaultMetrics({ register: this.registry });
+    }
+  }
+
+  /** The `Content-Type` of what `metrics()` returns: the Prometheus text format 0.0.4 by default. */
+  get contentType(): RegistryContentType {
+    return this.registry.contentType;
+  }
+
+  /** Every metric of the registry in its exposition format, as a scrape receives it. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /**
+   * Returns the counter of that name, creating it on first use.
+   * @throws MetricDefinitionError when the name breaks `REDKIT_METRIC_NAME`, or the name is taken by
+   * a metric of another type or label set.
+   */
+  counter<L extends string = never>(definition: CounterDefinition<L>): Counter<L> {
+    return this.getOrCreate('counter', definition, undefined, (labelNames) => {
+      return new Counter<L>({ ...this.baseConfiguration(definition), labelNames });
+    }) as Counter<L>;
+  }
+
+  /**
+   * Returns the histogram of that name, creating it on first use.
+   * @throws MetricDefinitionError when the name breaks `REDKIT_METRIC_NAME`, or the name is taken by
+   * a metric of another type, label set or buckets.
+   */
+  histogram<L extends string = never>(definition: HistogramDefinition<L>): Histogram<L> {
+    const { buckets } = definition;
+    return this.getOrCreate('histogram', definition, buckets, (labelNames) => {
+      return new Histogram<L>({
+        ...this.baseConfiguration(definition),
+        labelNames,
+        ...(buckets === undefined ? {} : { buckets: [...buckets] }),
+      });
+    }) as Histogram<L>;
+  }
+
+  /**
+   * Returns the gauge of that name, creating it on first use.
+   * @throws MetricDefinitionError when the name breaks `REDKIT_METRIC_NAME`, or the name is taken by
+   * a metric of another type or label set.
+   */
+  gauge<L extends string = never>(definition: GaugeDefinition<L>): Gauge<L> {
+    const { collect } = definition;
+    return this.getOrCreate('gauge', definition, undefined, (labelNames) => {
+      return new Gauge<L>({
+        ...this.baseConfiguration(definition),
+        labelNames,
+        ...(collect === undefined ? {} : { collect }),
+      });
+    }) as Gauge<L>;
+  }
+
+  /**
+   * Removes this service's metrics from a registry it was given, once no other service uses them,
+   * so that the next application on that registry starts from fresh metrics. A registry the service
+   * created itself is left alone: nothing else can reach it.
+   */
+  onApplicationShutdown(): void {
+    if (this.ownsRegistry) return;
+    for (const name of this.held) {
+      const record = this.records.get(name);
+      if (record === undefined || --record.holders > 0) continue;
+      this.records.delete(name);
+      if (this.registry.getSingleMetric(name) === record.metric) this.registry.removeSingleMetric(name);
+    }
+    this.held.clear();
+  }
+
+  private baseConfiguration(definition: CounterDefinition<string>) {
+    return { name: definition.name, help: definition.help, registers: [this.registry] };
+  }
+
+  private getOrCreate<L extends string>(
+    kind: MetricKind,
+    definition: CounterDefinition<L>,
+    buckets: readonly number[] | undefined,
+    create: (labelNames: L[]) => Metric<L>,
+  ): Metric<string> {
+    const { name, help } = definition;
+    if (typeof name !== 'string' || !REDKIT_METRIC_NAME.test(name)) {
+      throw new MetricDefinitionError(
+        String(name),
+        `has an invalid name: it must match ${String(REDKIT_METRIC_NAME)} (redkit_<module>_<what>_<unit>)`,
+      );
+    }
+    if (typeof help !== 'string' || help.trim() === '') {
+      throw new MetricDefinitionError(name, 'needs a non-empty help text');
+    }
+    const labelNames = [...(definition.labelNames ?? [])].sort();
+    const record = this.findRecord(name);
+    if (record !== undefined) {
+      assertSameDefinition(name, record, kind, labelNames, buckets);
+      this.hold(name, record);
+      return record.metric;
+    }
+    let metric: Metric<L>;
+    try {
+      metric = create(labelNames);
+    } catch (error) {
+      // prom-client's messages ("Invalid label name") do not say which metric.
+      throw new MetricDefinitionError(name, `cannot be created: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    const created: MetricRecord = { kind, labelNames, buckets, metric, holders: 0 };
+    this.records.set(name, created);
+    this.hold(name, created);
+    return metric;
+  }
+
+  private findRecord(name: string): MetricRecord | undefined {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing === undefined) return undefined;
+    const record = this.records.get(name);
+    if (record === undefined || record.metric !== existing) {
+      throw new MetricDefinitionError(
+        name,
+        'is already in the registry but was not created by MetricsService, so it cannot be shared',
+      );
+    }
+    return record;
+  }
+
+  private hold(name: string, record: MetricRecord): void {
+    if (this.held.has(name)) return;
+    this.held.add(name);
+    record.holders += 1;
+  }
+}
+
+function assertSameDefinition(
+  name: string,
+  record: MetricRecord,
+  kind: MetricKind,
+  labelNames: readonly string[],
+  buckets: readonly number[] | undefined,
+): void {
+  if (record.kind !== kind) {
+    throw new MetricDefinitionError(name, `is already registered as a ${record.kind}, not a ${kind}`);
+  }
+  if (!sameNumbersOrStrings(record.labelNames, labelNames)) {
+    throw new MetricDefinitionError(
+      name,
+      `is already registered with labels [${record.labelNames.join(', ')}], not [${labelNames.join(', ')}]`,
+    );
+  }
+  if (!sameNumbersOrStrings(record.buckets, buckets)) {
+    throw new MetricDefinitionError(
+      name,
+      `is already registered with buckets ${describeBuckets(record.buckets)}, not ${describeBuckets(buckets)}`,
+    );
+  }
+}
+
+function sameNumbersOrStrings<T extends number | string>(
+  left: readonly T[] | undefined,
+  right: readonly T[] | undefined,
+): boolean {
+  if (left === undefined || right === undefined) return left === right;
+  return left.length === right.length && left.every((value, index) => value === right[index]);
+}
+
+function describeBuckets(buckets: readonly number[] | undefined): string {
+  return buckets === undefined ? "prom-client's default buckets" : `[${buckets.join(', ')}]`;
+}
