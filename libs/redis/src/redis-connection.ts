@@ -1,4 +1,4 @@
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 
 import { createRedisClient, type RedisClient } from './redis-client.js';
 import { describeConnectionFailure } from './redis-connection-errors.js';
@@ -10,6 +10,10 @@ import type { RedisModuleOptions } from './redis-options.interface.js';
 
 /** How long a graceful QUIT may take at shutdown before the socket is simply closed. */
 const QUIT_TIMEOUT_MS = 1_000;
+
+function withDeadline(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([promise, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+}
 
 /**
  * One named connection: its ioredis client, its validated options and its key prefix. Injected
@@ -63,13 +67,19 @@ export class RedisConnection implements OnApplicationShutdown {
     return new RedisKeyspace(this.options.keyPrefix, module, { maxPartBytes: this.options.maxKeyPartBytes });
   }
 
-  /** Closes the connection: QUIT, bounded, then a hard disconnect. Safe to call twice. */
+  /** Closes the connection: QUIT, bounded, then a hard disconnect; resolves once it has ended. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const quit = this.client.status === 'ready' ? this.client.quit().catch(() => undefined) : undefined;
-      if (quit)
-        await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS).unref())]);
-      this.client.disconnect();
+      const { client } = this;
+      if (client.status === 'end') return this.monitor.detach();
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      if (client.status === 'ready')
+        await withDeadline(
+          client.quit().catch(() => undefined),
+          QUIT_TIMEOUT_MS,
+        );
+      client.disconnect();
+      await withDeadline(ended, QUIT_TIMEOUT_MS);
       this.monitor.detach();
     })();
     return this.closing;
@@ -91,7 +101,6 @@ export class RedisConnection implements OnApplicationShutdown {
         if (!error) return resolve();
         client.disconnect();
         this.monitor.detach();
-        new Logger(`Redis:${name}`).error(error.message);
         reject(error);
       };
       const onReady = (): void => finish();

@@ -1,0 +1,27 @@
+import 'reflect-metadata';
+
+import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+
+import type { AppConfig } from './app.config.js';
+import { AppModule } from './app.module.js';
+
+/** Builds the API with its OpenAPI docs at /docs; `main.ts` and the e2e tests share it. */
+export async function createApp(
+  config: AppConfig,
+  logger: LoggerService | LogLevel[] | false = ['log', 'warn', 'error'],
+): Promise<INestApplication> {
+  const app = await NestFactory.create(AppModule.forConfig(config), { logger, abortOnError: false });
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('redkit order-book API')
+      .setDescription('A small exchange built on redkit: cache, rate limits, locks, order books, messaging.')
+      .setVersion('0.1.0')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+  return app;
+}

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+
+import { RedisServer, eventually, sharedRedisUrl } from '../../../test/harness/index.js';
+import { createApp } from '../src/app.factory.js';
+
+describe('orderbook-api skeleton', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    app = await createApp({ redisUrl: sharedRedisUrl(), host: '127.0.0.1', port: 0 }, false);
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('GET /health answers 200 with Redis up and its latency', async () => {
+    const response = await request(app.getHttpServer()).get('/health').expect(200);
+    expect(response.body.status).toBe('ok');
+    expect(response.body.info.redis).toMatchObject({ status: 'up', connection: 'default' });
+    expect(typeof response.body.info.redis.latencyMs).toBe('number');
+  });
+
+  it('GET /metrics serves redkit_ metrics in the Prometheus text format', async () => {
+    const response = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(response.text).toContain('# TYPE redkit_redis_connection_ready gauge');
+    expect(response.text).toContain('redkit_redis_connection_ready{connection="default"} 1');
+    expect(response.text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('serves OpenAPI docs at /docs that list the health route', async () => {
+    await request(app.getHttpServer()).get('/docs').expect(200).expect('content-type', /html/);
+    const spec = await request(app.getHttpServer()).get('/docs-json').expect(200);
+    expect(Object.keys(spec.body.paths)).toContain('/health');
+  });
+
+  it('can be created a second time in the same process without metric registration errors', async () => {
+    const second = await createApp({ redisUrl: sharedRedisUrl(), host: '127.0.0.1', port: 0 }, false);
+    await second.init();
+    try {
+      const response = await request(second.getHttpServer()).get('/metrics').expect(200);
+      expect(response.text).toContain('redkit_redis_connection_ready{connection="default"} 1');
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('orderbook-api when Redis goes away', () => {
+  let server: RedisServer;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    app = await createApp({ redisUrl: server.url, host: '127.0.0.1', port: 0 }, false);
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await server?.stop();
+  });
+
+  it('GET /health answers 503 with Redis down while it is killed, 200 once it is back', async () => {
+    await server.kill();
+    const down = await request(app.getHttpServer()).get('/health').expect(503);
+    expect(down.body.error.redis.status).toBe('down');
+    await eventually(async () => {
+      const metrics = await request(app.getHttpServer()).get('/metrics').expect(200);
+      expect(metrics.text).toContain('redkit_redis_connection_ready{connection="default"} 0');
+    });
+    await server.restart();
+    await eventually(() => request(app.getHttpServer()).get('/health').expect(200));
+  });
+});

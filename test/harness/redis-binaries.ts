@@ -1,0 +1,29 @@
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+const installHint =
+  'install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`';
+
+/** True when an executable named `name` is found in a directory of PATH. */
+export function isOnPath(name: string): boolean {
+  for (const directory of (process.env.PATH ?? '').split(delimiter)) {
+    if (directory === '') continue;
+    try {
+      accessSync(join(directory, name), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory; keep looking
+    }
+  }
+  return false;
+}
+
+/**
+ * Throws an Error that says how to install Redis when `redis-server` or `redis-cli` is missing from
+ * PATH, so a machine without Redis fails with an instruction instead of a bare ENOENT from spawn.
+ */
+export function requireRedisBinaries(): void {
+  for (const binary of ['redis-server', 'redis-cli']) {
+    if (!isOnPath(binary)) throw new Error(`${binary} not found on PATH: ${installHint}`);
+  }
+}

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { RedisConnection, RedisHealthIndicator, getRedisConnectionToken } from '@redkit/redis';
+
+import { RedisServer } from '../harness/index.js';
+import { createRedisTestApp, eventually } from './redis-test-app.js';
+
+describe('commandTimeoutMs against a paused server', () => {
+  let server: RedisServer;
+  let connection: RedisConnection;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    connection = await RedisConnection.open('timeout', { url: server.url, commandTimeoutMs: 200 });
+  });
+
+  afterAll(async () => {
+    server?.resume();
+    await connection?.close();
+    await server?.stop();
+  });
+
+  it('rejects a command with "Command timed out" while the server is stopped, and recovers after resume', async () => {
+    await connection.client.set('redkit-test:timeout', 'before');
+    server.pause();
+    try {
+      await expect(connection.client.get('redkit-test:timeout')).rejects.toThrow('Command timed out');
+      await expect(connection.client.incr('redkit-test:timeout-counter')).rejects.toThrow(
+        'Command timed out',
+      );
+    } finally {
+      server.resume();
+    }
+    expect(await eventually(() => connection.client.get('redkit-test:timeout'))).toBe('before');
+    await connection.client.del('redkit-test:timeout', 'redkit-test:timeout-counter');
+  });
+
+  it('fails commands at once while disconnected instead of queueing them (offlineQueue off)', async () => {
+    await server.kill();
+    try {
+      await eventually(async () => expect(connection.client.status).not.toBe('ready'));
+      await expect(connection.client.get('redkit-test:anything')).rejects.toThrow(
+        /writeable|Connection is closed/,
+      );
+    } finally {
+      await server.restart();
+    }
+    expect(await eventually(() => connection.client.ping())).toBe('PONG');
+  });
+});
+
+describe('RedisHealthIndicator', () => {
+  let server: RedisServer;
+  let app: INestApplication;
+  let health: RedisHealthIndicator;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    app = await createRedisTestApp({ url: server.url, commandTimeoutMs: 300 });
+    health = app.get(RedisHealthIndicator);
+  });
+
+  afterAll(async () => {
+    server?.resume();
+    await app?.close();
+    await server?.stop();
+  });
+
+  it('reports up with the PING latency', async () => {
+    const result = await health.isHealthy('redis');
+    expect(result.redis).toMatchObject({ status: 'up', connection: 'default', state: 'ready' });
+    expect(result.redis.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports down while the server is paused, and up after it resumes', async () => {
+    server.pause();
+    try {
+      const result = await health.isHealthy('redis', { timeoutMs: 200 });
+      expect(result.redis.status).toBe('down');
+      expect(result.redis.message).toContain('200 ms');
+    } finally {
+      server.resume();
+    }
+    expect(
+      (
+        await eventually(async () => {
+          const result = await health.isHealthy('redis');
+          expect(result.redis.status).toBe('up');
+          return result;
+        })
+      ).redis.status,
+    ).toBe('up');
+  });
+
+  it('reports down while the server is killed, and up once it is back on the same port', async () => {
+    await server.kill();
+    try {
+      await eventually(async () => expect((await health.isHealthy('redis')).redis.status).toBe('down'));
+      const connection = app.get<RedisConnection>(getRedisConnectionToken());
+      // ioredis emits status events a tick after the status changes.
+      await eventually(async () => expect(connection.state.status).toBe('down'));
+    } finally {
+      await server.restart();
+    }
+    await eventually(async () => expect((await health.isHealthy('redis')).redis.status).toBe('up'));
+  });
+});
