@@ -25,6 +25,7 @@ export class RedisConnectionMonitor {
   private errorsSinceReport = 0;
   private lastReportAt = 0;
   private everReady = false;
+  private closing = false;
   private readonly listeners = new Set<(state: Readonly<RedisConnectionState>) => void>();
 
   constructor(
@@ -42,6 +43,11 @@ export class RedisConnectionMonitor {
 
   get state(): Readonly<RedisConnectionState> {
     return this.current;
+  }
+
+  /** Our own shutdown is about to close the connection: its close is not an outage. */
+  markClosing(): void {
+    this.closing = true;
   }
 
   /** Calls `listener` on every change of status (ready, down, closed). */
@@ -87,6 +93,7 @@ export class RedisConnectionMonitor {
   };
 
   private markDown(reason: string): void {
+    if (this.closing) return;
     const now = Date.now();
     if (this.current.status !== 'down') {
       this.set({ status: 'down', downSince: now, lastError: reason });

@@ -71,6 +71,7 @@ export class RedisConnection implements OnApplicationShutdown {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const { client } = this;
+      this.monitor.markClosing();
       if (client.status === 'end') return this.monitor.detach();
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
       if (client.status === 'ready')
