@@ -6,5 +6,5 @@ export type {
 export { REDIS_LATENCY_BUCKETS_SECONDS, REDKIT_METRIC_NAME } from './metrics.constants.js';
 export { MetricDefinitionError, MetricsOptionError } from './metrics.errors.js';
 export { MetricsModule } from './metrics.module.js';
-export { MetricsService } from './metrics.service.js';
+export { MetricsService, type DeferredCounter, type DeferredCounterChild } from './metrics.service.js';
 export type { MetricsModuleExtras, MetricsModuleOptions } from './metrics-module-options.interface.js';

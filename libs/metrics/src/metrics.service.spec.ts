@@ -242,3 +242,36 @@ describe('MetricsService', () => {
     });
   });
 });
+
+describe('MetricsService.deferredCounter', () => {
+  it('moves counts made through its children into the counter when the registry is collected', async () => {
+    const metrics = new MetricsService();
+    const hits = metrics.deferredCounter({
+      name: 'redkit_test_hits_total',
+      help: 'hits',
+      labelNames: ['level'],
+    });
+    const l1 = hits.labels({ level: 'l1' });
+    const l2 = hits.labels({ level: 'l2' });
+    for (let index = 0; index < 5; index += 1) l1.inc();
+    l2.inc(3);
+    expect(await metrics.metrics()).toContain('redkit_test_hits_total{level="l1"} 5');
+    l1.inc();
+    const text = await metrics.metrics();
+    expect(text).toContain('redkit_test_hits_total{level="l1"} 6');
+    expect(text).toContain('redkit_test_hits_total{level="l2"} 3');
+  });
+
+  it('shows a child at 0 before anything is counted, and shares the counter with counter()', async () => {
+    const metrics = new MetricsService();
+    metrics
+      .deferredCounter({ name: 'redkit_test_shared_total', help: 'shared', labelNames: ['op'] })
+      .labels({ op: 'a' });
+    metrics
+      .counter({ name: 'redkit_test_shared_total', help: 'shared', labelNames: ['op'] })
+      .inc({ op: 'b' });
+    const text = await metrics.metrics();
+    expect(text).toContain('redkit_test_shared_total{op="a"} 0');
+    expect(text).toContain('redkit_test_shared_total{op="b"} 1');
+  });
+});

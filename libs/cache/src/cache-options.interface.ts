@@ -1,0 +1,73 @@
+import type { CacheSerializer } from './cache-serializer.interface.js';
+
+/** Behaviour of one namespace (a named cache). Every duration is in milliseconds. */
+export interface CacheNamespaceOptions {
+  /** How long an entry is fresh, in L1 and L2. Default 60000. */
+  ttlMs?: number;
+  /** How long L1 keeps an entry fresh; never longer than `ttlMs`. Default `ttlMs`. */
+  l1TtlMs?: number;
+  /** How long after `ttlMs` an entry may still be served stale while it is refreshed. Default 0. */
+  graceMs?: number;
+  /** Fraction of the TTL taken off at random per write, against synchronized expiry. Default 0.1. */
+  ttlJitter?: number;
+  /** With a stale value at hand, serve it when the loader takes longer; the loader goes on. */
+  loaderSoftTimeoutMs?: number;
+  /** Give up on the loader after this long (serve stale if there is one, else fail). */
+  loaderHardTimeoutMs?: number;
+  /** Cache `null` results (negative caching). `undefined` is never cached. Default false. */
+  cacheNull?: boolean;
+  /**
+   * Run the loader once across instances: a short Redis lease; other instances wait to be woken
+   * over pub/sub when the value lands (at most `waitMs`), then run the loader themselves.
+   */
+  distributedSingleFlight?: boolean | { leaseMs?: number; waitMs?: number };
+  /**
+   * Probabilistic early refresh of hot keys: in the last `earlyRefresh` fraction of the TTL, a hit
+   * refreshes in the background with a probability growing to 1 at expiry. Default 0 (off).
+   */
+  earlyRefresh?: number;
+  /** Keep entries of this namespace in L1. Default true. */
+  l1?: boolean;
+}
+
+/** How other instances learn that an entry changed, so they drop their L1 copy. */
+export type CacheInvalidationMode = 'pubsub' | 'tracking' | 'none';
+
+/** Options of `CacheModule.forRoot`; the namespace options here are the default namespace's. */
+export interface CacheModuleOptions extends CacheNamespaceOptions {
+  /** Named caches with their own defaults; each inherits the options above. */
+  namespaces?: Record<string, CacheNamespaceOptions>;
+  /** L1 bounds, shared by all namespaces. Defaults 10000 entries and 64 MiB. */
+  l1MaxEntries?: number;
+  l1MaxBytes?: number;
+  /** Largest value, serialized, that may be cached. Default 1 MiB. */
+  maxValueBytes?: number;
+  serializer?: CacheSerializer;
+  /** `pubsub` (default), `tracking` (Redis client-side caching: any writer invalidates), `none`. */
+  invalidation?: CacheInvalidationMode;
+}
+
+/** Module-level settings (Nest "extras"), given beside the options or beside `useFactory`. */
+export interface CacheModuleExtras {
+  /** Register `CacheService` globally. Default true. */
+  isGlobal: boolean;
+  /** The RedisModule connection to use (its `name`). Default `default`. */
+  connection: string;
+}
+
+/** Per-call options of writes and `getOrSet`. */
+export interface CacheSetOptions {
+  namespace?: string;
+  ttlMs?: number;
+  l1TtlMs?: number;
+  graceMs?: number;
+  tags?: readonly string[];
+}
+
+export interface CacheGetOrSetOptions extends CacheSetOptions {
+  loaderSoftTimeoutMs?: number;
+  loaderHardTimeoutMs?: number;
+}
+
+/** Loads a value on a miss; `signal` aborts when the hard timeout passes. */
+export type CacheLoader<T> = (signal: AbortSignal) => Promise<T> | T;

@@ -1,0 +1,63 @@
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { concatWith, defer, ignoreElements, lastValueFrom, type Observable } from 'rxjs';
+
+import { CacheDecoratorsExplorer } from './cache-decorators.explorer.js';
+
+/**
+ * The one argument a controller handler's key template, `keyFn`, tags, `condition` and `unless`
+ * receive: the request's route parameters, query and body as they arrive (before pipes, so query
+ * values are strings).
+ *
+ * @example
+ * @Cacheable({ key: 'book:{0.params.symbol}:{0.query.depth}' })
+ * @Cacheable({ keyFn: ({ params, query }: CacheRequestArguments) => `book:${params.symbol}:${String(query.depth)}` })
+ */
+export interface CacheRequestArguments {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: unknown;
+}
+
+/**
+ * Applies `@Cacheable`, `@CachePut` and `@CacheEvict` to HTTP controller handlers, whatever the HTTP
+ * method. `CacheModule` registers it as an app-wide interceptor; do not add it again with
+ * `@UseInterceptors`. Handlers without a cache decorator pass straight through.
+ *
+ * `@Cacheable`: a cached response body is sent without running the handler (nor the interceptors
+ * after this one); a miss runs the handler once however many equal requests arrive together, and
+ * stores what it returned (its observable's last value). Status and headers are not cached: they
+ * come from the route's decorators. Handlers that write to `@Res()` themselves are not cacheable.
+ * `@CacheEvict` evicts once the handler's observable has completed; an error evicts nothing.
+ *
+ * WebSocket and microservice handlers pass through untouched.
+ */
+@Injectable()
+export class CacheInterceptor implements NestInterceptor {
+  constructor(protected readonly explorer: CacheDecoratorsExplorer) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const operations = this.explorer.operationsFor(context.getClass(), context.getHandler());
+    if (operations === undefined) return next.handle();
+    const args = [this.requestArguments(context)];
+    if (operations.cacheable === undefined && operations.put === undefined) {
+      // Evictions only: the handler's values go through as they come; the eviction runs once it
+      // completes, and before the response is sent (Nest waits for completion).
+      const evict = defer(() => this.explorer.afterSuccess(operations, args, undefined));
+      return next.handle().pipe(concatWith(evict.pipe(ignoreElements())));
+    }
+    // `next.handle()` is called only when the handler has to run: never on a hit, and once for a
+    // flight of equal requests.
+    return defer(() =>
+      this.explorer.execute(operations, args, () =>
+        lastValueFrom(next.handle(), { defaultValue: undefined }),
+      ),
+    );
+  }
+
+  /** The handler's key arguments; override to key on something else (a header, the user). */
+  protected requestArguments(context: ExecutionContext): CacheRequestArguments {
+    const request = context.switchToHttp().getRequest<Partial<CacheRequestArguments>>();
+    return { params: request.params ?? {}, query: request.query ?? {}, body: request.body };
+  }
+}

@@ -1,0 +1,93 @@
+import {
+  MetricsService,
+  REDIS_LATENCY_BUCKETS_SECONDS,
+  type DeferredCounter,
+  type DeferredCounterChild,
+} from '@redkit/metrics';
+import type { Counter, Histogram } from 'prom-client';
+
+import type { L1Store } from './l1.store.js';
+
+/** The metric children of one namespace, bound to its labels once so a hit costs one increment. */
+export interface NamespaceMetrics {
+  hitL1: DeferredCounterChild;
+  hitL2: DeferredCounterChild;
+  miss: DeferredCounterChild;
+  staleServed: DeferredCounterChild;
+  error(op: CacheOperation): void;
+  loaderSeconds: Histogram.Internal<string>;
+  l2Seconds(op: 'get' | 'set' | 'delete'): Histogram.Internal<string>;
+}
+
+export type CacheOperation =
+  'l2_get' | 'l2_set' | 'l2_delete' | 'loader' | 'too_large' | 'invalidate' | 'lease';
+
+/** redkit_cache_* metrics; see the README for what each counts. */
+export class CacheMetrics {
+  // Counted on every read, so deferred: a labelled prom-client inc would double an L1 hit's cost.
+  private readonly hits: DeferredCounter<'cache' | 'level'>;
+  private readonly misses: DeferredCounter<'cache'>;
+  private readonly stale: DeferredCounter<'cache'>;
+  private readonly errors: Counter<'cache' | 'op'>;
+  private readonly loader: Histogram<'cache'>;
+  private readonly l2: Histogram<'cache' | 'op'>;
+
+  constructor(metrics: MetricsService, l1: L1Store) {
+    this.hits = metrics.deferredCounter({
+      name: 'redkit_cache_hits_total',
+      help: 'Cache reads answered from L1 or L2.',
+      labelNames: ['cache', 'level'],
+    });
+    this.misses = metrics.deferredCounter({
+      name: 'redkit_cache_misses_total',
+      help: 'Cache reads that found nothing fresh.',
+      labelNames: ['cache'],
+    });
+    this.stale = metrics.deferredCounter({
+      name: 'redkit_cache_stale_served_total',
+      help: 'Stale values served during grace, or instead of a failing loader or an unreachable Redis.',
+      labelNames: ['cache'],
+    });
+    this.errors = metrics.counter({
+      name: 'redkit_cache_errors_total',
+      help: 'Failed cache operations, by operation.',
+      labelNames: ['cache', 'op'],
+    });
+    this.loader = metrics.histogram({
+      name: 'redkit_cache_loader_duration_seconds',
+      help: 'How long loaders ran.',
+      labelNames: ['cache'],
+    });
+    this.l2 = metrics.histogram({
+      name: 'redkit_cache_l2_duration_seconds',
+      help: 'Round trips to Redis (L2), by operation.',
+      labelNames: ['cache', 'op'],
+      buckets: REDIS_LATENCY_BUCKETS_SECONDS,
+    });
+    metrics.gauge({
+      name: 'redkit_cache_l1_entries',
+      help: 'Entries held in the in-process L1.',
+      collect() {
+        this.set(l1.size);
+      },
+    });
+  }
+
+  forNamespace(cache: string): NamespaceMetrics {
+    const { errors, l2 } = this;
+    const l2Children = {
+      get: l2.labels({ cache, op: 'get' }),
+      set: l2.labels({ cache, op: 'set' }),
+      delete: l2.labels({ cache, op: 'delete' }),
+    };
+    return {
+      hitL1: this.hits.labels({ cache, level: 'l1' }),
+      hitL2: this.hits.labels({ cache, level: 'l2' }),
+      miss: this.misses.labels({ cache }),
+      staleServed: this.stale.labels({ cache }),
+      error: (op) => errors.inc({ cache, op }),
+      loaderSeconds: this.loader.labels({ cache }),
+      l2Seconds: (op) => l2Children[op],
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+
+import { CacheDecoratorsExplorer } from './cache-decorators.explorer.js';
+import { CacheInterceptor } from './cache.interceptor.js';
+import { CacheConfigurableModule } from './cache.module-definition.js';
+import { CacheService } from './cache.service.js';
+
+/**
+ * The two-level cache. Needs `RedisModule` (the connection named by the `connection` extra,
+ * default `default`, given beside the options or beside `useFactory`); uses `MetricsModule` when
+ * the app has it. `CacheService` is provided by the definition in cache.module-definition.ts.
+ *
+ * @example
+ * imports: [RedisModule.forRoot({ url }), CacheModule.forRoot({ ttlMs: 30_000, graceMs: 300_000 })]
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    // @Cacheable, @CachePut and @CacheEvict: on provider methods by wrapping, on routes by interceptor.
+    CacheDecoratorsExplorer,
+    { provide: APP_INTERCEPTOR, useClass: CacheInterceptor },
+  ],
+  exports: [CacheService],
+})
+export class CacheModule extends CacheConfigurableModule {}

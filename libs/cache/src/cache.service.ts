@@ -1,0 +1,582 @@
+import { randomUUID } from 'node:crypto';
+
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { MetricsService } from '@redkit/metrics';
+import { RedisKeyspace, scanKeys, type RedisClient, type RedisConnection } from '@redkit/redis';
+import { Cluster } from 'ioredis';
+
+import {
+  CacheLoaderError,
+  CacheLoaderTimeoutError,
+  CacheOptionsError,
+  CacheValueTooLargeError,
+} from './cache.errors.js';
+import { CacheMetrics, type NamespaceMetrics } from './cache.metrics.js';
+import { decodeEntry, encodeEntry, type CacheEntry, type LocalEntry } from './cache-entry.js';
+import type {
+  CacheGetOrSetOptions,
+  CacheLoader,
+  CacheModuleOptions,
+  CacheSetOptions,
+} from './cache-options.interface.js';
+import {
+  DEFAULT_NAMESPACE,
+  resolveCacheOptions,
+  type ResolvedCacheOptions,
+  type ResolvedNamespaceOptions,
+} from './cache-options.validator.js';
+import { addToTagScript, releaseLeaseScript } from './cache-scripts.js';
+import type { CacheSerializer } from './cache-serializer.interface.js';
+import { ClientTrackingInvalidationTransport } from './client-tracking-invalidation.transport.js';
+import { L1Store } from './l1.store.js';
+import type { L1InvalidationTransport } from './l1-invalidation.interface.js';
+import { LandingNotifier } from './landing.notifier.js';
+import { PubSubInvalidationTransport } from './pubsub-invalidation.transport.js';
+import { richJsonSerializer } from './rich-json.serializer.js';
+
+/** A namespace's settings, its key builder and its metric children, resolved once. */
+interface Namespace extends ResolvedNamespaceOptions {
+  keys: RedisKeyspace;
+  /** `<prefix>:cache:<namespace>:`, the start of every key of the namespace. */
+  base: string;
+  /** User key -> Redis key, so a hot key is encoded once and its string hash is computed once. */
+  redisKeys: Map<string, string>;
+  metrics: NamespaceMetrics;
+}
+
+/** What reading L2 found: an entry, nothing, or no answer from Redis. */
+type L2Read = { entry: CacheEntry | undefined; failed: boolean };
+
+const STALE = Symbol('stale');
+
+/** Memoized Redis keys per namespace; the memo is dropped whole when it grows past this. */
+const KEY_MEMO_LIMIT = 50_000;
+
+/**
+ * A two-level cache: L1 in the process (lru-cache), L2 in Redis. See the README for the guarantees;
+ * in short: one loader run per key per process (and optionally across instances), stale values
+ * served during grace and instead of errors, other instances' L1 copies dropped on every write,
+ * and every Redis call bounded so a slow Redis never holds a request past its budget.
+ *
+ * @example
+ * const user = await cache.getOrSet(`user:${id}`, () => users.load(id), { ttlMs: 30_000, tags: ['users'] });
+ */
+export class CacheService implements OnModuleInit, OnApplicationShutdown {
+  /** Identifies this instance in invalidation messages, so it can ignore its own. */
+  readonly instanceId = randomUUID();
+  private readonly logger = new Logger('Cache');
+  private readonly l1: L1Store;
+  private readonly namespaces = new Map<string, Namespace>();
+  private readonly flights = new Map<string, Promise<unknown>>();
+  private readonly refreshes = new Set<string>();
+  private readonly serializer: CacheSerializer;
+  private readonly client: RedisClient;
+  private readonly options: ResolvedCacheOptions;
+  private readonly transport?: L1InvalidationTransport;
+  private readonly landing?: LandingNotifier;
+  private readonly tagKeys: RedisKeyspace;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    options: CacheModuleOptions = {},
+    metrics: MetricsService = new MetricsService(),
+  ) {
+    this.options = resolveCacheOptions(options);
+    this.serializer = options.serializer ?? richJsonSerializer;
+    this.client = connection.client;
+    this.l1 = new L1Store(this.options.l1MaxEntries, this.options.l1MaxBytes);
+    const cacheMetrics = new CacheMetrics(metrics, this.l1);
+    const { keyPrefix, maxKeyPartBytes } = connection.options;
+    for (const [name, resolved] of this.options.namespaces) {
+      const keys = new RedisKeyspace(keyPrefix, 'cache', {
+        maxPartBytes: maxKeyPartBytes,
+        onTooLong: 'hash',
+      });
+      this.namespaces.set(name, {
+        ...resolved,
+        keys,
+        base: `${keys.key(name)}:`,
+        redisKeys: new Map(),
+        metrics: cacheMetrics.forNamespace(name),
+      });
+    }
+    this.tagKeys = new RedisKeyspace(keyPrefix, 'cache', {
+      maxPartBytes: maxKeyPartBytes,
+      onTooLong: 'hash',
+    });
+    const control = `${keyPrefix}:cache:~`;
+    const onError = (op: string, error: unknown) =>
+      this.logger.warn(
+        `invalidation ${op} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    if (this.options.invalidation === 'pubsub') {
+      this.transport = new PubSubInvalidationTransport({
+        client: this.client,
+        channel: `${control}invalidate`,
+        instanceId: this.instanceId,
+        target: this.l1,
+        onError,
+      });
+    } else if (this.options.invalidation === 'tracking') {
+      this.transport = new ClientTrackingInvalidationTransport({
+        client: this.client,
+        prefix: `${keyPrefix}:cache:`,
+        target: this.l1,
+        onError,
+      });
+    }
+    if ([...this.namespaces.values()].some((namespace) => namespace.distributedSingleFlight)) {
+      this.landing = new LandingNotifier(this.client, `${control}landed`);
+    }
+  }
+
+  async onModuleInit(): Promise<void> {
+    await Promise.all([this.transport?.start(), this.landing?.start()]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled(this.flights.values());
+    await Promise.all([this.transport?.stop(), this.landing?.stop()]);
+  }
+
+  /** Entries and bytes L1 holds now. */
+  get l1Usage(): { entries: number; bytes: number } {
+    return { entries: this.l1.size, bytes: this.l1.bytes };
+  }
+
+  /** The fresh value under `key`, or undefined. With Redis unreachable, whatever L1 still holds. */
+  async get<T>(key: string, options: { namespace?: string } = {}): Promise<T | undefined> {
+    const namespace = this.namespace(options.namespace);
+    const redisKey = this.redisKey(namespace, key);
+    const now = Date.now();
+    const local = namespace.l1 ? this.l1.get(redisKey) : undefined;
+    if (local !== undefined && local.localUntil > now) {
+      namespace.metrics.hitL1.inc();
+      return local.value as T;
+    }
+    const generation = this.l1.now();
+    const remote = await this.readL2(namespace, redisKey);
+    if (remote.entry !== undefined && remote.entry.freshUntil > now) {
+      this.fillL1(namespace, redisKey, remote.entry, now, generation);
+      namespace.metrics.hitL2.inc();
+      return remote.entry.value as T;
+    }
+    if (remote.failed && local !== undefined && local.freshUntil > now) {
+      namespace.metrics.hitL1.inc();
+      return local.value as T;
+    }
+    namespace.metrics.miss.inc();
+    return undefined;
+  }
+
+  /** Whether a fresh value is cached under `key`. */
+  async has(key: string, options: { namespace?: string } = {}): Promise<boolean> {
+    return (await this.get(key, options)) !== undefined;
+  }
+
+  /**
+   * Stores `value` in L1 and L2 and tells other instances to drop their copy. `undefined` is not
+   * stored; `null` only with `cacheNull`. Throws {@link CacheValueTooLargeError} over
+   * `maxValueBytes`. With Redis unreachable the L2 write is skipped (counted), not queued.
+   */
+  async set<T>(key: string, value: T, options: CacheSetOptions = {}): Promise<void> {
+    const namespace = this.namespace(options.namespace);
+    const redisKey = this.redisKey(namespace, key);
+    const stored = await this.store(namespace, redisKey, value, options);
+    if (stored === 'too_large') {
+      const bytes = Buffer.byteLength(this.serializer.serialize(value));
+      throw new CacheValueTooLargeError(key, bytes, this.options.maxValueBytes);
+    }
+  }
+
+  /** Removes `key` from L1 and L2, here and on every other instance. */
+  async delete(key: string, options: { namespace?: string } = {}): Promise<void> {
+    const namespace = this.namespace(options.namespace);
+    const redisKey = this.redisKey(namespace, key);
+    this.l1.delete(redisKey);
+    await Promise.all([this.unlink(namespace, [redisKey]), this.transport?.publishKeys([redisKey])]);
+  }
+
+  /**
+   * The value under `key`, loading and storing it on a miss. However many callers ask for one
+   * cold key at once, the loader runs once in this process (and once across instances with
+   * `distributedSingleFlight`). During grace the stale value is returned at once and refreshed in
+   * the background; if the loader fails or times out, a stale value is served instead of the error.
+   * Without one, the error surfaces as {@link CacheLoaderError} or {@link CacheLoaderTimeoutError}.
+   */
+  getOrSet<T>(key: string, loader: CacheLoader<T>, options: CacheGetOrSetOptions = {}): Promise<T> {
+    const namespace = this.namespace(options.namespace);
+    const redisKey = this.redisKey(namespace, key);
+    const now = Date.now();
+    const local = namespace.l1 ? this.l1.get(redisKey) : undefined;
+    if (local !== undefined) {
+      if (local.localUntil > now) {
+        namespace.metrics.hitL1.inc();
+        if (namespace.earlyRefresh > 0 && this.shouldRefreshEarly(namespace, local, now)) {
+          this.refreshInBackground(namespace, redisKey, key, loader, options, local);
+        }
+        return Promise.resolve(local.value as T);
+      }
+      const softMs = options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs;
+      // In grace: without a soft timeout, serve stale at once (stale-while-revalidate); with one,
+      // the flight below gives the loader that long before falling back to the stale value.
+      if (local.freshUntil <= now && local.staleUntil > now && softMs === undefined) {
+        namespace.metrics.staleServed.inc();
+        this.refreshInBackground(namespace, redisKey, key, loader, options, local);
+        return Promise.resolve(local.value as T);
+      }
+    }
+    let flight = this.flights.get(redisKey);
+    if (flight === undefined) {
+      flight = this.load(namespace, redisKey, key, loader, options, local);
+      this.flights.set(redisKey, flight);
+      const forget = () => this.flights.delete(redisKey);
+      flight.then(forget, forget);
+    }
+    return flight as Promise<T>;
+  }
+
+  /**
+   * `fn` wrapped so each call goes through {@link getOrSet} under the key `keyOf(...args)`.
+   *
+   * @example
+   * const cachedPrice = cache.wrap((symbol: string) => prices.fetch(symbol), { key: (symbol) => `price:${symbol}`, ttlMs: 1000 });
+   */
+  wrap<A extends unknown[], T>(
+    fn: (...args: A) => Promise<T> | T,
+    options: CacheGetOrSetOptions & { key: (...args: A) => string },
+  ): (...args: A) => Promise<T> {
+    const { key, ...rest } = options;
+    return (...args: A) => this.getOrSet(key(...args), () => fn(...args), rest);
+  }
+
+  /** Removes every entry stored with `tag` (L1 and L2, every instance); returns how many. */
+  async deleteByTag(tag: string, options: { namespace?: string } = {}): Promise<number> {
+    const namespace = this.namespace(options.namespace);
+    const tagKey = this.tagKey(namespace, tag);
+    let members: string[];
+    try {
+      members = await this.client.smembers(tagKey);
+    } catch (error) {
+      namespace.metrics.error('l2_delete');
+      throw error;
+    }
+    this.l1.dropKeys(members);
+    await Promise.all([this.unlink(namespace, [...members, tagKey]), this.transport?.publishKeys(members)]);
+    return members.length;
+  }
+
+  /** Removes every entry of a namespace (SCAN + UNLINK, never KEYS); other namespaces stay. */
+  async clear(namespaceName?: string): Promise<number> {
+    const namespace = this.namespace(namespaceName);
+    this.l1.dropPrefix(namespace.base);
+    let removed = 0;
+    for await (const batch of scanKeys(this.client, `${namespace.base}*`)) {
+      await this.unlink(namespace, batch);
+      removed += batch.length;
+    }
+    this.l1.dropPrefix(namespace.base);
+    await this.transport?.publishPrefix(namespace.base);
+    return removed;
+  }
+
+  private namespace(name: string | undefined): Namespace {
+    const namespace = this.namespaces.get(name ?? DEFAULT_NAMESPACE);
+    if (namespace === undefined) {
+      throw new CacheOptionsError(
+        'namespace',
+        `"${name}" is not configured; add it to CacheModule's namespaces option`,
+      );
+    }
+    return namespace;
+  }
+
+  /** `<base><encoded key>`, memoized: building it on every read costs more than the L1 lookup. */
+  private redisKey(namespace: Namespace, key: string): string {
+    let redisKey = namespace.redisKeys.get(key);
+    if (redisKey === undefined) {
+      if (namespace.redisKeys.size >= KEY_MEMO_LIMIT) namespace.redisKeys.clear();
+      redisKey = namespace.base + namespace.keys.part(key);
+      namespace.redisKeys.set(key, redisKey);
+    }
+    return redisKey;
+  }
+
+  private tagKey(namespace: Namespace, tag: string): string {
+    return this.tagKeys.key(namespace.name, '~tag', tag);
+  }
+
+  private async load<T>(
+    namespace: Namespace,
+    redisKey: string,
+    key: string,
+    loader: CacheLoader<T>,
+    options: CacheGetOrSetOptions,
+    local: LocalEntry | undefined,
+  ): Promise<T> {
+    const generation = this.l1.now();
+    const remote = await this.readL2(namespace, redisKey);
+    const now = Date.now();
+    const { entry } = remote;
+    if (entry !== undefined && entry.freshUntil > now) {
+      this.fillL1(namespace, redisKey, entry, now, generation);
+      namespace.metrics.hitL2.inc();
+      return entry.value as T;
+    }
+    const inGrace = entry !== undefined && entry.staleUntil > now ? entry : undefined;
+    if (
+      inGrace !== undefined &&
+      (options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs) === undefined
+    ) {
+      this.fillL1(namespace, redisKey, inGrace, now, generation);
+      namespace.metrics.staleServed.inc();
+      this.refreshInBackground(namespace, redisKey, key, loader, options, inGrace);
+      return inGrace.value as T;
+    }
+    // Redis did not answer, but L1 still holds a value its TTL allows: serve it rather than reload.
+    if (remote.failed && local !== undefined && local.freshUntil > now) {
+      namespace.metrics.hitL1.inc();
+      return local.value as T;
+    }
+    namespace.metrics.miss.inc();
+    const stale = inGrace ?? (local !== undefined && local.staleUntil > now ? local : undefined);
+    if (namespace.distributedSingleFlight !== undefined && this.landing !== undefined && !remote.failed) {
+      return this.loadOnceAcrossInstances(namespace, redisKey, key, loader, options, stale);
+    }
+    // Redis just failed to answer a read: keep the value in L1 only rather than spend another
+    // command timeout on a write, so a miss costs at most one timeout plus the loader.
+    return this.loadAndStore(namespace, redisKey, key, loader, options, stale, !remote.failed);
+  }
+
+  private async loadAndStore<T>(
+    namespace: Namespace,
+    redisKey: string,
+    key: string,
+    loader: CacheLoader<T>,
+    options: CacheGetOrSetOptions,
+    stale: CacheEntry | undefined,
+    writeL2 = true,
+  ): Promise<T> {
+    const value = await this.runLoader(namespace, redisKey, key, loader, options, stale);
+    if (value === STALE) return (stale as CacheEntry).value as T;
+    await this.store(namespace, redisKey, value, options, writeL2);
+    return value;
+  }
+
+  /**
+   * Distributed single-flight: the instance that takes the lease loads and stores, then wakes the
+   * others over pub/sub; they read the value from L2. A waiter that is not woken within `waitMs`
+   * (lease holder died, message lost) loads the value itself.
+   */
+  private async loadOnceAcrossInstances<T>(
+    namespace: Namespace,
+    redisKey: string,
+    key: string,
+    loader: CacheLoader<T>,
+    options: CacheGetOrSetOptions,
+    stale: CacheEntry | undefined,
+  ): Promise<T> {
+    const { leaseMs, waitMs } = namespace.distributedSingleFlight as { leaseMs: number; waitMs: number };
+    const landing = this.landing as LandingNotifier;
+    const leaseKey = this.tagKeys.key(namespace.name, '~lease', namespace.keys.part(key));
+    const token = this.instanceId;
+    let leased: boolean;
+    try {
+      leased = (await this.client.set(leaseKey, token, 'PX', leaseMs, 'NX')) === 'OK';
+    } catch {
+      namespace.metrics.error('lease');
+      return this.loadAndStore(namespace, redisKey, key, loader, options, stale);
+    }
+    if (leased) {
+      try {
+        return await this.loadAndStore(namespace, redisKey, key, loader, options, stale);
+      } finally {
+        await releaseLeaseScript
+          .run(this.client, [leaseKey], [token])
+          .catch(() => namespace.metrics.error('lease'));
+        await landing.announce(redisKey);
+      }
+    }
+    const landed = landing.wait(redisKey, waitMs);
+    const generation = this.l1.now();
+    // The value may have landed between our read and the wait; look once more before sleeping.
+    let remote = await this.readL2(namespace, redisKey);
+    if (remote.entry === undefined || remote.entry.freshUntil <= Date.now()) {
+      await landed.promise;
+      remote = await this.readL2(namespace, redisKey);
+    } else {
+      landed.cancel();
+    }
+    const now = Date.now();
+    if (remote.entry !== undefined && remote.entry.freshUntil > now) {
+      this.fillL1(namespace, redisKey, remote.entry, now, generation);
+      namespace.metrics.hitL2.inc();
+      return remote.entry.value as T;
+    }
+    return this.loadAndStore(namespace, redisKey, key, loader, options, stale);
+  }
+
+  /** Runs the loader under the soft and hard timeouts; returns STALE when the stale value should be served. */
+  private async runLoader<T>(
+    namespace: Namespace,
+    redisKey: string,
+    key: string,
+    loader: CacheLoader<T>,
+    options: CacheGetOrSetOptions,
+    stale: CacheEntry | undefined,
+  ): Promise<T | typeof STALE> {
+    const hardMs = options.loaderHardTimeoutMs ?? namespace.loaderHardTimeoutMs;
+    const softMs = options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs;
+    const controller = new AbortController();
+    const stopTimer = namespace.metrics.loaderSeconds.startTimer();
+    const loading = (async () => loader(controller.signal))();
+    const observe = (): void => void stopTimer();
+    loading.then(observe, observe);
+    const timers: NodeJS.Timeout[] = [];
+    const racers: Array<Promise<T | typeof STALE>> = [loading];
+    if (hardMs !== undefined) {
+      racers.push(
+        new Promise<never>((_, reject) => {
+          timers.push(
+            setTimeout(() => {
+              controller.abort();
+              reject(new CacheLoaderTimeoutError(key, hardMs));
+            }, hardMs),
+          );
+        }),
+      );
+    }
+    if (softMs !== undefined && stale !== undefined) {
+      racers.push(new Promise((resolve) => timers.push(setTimeout(() => resolve(STALE), softMs))));
+    }
+    try {
+      const result = racers.length === 1 ? await loading : await Promise.race(racers);
+      if (result === STALE) {
+        namespace.metrics.staleServed.inc();
+        // The loader goes on; when it lands, its value replaces the stale one.
+        loading.then(
+          (value) => this.store(namespace, redisKey, value, options),
+          () => namespace.metrics.error('loader'),
+        );
+      }
+      return result;
+    } catch (error) {
+      namespace.metrics.error('loader');
+      if (stale !== undefined) {
+        namespace.metrics.staleServed.inc();
+        return STALE;
+      }
+      throw error instanceof CacheLoaderTimeoutError ? error : new CacheLoaderError(key, error);
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+    }
+  }
+
+  private refreshInBackground<T>(
+    namespace: Namespace,
+    redisKey: string,
+    key: string,
+    loader: CacheLoader<T>,
+    options: CacheGetOrSetOptions,
+    stale: CacheEntry,
+  ): void {
+    if (this.refreshes.has(redisKey) || this.flights.has(redisKey)) return;
+    this.refreshes.add(redisKey);
+    this.loadAndStore(namespace, redisKey, key, loader, options, stale)
+      .catch(() => undefined)
+      .finally(() => this.refreshes.delete(redisKey));
+  }
+
+  /** XFetch-style: refresh early with a probability that grows to 1 as expiry nears. */
+  private shouldRefreshEarly(namespace: Namespace, local: LocalEntry, now: number): boolean {
+    const window = namespace.ttlMs * namespace.earlyRefresh;
+    const remaining = local.freshUntil - now;
+    return remaining < window && Math.random() > remaining / window;
+  }
+
+  /** Stores in L1 and L2 and publishes the invalidation. Never throws for Redis trouble. */
+  private async store(
+    namespace: Namespace,
+    redisKey: string,
+    value: unknown,
+    options: CacheSetOptions,
+    writeL2 = true,
+  ): Promise<'stored' | 'skipped' | 'too_large'> {
+    if (value === undefined || (value === null && !namespace.cacheNull)) return 'skipped';
+    const payload = this.serializer.serialize(value);
+    const size = Buffer.byteLength(payload);
+    if (size > this.options.maxValueBytes) {
+      namespace.metrics.error('too_large');
+      return 'too_large';
+    }
+    const baseTtl = options.ttlMs ?? namespace.ttlMs;
+    const ttlMs = Math.max(1, Math.round(baseTtl * (1 - Math.random() * namespace.ttlJitter)));
+    const graceMs = options.graceMs ?? namespace.graceMs;
+    const now = Date.now();
+    const freshUntil = now + ttlMs;
+    const staleUntil = freshUntil + graceMs;
+    if (namespace.l1) {
+      const l1TtlMs = Math.min(options.l1TtlMs ?? namespace.l1TtlMs, ttlMs);
+      this.l1.set(redisKey, { value, freshUntil, staleUntil, size, localUntil: now + l1TtlMs }, now);
+    }
+    if (!writeL2) return 'stored';
+    const stop = namespace.metrics.l2Seconds('set').startTimer();
+    const writes: Array<Promise<unknown>> = [
+      this.client.set(redisKey, encodeEntry(freshUntil, staleUntil, payload), 'PX', ttlMs + graceMs),
+    ];
+    for (const tag of options.tags ?? []) {
+      writes.push(
+        addToTagScript.run(this.client, [this.tagKey(namespace, tag)], [redisKey, ttlMs + graceMs]),
+      );
+    }
+    try {
+      await Promise.all(writes);
+    } catch {
+      namespace.metrics.error('l2_set');
+    } finally {
+      stop();
+    }
+    await this.transport?.publishKeys([redisKey]);
+    return 'stored';
+  }
+
+  private async readL2(namespace: Namespace, redisKey: string): Promise<L2Read> {
+    const stop = namespace.metrics.l2Seconds('get').startTimer();
+    try {
+      const text = await this.client.get(redisKey);
+      return { entry: text === null ? undefined : decodeEntry(text, this.serializer), failed: false };
+    } catch {
+      namespace.metrics.error('l2_get');
+      return { entry: undefined, failed: true };
+    } finally {
+      stop();
+    }
+  }
+
+  private fillL1(
+    namespace: Namespace,
+    redisKey: string,
+    entry: CacheEntry,
+    now: number,
+    generation: number,
+  ): void {
+    if (!namespace.l1 || this.l1.changedSince(redisKey, generation)) return;
+    const localUntil = Math.min(entry.freshUntil, now + namespace.l1TtlMs);
+    this.l1.set(redisKey, { ...entry, localUntil }, now);
+  }
+
+  /** UNLINK, one key per command on a Cluster (keys of a batch live in different slots). */
+  private async unlink(namespace: Namespace, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const stop = namespace.metrics.l2Seconds('delete').startTimer();
+    try {
+      if (this.client instanceof Cluster) await Promise.all(keys.map((key) => this.client.unlink(key)));
+      else await this.client.unlink(...keys);
+    } catch (error) {
+      namespace.metrics.error('l2_delete');
+      throw error;
+    } finally {
+      stop();
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RedisConnection } from '@redkit/redis';
+
+import { sharedClusterNodes, sharedRedisUrl } from '../harness/index.js';
+import { deleteKeys, uniquePrefix } from './cache-test-kit.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const worker = fileURLToPath(new URL('./fixtures/single-flight.worker.mjs', import.meta.url));
+
+interface WorkerReport {
+  loaderCalls: number;
+  loadedBy: number[];
+}
+
+function once<T>(child: ChildProcess, predicate: (message: unknown) => boolean): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.on('message', (message) => predicate(message) && resolve(message as T));
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before answering`)));
+  });
+}
+
+const topologies = [
+  ['a standalone server', () => ({ url: sharedRedisUrl() })],
+  ['the 3-master cluster', () => ({ cluster: { nodes: sharedClusterNodes() } })],
+] as const;
+
+describe.each(topologies)('distributed single-flight on %s', (_name, redis) => {
+  const keyPrefix = uniquePrefix('flight');
+  const children: ChildProcess[] = [];
+
+  beforeAll(() => {
+    // The workers run the compiled libs, as a deployed service would.
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'ignore' });
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    const connection = await RedisConnection.open('cleanup', { ...redis(), keyPrefix });
+    await deleteKeys(connection, keyPrefix);
+    await connection.close();
+  });
+
+  it('runs the loader exactly once for 3 processes x 50 concurrent callers on one cold key', async () => {
+    const options = JSON.stringify({ ...redis(), keyPrefix });
+    const started = Array.from({ length: 3 }, () => {
+      const child = fork(worker, [options, '50', 'cold-key'], { cwd: root, stdio: 'ignore' });
+      children.push(child);
+      return child;
+    });
+    await Promise.all(started.map((child) => once(child, (message) => message === 'ready')));
+    const reports = started.map((child) =>
+      once<WorkerReport>(child, (message) => typeof message === 'object'),
+    );
+    for (const child of started) child.send('go');
+    const results = await Promise.all(reports);
+    expect(results.reduce((sum, report) => sum + report.loaderCalls, 0)).toBe(1);
+    const loaders = new Set(results.flatMap((report) => report.loadedBy));
+    expect(loaders.size).toBe(1);
+  });
+});
