@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { RedisConnection, RedisHealthIndicator, getRedisConnectionToken } from '@redkit/redis';
 
-import { RedisServer } from '../harness/index.js';
+import { RedisClusterServers, RedisServer } from '../harness/index.js';
 import { createRedisTestApp, eventually } from './redis-test-app.js';
 
 describe('commandTimeoutMs against a paused server', () => {
@@ -105,3 +105,46 @@ describe('RedisHealthIndicator', () => {
     await eventually(async () => expect((await health.isHealthy('redis')).redis.status).toBe('up'));
   });
 });
+
+describe('commandTimeoutMs on a Redis Cluster with one master paused', () => {
+  let cluster: RedisClusterServers;
+  let connection: RedisConnection;
+
+  beforeAll(async () => {
+    cluster = await RedisClusterServers.start();
+    connection = await RedisConnection.open('cluster-timeout', {
+      cluster: { nodes: cluster.nodes },
+      commandTimeoutMs: 200,
+    });
+  });
+
+  afterAll(async () => {
+    for (const server of cluster?.servers ?? []) server.resume();
+    await connection?.close();
+    await cluster?.stop();
+  });
+
+  it('times out commands routed to the paused master and recovers after resume', async () => {
+    const { client } = connection;
+    const key = 'redkit-test:cluster-timeout';
+    await client.set(key, 'v');
+    const port = await ownerPort(connection, key);
+    const owner = cluster.servers.find((server) => server.port === port) as RedisServer;
+    owner.pause();
+    try {
+      await expect(client.get(key)).rejects.toThrow('Command timed out');
+    } finally {
+      owner.resume();
+    }
+    expect(await eventually(() => client.get(key))).toBe('v');
+    await client.del(key);
+  });
+});
+
+/** The port of the master that owns `key`'s slot. */
+async function ownerPort(connection: RedisConnection, key: string): Promise<number> {
+  const slot = (await connection.client.cluster('KEYSLOT', key)) as number;
+  const slots = await connection.client.cluster('SLOTS');
+  const range = slots.find(([from, to]) => slot >= from && slot <= to);
+  return range?.[2]?.[1] ?? 0;
+}

@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
+import { installCommandDeadlines } from './command-deadlines.js';
 import type { ResolvedRedisOptions } from './redis-options.validator.js';
 
 /** A connection as ioredis gives it: a standalone/Sentinel client or a Cluster client. */
@@ -20,6 +21,8 @@ function nodeOptions(options: ResolvedRedisOptions): RedisOptions {
     password: options.password,
     tls: options.tls,
     connectTimeout: options.connectTimeoutMs,
+    // Kept for connections ioredis duplicates (subscribers); the main connection's commands are
+    // bounded by installCommandDeadlines, which pre-empts this per-command timer.
     commandTimeout: options.commandTimeoutMs,
     enableOfflineQueue: options.offlineQueue,
     // A command whose caller already saw a timeout or a connection error must not run later.
@@ -29,19 +32,6 @@ function nodeOptions(options: ResolvedRedisOptions): RedisOptions {
     connectionName: options.clientName,
     lazyConnect: true,
   };
-}
-
-/**
- * ioredis arms `commandTimeout` only once a Cluster has picked a node; a command waiting for the
- * cluster itself (slots refresh, reconnect) would wait without bound. Arming the same per-command
- * timer as the cluster accepts the command closes that gap (`Command#setTimeout` is idempotent).
- */
-function boundClusterCommands(cluster: Cluster, timeoutMs: number): void {
-  const send = cluster.sendCommand.bind(cluster);
-  cluster.sendCommand = ((command, stream, node) => {
-    command.setTimeout(timeoutMs);
-    return send(command, stream, node);
-  }) as Cluster['sendCommand'];
 }
 
 /** Creates a client that has not connected yet (`lazyConnect`); {@link connectRedisClient} connects it. */
@@ -60,28 +50,39 @@ export function createRedisClient(options: ResolvedRedisOptions): RedisClient {
       // TLS certificates are issued for names; ioredis would otherwise dial the announced IPs.
       dnsLookup: topology.options?.dnsLookup ?? ((address, callback) => callback(null, address)),
     });
-    boundClusterCommands(cluster, options.commandTimeoutMs);
+    installCommandDeadlines(cluster, options.commandTimeoutMs);
     return cluster;
   }
   if (topology.kind === 'sentinel') {
-    return new Redis({
+    return withDeadlines(
+      new Redis({
+        ...base,
+        sentinels: topology.sentinels,
+        name: topology.name,
+        sentinelPassword: topology.password,
+        sentinelUsername: topology.username,
+        enableTLSForSentinelMode: options.tls !== undefined,
+        sentinelRetryStrategy: reconnectDelay(options),
+        enableAutoPipelining: options.enableAutoPipelining,
+        ...options.redisOptions,
+      }),
+      options,
+    );
+  }
+  return withDeadlines(
+    new Redis({
       ...base,
-      sentinels: topology.sentinels,
-      name: topology.name,
-      sentinelPassword: topology.password,
-      sentinelUsername: topology.username,
-      enableTLSForSentinelMode: options.tls !== undefined,
-      sentinelRetryStrategy: reconnectDelay(options),
+      host: topology.host,
+      port: topology.port,
+      db: topology.db,
       enableAutoPipelining: options.enableAutoPipelining,
       ...options.redisOptions,
-    });
-  }
-  return new Redis({
-    ...base,
-    host: topology.host,
-    port: topology.port,
-    db: topology.db,
-    enableAutoPipelining: options.enableAutoPipelining,
-    ...options.redisOptions,
-  });
+    }),
+    options,
+  );
+}
+
+function withDeadlines(client: Redis, options: ResolvedRedisOptions): Redis {
+  installCommandDeadlines(client, options.commandTimeoutMs);
+  return client;
 }

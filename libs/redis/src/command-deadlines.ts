@@ -1,0 +1,82 @@
+import type { Cluster, Command, Redis } from 'ioredis';
+
+/** What this module reads and writes on an ioredis Command; `_commandTimeoutTimer` is private to ioredis. */
+interface TrackedCommand {
+  isResolved: boolean;
+  reject(error: Error): void;
+  _commandTimeoutTimer?: unknown;
+}
+
+/**
+ * Stands in for ioredis's per-command timer. Node's clearTimeout ignores it, and ioredis only arms
+ * its own timer when this field is empty.
+ */
+const DEADLINE_TRACKED = Object.freeze({ redkit: 'deadline tracked' });
+
+/**
+ * Bounds every command with one sweeping timer per connection instead of one timer per command.
+ * ioredis's `commandTimeout` creates and clears a timer for each command, which costs 10-25 % of a
+ * GET's throughput at high rates; here a command joins a FIFO (deadlines are in send order) and a
+ * single unref'd interval rejects the expired ones with ioredis's own "Command timed out". A command
+ * times out between `timeoutMs` and `timeoutMs` plus one tick (a tenth of the timeout, 10 ms minimum).
+ */
+export class CommandDeadlines {
+  private commands: TrackedCommand[] = [];
+  private deadlines: number[] = [];
+  private head = 0;
+  private timer?: NodeJS.Timeout;
+  private readonly tickMs: number;
+
+  constructor(private readonly timeoutMs: number) {
+    this.tickMs = Math.max(10, Math.floor(timeoutMs / 10));
+  }
+
+  track(command: TrackedCommand): void {
+    if (command._commandTimeoutTimer !== undefined) return;
+    command._commandTimeoutTimer = DEADLINE_TRACKED;
+    this.commands.push(command);
+    this.deadlines.push(performance.now() + this.timeoutMs);
+    this.timer ??= setInterval(() => this.sweep(), this.tickMs).unref();
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    const { commands, deadlines } = this;
+    let { head } = this;
+    while (head < commands.length) {
+      const command = commands[head] as TrackedCommand;
+      if (!command.isResolved) {
+        if ((deadlines[head] as number) > now) break;
+        command.reject(new Error('Command timed out'));
+      }
+      head += 1;
+    }
+    if (head === commands.length) {
+      this.commands = [];
+      this.deadlines = [];
+      this.head = 0;
+      clearInterval(this.timer);
+      this.timer = undefined;
+    } else if (head > 4096 && head * 2 > commands.length) {
+      this.commands = commands.slice(head);
+      this.deadlines = deadlines.slice(head);
+      this.head = 0;
+    } else {
+      this.head = head;
+    }
+  }
+}
+
+/**
+ * Routes every command the client accepts through {@link CommandDeadlines}. On a Cluster this also
+ * bounds commands still waiting for the cluster itself (slots refresh, reconnect), which ioredis
+ * leaves unbounded because it arms `commandTimeout` only once a node is chosen.
+ */
+export function installCommandDeadlines(client: Redis | Cluster, timeoutMs: number): void {
+  const deadlines = new CommandDeadlines(timeoutMs);
+  const send = client.sendCommand.bind(client) as (...args: unknown[]) => unknown;
+  client.sendCommand = ((command: Command, ...rest: unknown[]) => {
+    deadlines.track(command as unknown as TrackedCommand);
+    return send(command, ...rest);
+  }) as typeof client.sendCommand;
+}
