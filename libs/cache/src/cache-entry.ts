@@ -25,7 +25,7 @@ export function encodeEntry(freshUntil: number, staleUntil: number, payload: str
 }
 
 /** Parses what {@link encodeEntry} wrote; undefined for anything else (a foreign or corrupt value). */
-export function decodeEntry(text: string, serializer: CacheSerializer): CacheEntry | undefined {
+export function decodeEntry(text: string, serializer: CacheSerializer): LocalEntry | undefined {
   const first = text.indexOf(':');
   const second = first < 0 ? -1 : text.indexOf(':', first + 1);
   if (second < 0) return undefined;
@@ -33,5 +33,12 @@ export function decodeEntry(text: string, serializer: CacheSerializer): CacheEnt
   const staleUntil = Number(text.slice(first + 1, second));
   if (!Number.isFinite(freshUntil) || !Number.isFinite(staleUntil)) return undefined;
   const payload = text.slice(second + 1);
-  return { value: serializer.deserialize(payload), freshUntil, staleUntil, size: Buffer.byteLength(payload) };
+  // localUntil is set when the entry goes into L1.
+  return {
+    value: serializer.deserialize(payload),
+    freshUntil,
+    staleUntil,
+    size: Buffer.byteLength(payload),
+    localUntil: 0,
+  };
 }
