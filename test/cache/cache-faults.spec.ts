@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 
@@ -72,11 +74,18 @@ describe('client-side caching mode (CLIENT TRACKING)', () => {
     await server?.stop();
   });
 
-  it("drops every instance's L1 copy when a plain client, not redkit, overwrites the key", async () => {
+  it("drops every instance's L1 copy when redis-cli, not redkit, overwrites the key", async () => {
     await a.cache.set('tracked', 'v1');
     expect(await b.cache.get('tracked')).toBe('v1');
     expect(await a.cache.get('tracked')).toBe('v1');
-    await outsider.set('redkit:cache:default:tracked', `${Date.now() + 60_000}:${Date.now() + 60_000}:"v2"`);
+    const until = Date.now() + 60_000;
+    execFileSync('redis-cli', [
+      '-p',
+      String(server.port),
+      'SET',
+      'redkit:cache:default:tracked',
+      `${until}:${until}:"v2"`,
+    ]);
     await eventually(async () => expect(await a.cache.get('tracked')).toBe('v2'), 1_000, 10);
     await eventually(async () => expect(await b.cache.get('tracked')).toBe('v2'), 1_000, 10);
   });
