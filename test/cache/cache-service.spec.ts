@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CacheLoaderError, CacheValueTooLargeError } from '@redkit/cache';
 
-import { eventually, sharedClusterNodes, sharedRedisUrl } from '../harness/index.js';
+import { eventually, sharedTopologies } from '../harness/index.js';
 import {
   deleteKeys,
   metricValue,
@@ -11,12 +11,7 @@ import {
   type CacheInstance,
 } from './cache-test-kit.js';
 
-const topologies = [
-  ['a standalone server', () => ({ url: sharedRedisUrl() })],
-  ['the 3-master cluster', () => ({ cluster: { nodes: sharedClusterNodes() } })],
-] as const;
-
-describe.each(topologies)('CacheService on %s', (_name, redis) => {
+describe.each(sharedTopologies)('CacheService on %s', (_name, redis) => {
   const keyPrefix = uniquePrefix('cache');
   let a: CacheInstance;
   let b: CacheInstance;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection } from '@redkit/redis';
 
-import { sharedClusterNodes, sharedRedisUrl } from '../harness/index.js';
+import { sharedTopologies } from '../harness/index.js';
 import { deleteKeys, uniquePrefix } from './cache-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,12 +22,7 @@ function once<T>(child: ChildProcess, predicate: (message: unknown) => boolean):
   });
 }
 
-const topologies = [
-  ['a standalone server', () => ({ url: sharedRedisUrl() })],
-  ['the 3-master cluster', () => ({ cluster: { nodes: sharedClusterNodes() } })],
-] as const;
-
-describe.each(topologies)('distributed single-flight on %s', (_name, redis) => {
+describe.each(sharedTopologies)('distributed single-flight on %s', (_name, redis) => {
   const keyPrefix = uniquePrefix('flight');
   const children: ChildProcess[] = [];
 

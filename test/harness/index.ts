@@ -2,5 +2,5 @@ export { eventually } from './eventually.js';
 export { requireRedisBinaries } from './redis-binaries.js';
 export { RedisClusterServers } from './redis-cluster.js';
 export { RedisServer, type RedisServerOptions } from './redis-server.js';
-export { sharedClusterNodes, sharedRedisUrl } from './shared-servers.js';
+export { sharedClusterNodes, sharedRedisUrl, sharedTopologies } from './shared-servers.js';
 export { generateTlsFiles, type TlsFiles } from './tls-files.js';

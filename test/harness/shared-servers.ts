@@ -90,3 +90,12 @@ async function stopSharedServers(state: SharedServers): Promise<void> {
   delete process.env[CLUSTER_NODES_ENV];
   if (process.env[RUN_DIR_ENV] === state.runDirectory) delete process.env[RUN_DIR_ENV];
 }
+
+/**
+ * The shared standalone server and the shared cluster as RedisModule connection options, for
+ * `describe.each(sharedTopologies)('... on %s', (name, options) => ...)`.
+ */
+export const sharedTopologies = [
+  ['a standalone server', () => ({ url: sharedRedisUrl() })],
+  ['the 3-master cluster', () => ({ cluster: { nodes: sharedClusterNodes() } })],
+] as const;

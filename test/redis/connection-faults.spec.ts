@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { RedisConnection, RedisHealthIndicator, getRedisConnectionToken } from '@redkit/redis';
 
-import { RedisClusterServers, RedisServer } from '../harness/index.js';
-import { createRedisTestApp, eventually } from './redis-test-app.js';
+import { RedisClusterServers, RedisServer, eventually } from '../harness/index.js';
+import { createRedisTestApp } from './redis-test-app.js';
 
 describe('commandTimeoutMs against a paused server', () => {
   let server: RedisServer;

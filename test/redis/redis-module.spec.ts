@@ -11,9 +11,8 @@ import {
   type RedisClient,
 } from '@redkit/redis';
 
-import { RedisServer, sharedRedisUrl } from '../harness/index.js';
+import { RedisServer, sharedRedisUrl, eventually } from '../harness/index.js';
 import { freePort } from '../harness/free-port.js';
-import { eventually } from './redis-test-app.js';
 
 @Injectable()
 class TwoConnectionsUser {

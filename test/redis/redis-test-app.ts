@@ -24,16 +24,3 @@ export async function createRedisTestApp(
   await app.init();
   return app;
 }
-
-/** Runs `fn` until it stops throwing or `timeoutMs` passes; returns its last result. */
-export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
-  }
-}

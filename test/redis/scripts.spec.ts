@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection, RedisKeyspace, defineScript, scanKeys } from '@redkit/redis';
 import { Cluster } from 'ioredis';
 
-import { sharedClusterNodes, sharedRedisUrl } from '../harness/index.js';
+import { sharedTopologies } from '../harness/index.js';
 
 // -- KEYS[1] counter, KEYS[2] log (same hash tag)
 // -- ARGV[1] increment
@@ -16,12 +16,7 @@ redis.call('RPUSH', KEYS[2], value)
 return value`,
 });
 
-const topologies = [
-  ['a standalone server', () => ({ url: sharedRedisUrl() })],
-  ['the 3-master cluster', () => ({ cluster: { nodes: sharedClusterNodes() } })],
-] as const;
-
-describe.each(topologies)('scripts on %s', (_name, options) => {
+describe.each(sharedTopologies)('scripts on %s', (_name, options) => {
   let connection: RedisConnection;
   let keys: RedisKeyspace;
   const run = `${process.pid}-${Date.now()}`;
