@@ -78,6 +78,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly transport?: L1InvalidationTransport;
   private readonly landing?: LandingNotifier;
   private readonly tagKeys: RedisKeyspace;
+  private pendingInvalidations: string[] = [];
+  private invalidationFlush?: Promise<void>;
 
   constructor(
     private readonly connection: RedisConnection,
@@ -218,7 +220,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const namespace = this.namespace(options.namespace);
     const redisKey = this.redisKey(namespace, key);
     this.l1.delete(redisKey);
-    await Promise.all([this.unlink(namespace, [redisKey]), this.transport?.publishKeys([redisKey])]);
+    await Promise.all([this.unlink(namespace, [redisKey]), this.invalidate(redisKey)]);
   }
 
   /**
@@ -313,6 +315,23 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       );
     }
     return namespace;
+  }
+
+  /**
+   * Tells other instances to drop `redisKey`. Keys written in the same turn of the event loop go
+   * out in one message, so a burst of writes costs one PUBLISH, not one per write.
+   */
+  private invalidate(redisKey: string): Promise<void> {
+    const transport = this.transport;
+    if (transport === undefined) return Promise.resolve();
+    this.pendingInvalidations.push(redisKey);
+    this.invalidationFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const keys = this.pendingInvalidations;
+      this.pendingInvalidations = [];
+      this.invalidationFlush = undefined;
+      return transport.publishKeys(keys);
+    });
+    return this.invalidationFlush;
   }
 
   /** `<base><encoded key>`, memoized: building it on every read costs more than the L1 lookup. */
@@ -560,7 +579,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     } finally {
       namespace.metrics.l2Seconds('set').observe((performance.now() - started) / 1000);
     }
-    await this.transport?.publishKeys([redisKey]);
+    await this.invalidate(redisKey);
     return 'stored';
   }
 
