@@ -3,8 +3,10 @@ import {
   REDIS_LATENCY_BUCKETS_SECONDS,
   type DeferredCounter,
   type DeferredCounterChild,
+  type DeferredHistogram,
+  type DeferredHistogramChild,
 } from '@redkit/metrics';
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter } from 'prom-client';
 
 import type { L1Store } from './l1.store.js';
 
@@ -15,8 +17,8 @@ export interface NamespaceMetrics {
   miss: DeferredCounterChild;
   staleServed: DeferredCounterChild;
   error(op: CacheOperation): void;
-  loaderSeconds: Histogram.Internal<string>;
-  l2Seconds(op: 'get' | 'set' | 'delete'): Histogram.Internal<string>;
+  loaderSeconds: DeferredHistogramChild;
+  l2Seconds(op: 'get' | 'set' | 'delete'): DeferredHistogramChild;
 }
 
 export type CacheOperation =
@@ -29,8 +31,8 @@ export class CacheMetrics {
   private readonly misses: DeferredCounter<'cache'>;
   private readonly stale: DeferredCounter<'cache'>;
   private readonly errors: Counter<'cache' | 'op'>;
-  private readonly loader: Histogram<'cache'>;
-  private readonly l2: Histogram<'cache' | 'op'>;
+  private readonly loader: DeferredHistogram<'cache'>;
+  private readonly l2: DeferredHistogram<'cache' | 'op'>;
 
   constructor(metrics: MetricsService, l1: L1Store) {
     this.hits = metrics.deferredCounter({
@@ -53,12 +55,12 @@ export class CacheMetrics {
       help: 'Failed cache operations, by operation.',
       labelNames: ['cache', 'op'],
     });
-    this.loader = metrics.histogram({
+    this.loader = metrics.deferredHistogram({
       name: 'redkit_cache_loader_duration_seconds',
       help: 'How long loaders ran.',
       labelNames: ['cache'],
     });
-    this.l2 = metrics.histogram({
+    this.l2 = metrics.deferredHistogram({
       name: 'redkit_cache_l2_duration_seconds',
       help: 'Round trips to Redis (L2), by operation.',
       labelNames: ['cache', 'op'],

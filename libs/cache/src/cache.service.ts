@@ -471,9 +471,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const hardMs = options.loaderHardTimeoutMs ?? namespace.loaderHardTimeoutMs;
     const softMs = options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs;
     const controller = new AbortController();
-    const stopTimer = namespace.metrics.loaderSeconds.startTimer();
+    const started = performance.now();
     const loading = (async () => loader(controller.signal))();
-    const observe = (): void => void stopTimer();
+    const observe = (): void => namespace.metrics.loaderSeconds.observe((performance.now() - started) / 1000);
     loading.then(observe, observe);
     const timers: NodeJS.Timeout[] = [];
     const racers: Array<Promise<T | typeof STALE>> = [loading];

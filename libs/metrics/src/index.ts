@@ -7,4 +7,5 @@ export { REDIS_LATENCY_BUCKETS_SECONDS, REDKIT_METRIC_NAME } from './metrics.con
 export { MetricDefinitionError, MetricsOptionError } from './metrics.errors.js';
 export { MetricsModule } from './metrics.module.js';
 export { MetricsService, type DeferredCounter, type DeferredCounterChild } from './metrics.service.js';
+export type { DeferredHistogram, DeferredHistogramChild } from './deferred-histogram.js';
 export type { MetricsModuleExtras, MetricsModuleOptions } from './metrics-module-options.interface.js';

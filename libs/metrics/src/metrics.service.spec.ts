@@ -275,3 +275,46 @@ describe('MetricsService.deferredCounter', () => {
     expect(text).toContain('redkit_test_shared_total{op="b"} 1');
   });
 });
+
+describe('MetricsService.deferredHistogram', () => {
+  it('serves the same text as a prom-client histogram fed the same observations', async () => {
+    const deferred = new MetricsService();
+    const plain = new MetricsService();
+    const definition = {
+      name: 'redkit_test_latency_seconds',
+      help: 'latency',
+      labelNames: ['op'] as const,
+      buckets: [0.001, 0.01, 0.1],
+    };
+    const child = deferred.deferredHistogram(definition).labels({ op: 'get' });
+    const reference = plain.histogram(definition);
+    for (const value of [0.0005, 0.002, 0.002, 0.05, 3]) {
+      child.observe(value);
+      reference.observe({ op: 'get' }, value);
+    }
+    expect(await deferred.metrics()).toBe(await plain.metrics());
+  });
+
+  it('gives one child per label set, so two holders add to the same series', async () => {
+    const metrics = new MetricsService();
+    const definition = {
+      name: 'redkit_test_shared_seconds',
+      help: 'shared',
+      labelNames: ['op'] as const,
+      buckets: [1],
+    };
+    metrics.deferredHistogram(definition).labels({ op: 'a' }).observe(0.5);
+    metrics.deferredHistogram(definition).labels({ op: 'a' }).observe(2);
+    const text = await metrics.metrics();
+    expect(text).toContain('redkit_test_shared_seconds_count{op="a"} 2');
+    expect(text).toContain('redkit_test_shared_seconds_bucket{le="1",op="a"} 1');
+  });
+
+  it('refuses a name already used by a plain histogram, naming it', () => {
+    const metrics = new MetricsService();
+    metrics.histogram({ name: 'redkit_test_taken_seconds', help: 'taken' });
+    expect(() => metrics.deferredHistogram({ name: 'redkit_test_taken_seconds', help: 'taken' })).toThrow(
+      MetricDefinitionError,
+    );
+  });
+});

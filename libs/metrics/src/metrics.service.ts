@@ -17,8 +17,9 @@ import { DEFAULT_METRICS_MARKER, METRICS_MODULE_OPTIONS, REDKIT_METRIC_NAME } fr
 import { MetricDefinitionError } from './metrics.errors.js';
 import type { MetricsModuleOptions } from './metrics-module-options.interface.js';
 import { type ResolvedMetricsOptions, validateMetricsModuleOptions } from './metrics-options.validator.js';
+import { DeferredHistogramMetric, type DeferredHistogram } from './deferred-histogram.js';
 
-type MetricKind = 'counter' | 'gauge' | 'histogram';
+type MetricKind = 'counter' | 'gauge' | 'histogram' | 'deferred histogram';
 
 /** How a metric was defined, kept to answer later get-or-create calls for the same name. */
 interface MetricRecord {
@@ -156,6 +157,28 @@ export class MetricsService implements OnApplicationShutdown {
   }
 
   /**
+   * The histogram of that name for hot paths: `labels({...}).observe(seconds)` is a bucket scan and
+   * three additions; prom-client's labelled `observe` also hashes the labels on every call. It is
+   * served like any histogram. A name is either a deferred histogram or a plain one, not both.
+   *
+   * @example
+   * const l2 = metrics.deferredHistogram({ name: 'redkit_cache_l2_duration_seconds', help: '…', labelNames: ['op'], buckets });
+   * const reads = l2.labels({ op: 'get' }); // once
+   * reads.observe(seconds);                  // per call
+   */
+  deferredHistogram<L extends string = never>(definition: HistogramDefinition<L>): DeferredHistogram<L> {
+    const buckets = definition.buckets ?? DEFAULT_HISTOGRAM_BUCKETS;
+    return this.getOrCreate('deferred histogram', definition, definition.buckets, (labelNames) => {
+      const metric = new DeferredHistogramMetric<L>(definition.name, definition.help, labelNames, [
+        ...buckets,
+      ]);
+      // prom-client serializes any metric whose get() returns name, help, type and values.
+      this.registry.registerMetric(metric as unknown as Metric<string>);
+      return metric as unknown as Metric<L>;
+    }) as unknown as DeferredHistogram<L>;
+  }
+
+  /**
    * Returns the gauge of that name, creating it on first use.
    * @throws MetricDefinitionError when the name breaks `REDKIT_METRIC_NAME`, or the name is taken by
    * a metric of another type or label set.
@@ -248,6 +271,9 @@ export class MetricsService implements OnApplicationShutdown {
     record.holders += 1;
   }
 }
+
+/** prom-client's default buckets (5 ms to 10 s), for deferred histograms given none. */
+const DEFAULT_HISTOGRAM_BUCKETS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
 /** A counter whose children count in plain numbers until the registry is collected. */
 export interface DeferredCounter<L extends string> {
