@@ -17,8 +17,7 @@ async function* sourceFiles(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* sourceFiles(path);
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') && !entry.name.endsWith('.d.ts'))
-      yield path;
+    else if (entry.name.endsWith('.ts') && !/\.(spec|spec-helper|d)\.ts$/.test(entry.name)) yield path;
   }
 }
 

@@ -4,32 +4,8 @@ import { Redis } from 'ioredis';
 
 import { RedisServer, eventually, sharedClusterNodes } from '../../../test/harness/index.js';
 import { ClientTrackingInvalidationTransport } from './client-tracking-invalidation.transport.js';
-import type { L1InvalidationTarget } from './l1-invalidation.interface.js';
 import type { InvalidationErrorOperation } from './pubsub-invalidation.transport.js';
-
-/** What a transport asked an L1 to drop, in order. */
-type Drop = { keys: string[] } | { prefix: string } | { all: true };
-
-/** An L1 that only records what it is told: the transport is the thing under test, Redis is real. */
-class RecordingTarget implements L1InvalidationTarget {
-  readonly drops: Drop[] = [];
-  dropKeys(keys: readonly string[]): void {
-    this.drops.push({ keys: [...keys] });
-  }
-  dropPrefix(prefix: string): void {
-    this.drops.push({ prefix });
-  }
-  dropAll(): void {
-    this.drops.push({ all: true });
-  }
-  /** Every key dropped one by one, whichever messages carried them. */
-  get keys(): string[] {
-    return this.drops.flatMap((drop) => ('keys' in drop ? drop.keys : []));
-  }
-  get allDrops(): number {
-    return this.drops.filter((drop) => 'all' in drop).length;
-  }
-}
+import { RecordingTarget } from './recording-l1-target.spec-helper.js';
 
 interface Instance {
   connection: RedisConnection;

@@ -10,28 +10,11 @@ import {
   sharedClusterNodes,
   sharedRedisUrl,
 } from '../../../test/harness/index.js';
-import type { L1InvalidationTarget } from './l1-invalidation.interface.js';
 import {
   PubSubInvalidationTransport,
   type InvalidationErrorOperation,
 } from './pubsub-invalidation.transport.js';
-
-/** What a transport asked an L1 to drop, in order. */
-type Drop = { keys: string[] } | { prefix: string } | { all: true };
-
-/** An L1 that only records what it is told: the transports are the thing under test, Redis is real. */
-class RecordingTarget implements L1InvalidationTarget {
-  readonly drops: Drop[] = [];
-  dropKeys(keys: readonly string[]): void {
-    this.drops.push({ keys: [...keys] });
-  }
-  dropPrefix(prefix: string): void {
-    this.drops.push({ prefix });
-  }
-  dropAll(): void {
-    this.drops.push({ all: true });
-  }
-}
+import { RecordingTarget } from './recording-l1-target.spec-helper.js';
 
 /** One application instance: its main connection, its L1 and its transport. */
 interface Instance {
