@@ -44,6 +44,15 @@ interface Namespace extends ResolvedNamespaceOptions {
   metrics: NamespaceMetrics;
 }
 
+/** One getOrSet call as the loading paths need it: where, what, and how to load it. */
+interface LoadRequest<T> {
+  namespace: Namespace;
+  redisKey: string;
+  key: string;
+  loader: CacheLoader<T>;
+  options: CacheGetOrSetOptions;
+}
+
 /** What reading L2 found: an entry, nothing, or no answer from Redis. */
 type L2Read = { entry: LocalEntry | undefined; failed: boolean };
 
@@ -239,7 +248,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       if (local.localUntil > now) {
         namespace.metrics.hitL1.inc();
         if (namespace.earlyRefresh > 0 && this.shouldRefreshEarly(namespace, local, now)) {
-          this.refreshInBackground(namespace, redisKey, key, loader, options, local);
+          this.refreshInBackground({ namespace, redisKey, key, loader, options }, local);
         }
         return Promise.resolve(local.value as T);
       }
@@ -248,13 +257,13 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       // the flight below gives the loader that long before falling back to the stale value.
       if (local.freshUntil <= now && local.staleUntil > now && softMs === undefined) {
         namespace.metrics.staleServed.inc();
-        this.refreshInBackground(namespace, redisKey, key, loader, options, local);
+        this.refreshInBackground({ namespace, redisKey, key, loader, options }, local);
         return Promise.resolve(local.value as T);
       }
     }
     let flight = this.flights.get(redisKey);
     if (flight === undefined) {
-      flight = this.load(namespace, redisKey, key, loader, options, local);
+      flight = this.load({ namespace, redisKey, key, loader, options }, local);
       this.flights.set(redisKey, flight);
       const forget = () => this.flights.delete(redisKey);
       flight.then(forget, forget);
@@ -349,14 +358,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     return this.tagKeys.key(namespace.name, '~tag', tag);
   }
 
-  private async load<T>(
-    namespace: Namespace,
-    redisKey: string,
-    key: string,
-    loader: CacheLoader<T>,
-    options: CacheGetOrSetOptions,
-    local: LocalEntry | undefined,
-  ): Promise<T> {
+  private async load<T>(request: LoadRequest<T>, local: LocalEntry | undefined): Promise<T> {
+    const { namespace, redisKey, options } = request;
     const generation = this.l1.now();
     const remote = await this.readL2(namespace, redisKey);
     const now = Date.now();
@@ -373,7 +376,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     ) {
       this.fillL1(namespace, redisKey, inGrace, now, generation);
       namespace.metrics.staleServed.inc();
-      this.refreshInBackground(namespace, redisKey, key, loader, options, inGrace);
+      this.refreshInBackground(request, inGrace);
       return inGrace.value as T;
     }
     // Redis did not answer, but L1 still holds a value its TTL allows: serve it rather than reload.
@@ -384,23 +387,20 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     namespace.metrics.miss.inc();
     const stale = inGrace ?? (local !== undefined && local.staleUntil > now ? local : undefined);
     if (namespace.distributedSingleFlight !== undefined && this.landing !== undefined && !remote.failed) {
-      return this.loadOnceAcrossInstances(namespace, redisKey, key, loader, options, stale);
+      return this.loadOnceAcrossInstances(request, stale);
     }
     // Redis just failed to answer a read: keep the value in L1 only rather than spend another
     // command timeout on a write, so a miss costs at most one timeout plus the loader.
-    return this.loadAndStore(namespace, redisKey, key, loader, options, stale, !remote.failed);
+    return this.loadAndStore(request, stale, !remote.failed);
   }
 
   private async loadAndStore<T>(
-    namespace: Namespace,
-    redisKey: string,
-    key: string,
-    loader: CacheLoader<T>,
-    options: CacheGetOrSetOptions,
+    request: LoadRequest<T>,
     stale: CacheEntry | undefined,
     writeL2 = true,
   ): Promise<T> {
-    const value = await this.runLoader(namespace, redisKey, key, loader, options, stale);
+    const { namespace, redisKey, options } = request;
+    const value = await this.runLoader(request, stale);
     if (value === STALE) return (stale as CacheEntry).value as T;
     await this.store(namespace, redisKey, value, options, writeL2);
     return value;
@@ -412,13 +412,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * (lease holder died, message lost) loads the value itself.
    */
   private async loadOnceAcrossInstances<T>(
-    namespace: Namespace,
-    redisKey: string,
-    key: string,
-    loader: CacheLoader<T>,
-    options: CacheGetOrSetOptions,
+    request: LoadRequest<T>,
     stale: CacheEntry | undefined,
   ): Promise<T> {
+    const { namespace, redisKey, key } = request;
     const { leaseMs, waitMs } = namespace.distributedSingleFlight as { leaseMs: number; waitMs: number };
     const landing = this.landing as LandingNotifier;
     const leaseKey = this.tagKeys.key(namespace.name, '~lease', namespace.keys.part(key));
@@ -428,11 +425,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       leased = (await this.client.set(leaseKey, token, 'PX', leaseMs, 'NX')) === 'OK';
     } catch {
       namespace.metrics.error('lease');
-      return this.loadAndStore(namespace, redisKey, key, loader, options, stale);
+      return this.loadAndStore(request, stale);
     }
     if (leased) {
       try {
-        return await this.loadAndStore(namespace, redisKey, key, loader, options, stale);
+        return await this.loadAndStore(request, stale);
       } finally {
         await releaseLeaseScript
           .run(this.client, [leaseKey], [token])
@@ -456,18 +453,15 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       namespace.metrics.hitL2.inc();
       return remote.entry.value as T;
     }
-    return this.loadAndStore(namespace, redisKey, key, loader, options, stale);
+    return this.loadAndStore(request, stale);
   }
 
   /** Runs the loader under the soft and hard timeouts; returns STALE when the stale value should be served. */
   private async runLoader<T>(
-    namespace: Namespace,
-    redisKey: string,
-    key: string,
-    loader: CacheLoader<T>,
-    options: CacheGetOrSetOptions,
+    request: LoadRequest<T>,
     stale: CacheEntry | undefined,
   ): Promise<T | typeof STALE> {
+    const { namespace, redisKey, key, loader, options } = request;
     const hardMs = options.loaderHardTimeoutMs ?? namespace.loaderHardTimeoutMs;
     const softMs = options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs;
     const controller = new AbortController();
@@ -515,17 +509,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private refreshInBackground<T>(
-    namespace: Namespace,
-    redisKey: string,
-    key: string,
-    loader: CacheLoader<T>,
-    options: CacheGetOrSetOptions,
-    stale: CacheEntry,
-  ): void {
+  private refreshInBackground<T>(request: LoadRequest<T>, stale: CacheEntry): void {
+    const { redisKey } = request;
     if (this.refreshes.has(redisKey) || this.flights.has(redisKey)) return;
     this.refreshes.add(redisKey);
-    this.loadAndStore(namespace, redisKey, key, loader, options, stale)
+    this.loadAndStore(request, stale)
       .catch(() => undefined)
       .finally(() => this.refreshes.delete(redisKey));
   }
