@@ -1,0 +1,120 @@
+// Exact decimal strings, without floating point: parsing, normalising, tick arithmetic with BigInt.
+
+/** A non-negative decimal, normalised: `digits` is `mantissa` written out, `scale` digits after the point. */
+export interface Decimal {
+  /** The normalised text: no leading zeros (but `0.5`), no trailing fraction zeros, no lone point. */
+  readonly text: string;
+  /** The value times 10^scale. */
+  readonly mantissa: bigint;
+  /** Digits after the decimal point once normalised. */
+  readonly scale: number;
+  /** Significant digits once normalised: integer digits (none for `0.x`) plus fraction digits. */
+  readonly digits: number;
+}
+
+/** Why a string is not an acceptable decimal, as words a message can end with. */
+export type DecimalProblem = string;
+
+const DIGITS = /^[0-9]+$/;
+
+/** Upper bound on the raw string before anything else is looked at, so huge inputs cost nothing. */
+export const MAX_DECIMAL_TEXT_LENGTH = 64;
+
+/**
+ * Parses a non-negative decimal string such as `"64250.50"` into its normalised form
+ * (`"64250.5"`). Refuses, with a reason: non-strings, empty strings, signs, exponents, `NaN`,
+ * `Infinity`, spaces, a missing digit on either side of the point, and strings longer than
+ * {@link MAX_DECIMAL_TEXT_LENGTH}. Returns the reason as a string instead of throwing, so that the
+ * caller can name the field.
+ */
+export function parseDecimal(input: unknown): Decimal | DecimalProblem {
+  if (typeof input !== 'string') {
+    return `must be a decimal string, got ${input === null ? 'null' : typeof input}`;
+  }
+  if (input.length === 0) return 'must not be empty';
+  if (input.length > MAX_DECIMAL_TEXT_LENGTH) {
+    return `is ${input.length} characters long, more than ${MAX_DECIMAL_TEXT_LENGTH}`;
+  }
+  const first = input.charCodeAt(0);
+  if (first === 45 /* - */) return 'must not be negative';
+  if (first === 43 /* + */) return 'must not carry a sign';
+  const point = input.indexOf('.');
+  const integerPart = point === -1 ? input : input.slice(0, point);
+  const fractionPart = point === -1 ? '' : input.slice(point + 1);
+  if (!DIGITS.test(integerPart) || (point !== -1 && !DIGITS.test(fractionPart))) {
+    if (/^nan$/i.test(input)) return 'is NaN, not a number';
+    if (/infinity/i.test(input)) return 'must be finite';
+    if (/[eE]/.test(input)) return 'must not use exponent notation';
+    return 'must be digits with at most one decimal point, such as "12.5"';
+  }
+  let start = 0;
+  while (start < integerPart.length - 1 && integerPart.charCodeAt(start) === 48) start += 1;
+  const integer = integerPart.slice(start);
+  let end = fractionPart.length;
+  while (end > 0 && fractionPart.charCodeAt(end - 1) === 48) end -= 1;
+  const fraction = fractionPart.slice(0, end);
+  const text = fraction.length === 0 ? integer : `${integer}.${fraction}`;
+  const integerDigits = integer === '0' ? 0 : integer.length;
+  return {
+    text,
+    mantissa: BigInt(integer + fraction),
+    scale: fraction.length,
+    digits: integerDigits + fraction.length,
+  };
+}
+
+const POWERS: bigint[] = [];
+/** 10^n as a BigInt, memoised. */
+export function pow10(n: number): bigint {
+  let power = POWERS[n];
+  if (power === undefined) {
+    power = 10n ** BigInt(n);
+    POWERS[n] = power;
+  }
+  return power;
+}
+
+/** Writes `mantissa / 10^scale` as a normalised decimal string (sign kept). */
+export function formatDecimal(mantissa: bigint, scale: number): string {
+  const negative = mantissa < 0n;
+  let digits = (negative ? -mantissa : mantissa).toString();
+  if (scale > 0) {
+    digits = digits.padStart(scale + 1, '0');
+    let end = digits.length;
+    const pointAt = digits.length - scale;
+    while (end > pointAt && digits.charCodeAt(end - 1) === 48) end -= 1;
+    digits =
+      end === pointAt
+        ? digits.slice(0, pointAt)
+        : `${digits.slice(0, pointAt)}.${digits.slice(pointAt, end)}`;
+  }
+  return negative && digits !== '0' ? `-${digits}` : digits;
+}
+
+/** `a - b` exactly, for normalised decimal strings (the result may be negative). */
+export function subtractDecimals(a: string, b: string): string {
+  const x = parseDecimal(a) as Decimal;
+  const y = parseDecimal(b) as Decimal;
+  const scale = Math.max(x.scale, y.scale);
+  return formatDecimal(x.mantissa * pow10(scale - x.scale) - y.mantissa * pow10(scale - y.scale), scale);
+}
+
+/** `(a + b) / 2` exactly, for normalised decimal strings: one more decimal when the sum is odd. */
+export function midpointOfDecimals(a: string, b: string): string {
+  const x = parseDecimal(a) as Decimal;
+  const y = parseDecimal(b) as Decimal;
+  const scale = Math.max(x.scale, y.scale);
+  const sum = x.mantissa * pow10(scale - x.scale) + y.mantissa * pow10(scale - y.scale);
+  return formatDecimal(sum * 5n, scale + 1);
+}
+
+/**
+ * How many ticks `price` is, or `undefined` when it is off the grid (not a whole multiple of
+ * `tick`). Both are exact; the division is BigInt.
+ */
+export function ticksOf(price: Decimal, tick: Decimal): bigint | undefined {
+  const scale = Math.max(price.scale, tick.scale);
+  const p = price.mantissa * pow10(scale - price.scale);
+  const t = tick.mantissa * pow10(scale - tick.scale);
+  return p % t === 0n ? p / t : undefined;
+}

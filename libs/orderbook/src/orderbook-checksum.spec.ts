@@ -1,0 +1,33 @@
+import { describe, expect, it } from '@jest/globals';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+
+import { bookChecksum, checksumText, crc32, crc32Bytes } from './orderbook-checksum.js';
+
+describe('crc32', () => {
+  it('matches the IEEE check value and known vectors', () => {
+    expect(crc32('123456789')).toBe(0xcbf43926);
+    expect(crc32('')).toBe(0);
+    expect(crc32('The quick brown fox jumps over the lazy dog')).toBe(0x414fa339);
+  });
+
+  it('encodes non-ASCII text as UTF-8', () => {
+    expect(crc32('prix:€')).toBe(crc32Bytes(Buffer.from('prix:€', 'utf8')));
+  });
+
+  it('agrees with zlib where this Node has zlib.crc32', () => {
+    if (typeof zlibCrc32 !== 'function') return;
+    for (const text of ['100.5:2:101:3', 'a', '64250.5:0.125']) expect(crc32(text)).toBe(zlibCrc32(text));
+  });
+});
+
+describe('checksumText', () => {
+  it('interleaves bids and asks best first, then the longer side alone', () => {
+    expect(checksumText(['100.5:2', '100:1', '99:4'], ['101:3'])).toBe('100.5:2:101:3:100:1:99:4');
+    expect(checksumText([], ['101:3', '102:1'])).toBe('101:3:102:1');
+    expect(checksumText([], [])).toBe('');
+  });
+
+  it('is the CRC-32 of that text', () => {
+    expect(bookChecksum(['1:1'], ['2:2'])).toBe(crc32('1:1:2:2'));
+  });
+});

@@ -1,0 +1,61 @@
+// The checksum clients use to verify a depth snapshot: CRC-32 (IEEE 802.3, the one zlib, PNG and
+// Ethernet use) over the top levels, interleaved bid/ask, as OKX's depth feed does.
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n += 1) {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/**
+ * CRC-32 (IEEE) of a string of ASCII characters, as an unsigned 32-bit number. Level strings are
+ * digits, `.` and `:` only, so each UTF-16 code unit is the byte itself and no encoding step is needed.
+ * Characters above 0x7f are encoded as UTF-8 first, so the function is right for any string.
+ */
+export function crc32(text: string): number {
+  let crc = 0xffffffff;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code > 0x7f) return crc32Bytes(Buffer.from(text, 'utf8'));
+    crc = (CRC_TABLE[(crc ^ code) & 0xff] as number) ^ (crc >>> 8);
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** CRC-32 (IEEE) of bytes, unsigned. */
+export function crc32Bytes(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (let index = 0; index < bytes.length; index += 1) {
+    crc = (CRC_TABLE[(crc ^ (bytes[index] as number)) & 0xff] as number) ^ (crc >>> 8);
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * The text a book checksum is computed over: the top levels as `price:quantity` with normalised
+ * decimals, interleaved best first (`bid1:ask1:bid2:ask2:...`), joined by `:`; when one side has
+ * fewer levels, the other side's remaining levels follow alone. An empty book is the empty string.
+ * `bids` and `asks` hold `price:quantity` strings already.
+ *
+ * @example checksumText(['100.5:2', '100:1'], ['101:3']) === '100.5:2:101:3:100:1'
+ */
+export function checksumText(bids: readonly string[], asks: readonly string[]): string {
+  let text = '';
+  const longest = Math.max(bids.length, asks.length);
+  for (let index = 0; index < longest; index += 1) {
+    const bid = bids[index];
+    const ask = asks[index];
+    if (bid !== undefined) text = text.length === 0 ? bid : `${text}:${bid}`;
+    if (ask !== undefined) text = text.length === 0 ? ask : `${text}:${ask}`;
+  }
+  return text;
+}
+
+/** The book checksum: `crc32(checksumText(bids, asks))`, an unsigned 32-bit integer. */
+export function bookChecksum(bids: readonly string[], asks: readonly string[]): number {
+  return crc32(checksumText(bids, asks));
+}

@@ -1,0 +1,342 @@
+import { MetricsService } from '@redkit/metrics';
+import { scanKeys, type RedisClient, type RedisConnection, type RedisKeyspace } from '@redkit/redis';
+
+import { midpointOfDecimals, subtractDecimals } from './decimal.js';
+import { bookChecksum } from './orderbook-checksum.js';
+import {
+  BookNotFoundError,
+  CrossedBookError,
+  OrderBookError,
+  OrderBookValidationError,
+  SequenceGapError,
+  StaleSequenceError,
+  UnknownSymbolError,
+} from './orderbook.errors.js';
+import { encodeSide, type EncodedSide, type OrderBookLevel } from './orderbook-levels.js';
+import { OrderBookMetrics, type OrderBookWriteOp, type OrderBookWriteOutcome } from './orderbook.metrics.js';
+import type { OrderBookModuleOptions } from './orderbook-options.interface.js';
+import {
+  MAX_SYMBOL_LENGTH,
+  resolveOrderBookOptions,
+  type ResolvedOrderBookOptions,
+  type ResolvedSymbolOptions,
+} from './orderbook-options.validator.js';
+import {
+  applyDeltaScript,
+  readBookScript,
+  saveSnapshotScript,
+  type WriteReply,
+} from './orderbook-scripts.js';
+import type {
+  OrderBookSnapshot,
+  OrderBookTop,
+  OrderBookWrite,
+  OrderBookWriteResult,
+} from './orderbook.types.js';
+
+/** A symbol's keys and grid, resolved once. */
+interface BookEntry {
+  /** bids, asks, meta: one hash tag. */
+  keys: readonly [string, string, string];
+  grid: ResolvedSymbolOptions;
+}
+
+/** The memo of symbols is dropped whole when it grows past this. */
+const SYMBOL_MEMO_LIMIT = 10_000;
+const META_SUFFIX = '}:meta';
+
+const OUTCOMES: Record<string, OrderBookWriteOutcome> = {
+  STALE: 'stale',
+  GAP: 'gap',
+  CROSSED: 'crossed',
+  NOT_FOUND: 'not_found',
+};
+
+function decodeKeyPart(part: string): string {
+  return part.includes('%')
+    ? part.replace(/%([0-9A-F]{2})/g, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    : part;
+}
+
+function toLevel(member: string): OrderBookLevel {
+  const colon = member.indexOf(':');
+  return { price: member.slice(0, colon), quantity: member.slice(colon + 1) };
+}
+
+/**
+ * Order books in Redis, one per symbol: bids and asks in sorted sets scored by integer ticks, each
+ * member the level's exact `price:quantity`, and a metadata hash; the three keys of a symbol share a
+ * hash tag, so every operation is one script on one Cluster slot.
+ *
+ * - `saveSnapshot` replaces a whole book atomically; `applyDelta` changes levels only when the
+ *   sequence follows on (`sequenceMode`) and the book stays uncrossed (unless `allowCrossed`).
+ * - `getSnapshot` and `getTop` read both sides and the metadata in one script: one consistent view,
+ *   with a checksum clients can verify.
+ * - Every write is validated whole before anything is sent: one bad level refuses the write.
+ *
+ * @example
+ * await books.saveSnapshot('BTC-USD', { sequence: 1, bids: [{ price: '100.5', quantity: '2' }], asks: [] });
+ * await books.applyDelta('BTC-USD', { sequence: 2, bids: [{ price: '100.5', quantity: '0' }], asks: [] });
+ * const { bids, asks, checksum } = (await books.getSnapshot('BTC-USD', 20))!;
+ */
+export class OrderBookStore {
+  private readonly options: ResolvedOrderBookOptions;
+  private readonly client: RedisClient;
+  private readonly keys: RedisKeyspace;
+  private readonly metrics: OrderBookMetrics;
+  private readonly books = new Map<string, BookEntry>();
+  private readonly ttlArgument: string;
+  private readonly allowCrossedArgument: string;
+
+  /**
+   * @throws OrderBookOptionsError naming the option, when an option is invalid.
+   */
+  constructor(connection: RedisConnection, options: OrderBookModuleOptions = {}, metrics?: MetricsService) {
+    this.options = resolveOrderBookOptions(options);
+    this.client = connection.client;
+    this.keys = connection.keyspace('orderbook');
+    this.metrics = new OrderBookMetrics(metrics ?? new MetricsService());
+    this.ttlArgument = String(this.options.idleTtlMs);
+    this.allowCrossedArgument = this.options.allowCrossed ? '1' : '0';
+  }
+
+  /**
+   * Replaces the whole book of `symbol` in one script: readers see the old book or the new one,
+   * never a mix. The sequence must be above the book's (a snapshot older than the book is refused
+   * with `StaleSequenceError`; `delete` first to restart a feed at a lower number).
+   *
+   * @throws InvalidLevelError / OrderBookValidationError for bad input, UnknownSymbolError,
+   * CrossedBookError (unless `allowCrossed`), StaleSequenceError. Nothing is written then.
+   */
+  async saveSnapshot(symbol: string, snapshot: OrderBookWrite): Promise<OrderBookWriteResult> {
+    let bids: EncodedSide;
+    let asks: EncodedSide;
+    let book: BookEntry;
+    try {
+      book = this.book(symbol);
+      this.checkWrite(snapshot);
+      const limits = { removals: false, maxLevels: this.options.maxLevelsPerSide };
+      bids = encodeSide('bids', snapshot.bids, book.grid, limits);
+      asks = encodeSide('asks', snapshot.asks, book.grid, limits);
+      if (!this.options.allowCrossed && bids.count > 0 && asks.count > 0 && bids.maxTicks >= asks.minTicks) {
+        throw new CrossedBookError(symbol, bids.maxPrice, asks.minPrice);
+      }
+    } catch (error) {
+      throw this.refused('snapshot', error);
+    }
+    const args = [String(snapshot.sequence), this.ttlArgument, String(bids.count), bids.args, asks.args];
+    return this.write('snapshot', symbol, snapshot.sequence, () =>
+      saveSnapshotScript.run(this.client, book.keys, args as unknown as string[]),
+    );
+  }
+
+  /**
+   * Applies level updates: a quantity replaces the level's size, `"0"` removes the level. Accepted
+   * only when `sequence` is the book's + 1 (`sequenceMode: 'next'`, default) or above it
+   * (`'greater'`), and when the book stays uncrossed (unless `allowCrossed`). Atomic: on any refusal
+   * nothing changed.
+   *
+   * @throws SequenceGapError, StaleSequenceError, CrossedBookError, BookNotFoundError,
+   * InvalidLevelError / OrderBookValidationError, UnknownSymbolError.
+   */
+  async applyDelta(symbol: string, delta: OrderBookWrite): Promise<OrderBookWriteResult> {
+    let bids: EncodedSide;
+    let asks: EncodedSide;
+    let book: BookEntry;
+    try {
+      book = this.book(symbol);
+      this.checkWrite(delta);
+      const limits = { removals: true, maxLevels: this.options.maxLevelsPerSide };
+      bids = encodeSide('bids', delta.bids, book.grid, limits);
+      asks = encodeSide('asks', delta.asks, book.grid, limits);
+    } catch (error) {
+      throw this.refused('delta', error);
+    }
+    const args = [
+      String(delta.sequence),
+      this.options.sequenceMode,
+      this.allowCrossedArgument,
+      this.ttlArgument,
+      String(bids.count),
+      bids.args,
+      asks.args,
+    ];
+    return this.write('delta', symbol, delta.sequence, () =>
+      applyDeltaScript.run(this.client, book.keys, args as unknown as string[]),
+    );
+  }
+
+  /**
+   * The top `depth` levels of each side and the metadata, read by one script, with the checksum of
+   * what was returned. `null` when there is no book for `symbol`.
+   */
+  async getSnapshot(symbol: string, depth = 20): Promise<OrderBookSnapshot | null> {
+    const book = this.book(symbol);
+    if (!Number.isInteger(depth) || depth < 1 || depth > this.options.maxDepth) {
+      throw new OrderBookValidationError(
+        'depth',
+        `must be a whole number from 1 to ${this.options.maxDepth}, got ${depth}`,
+      );
+    }
+    const started = performance.now();
+    try {
+      const reply = await readBookScript.run(this.client, book.keys, [depth]);
+      return reply === null ? null : parseBook(symbol, reply, depth);
+    } finally {
+      this.metrics.snapshotReadSeconds.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  /** Best bid and ask with spread and mid, in one consistent read. `null` when there is no book. */
+  async getTop(symbol: string): Promise<OrderBookTop | null> {
+    const book = this.book(symbol);
+    const started = performance.now();
+    try {
+      const reply = await readBookScript.run(this.client, book.keys, [1]);
+      if (reply === null) return null;
+      const {
+        bids: _bids,
+        asks: _asks,
+        depth: _depth,
+        checksum: _checksum,
+        ...top
+      } = parseBook(symbol, reply, 1);
+      return top;
+    } finally {
+      this.metrics.topReadSeconds.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  /**
+   * Symbols that have a book now, sorted. Uses SCAN (never KEYS) over every master of a Cluster,
+   * so it is O(keys) in the background of the server, not a blocking call.
+   */
+  async listSymbols(): Promise<string[]> {
+    const base = this.keys.base;
+    const found = new Set<string>();
+    for await (const batch of scanKeys(this.client, `${base}{*${META_SUFFIX}`)) {
+      for (const key of batch) {
+        if (!key.startsWith(`${base}{`) || !key.endsWith(META_SUFFIX)) continue;
+        found.add(decodeKeyPart(key.slice(base.length + 1, key.length - META_SUFFIX.length)));
+      }
+    }
+    return [...found].sort();
+  }
+
+  /** Removes the book of `symbol` (all its keys). Resolves true when there was one. */
+  async delete(symbol: string): Promise<boolean> {
+    const book = this.book(symbol);
+    try {
+      const removed = await this.client.unlink(...book.keys);
+      this.metrics.write('delete', 'ok');
+      return removed > 0;
+    } catch (error) {
+      this.metrics.write('delete', 'error');
+      throw error;
+    }
+  }
+
+  /** The keys and grid of `symbol`, memoised; throws for an invalid or unknown symbol. */
+  private book(symbol: string): BookEntry {
+    const known = this.books.get(symbol);
+    if (known !== undefined) return known;
+    if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH) {
+      throw new OrderBookValidationError(
+        'symbol',
+        `must be a string of 1-${MAX_SYMBOL_LENGTH} characters, got ${typeof symbol === 'string' ? JSON.stringify(symbol) : typeof symbol}`,
+      );
+    }
+    const grid = this.options.symbols.get(symbol) ?? this.options.defaultSymbol;
+    if (grid === undefined) throw new UnknownSymbolError(symbol);
+    const keys = this.keys;
+    const entry: BookEntry = {
+      keys: [keys.tagged(symbol, 'bids'), keys.tagged(symbol, 'asks'), keys.tagged(symbol, 'meta')],
+      grid,
+    };
+    if (this.books.size >= SYMBOL_MEMO_LIMIT) this.books.clear();
+    this.books.set(symbol, entry);
+    return entry;
+  }
+
+  private checkWrite(write: OrderBookWrite): void {
+    if (typeof write !== 'object' || write === null) {
+      throw new OrderBookValidationError('book', 'must be an object { sequence, bids, asks }');
+    }
+    const { sequence } = write;
+    if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
+      throw new OrderBookValidationError(
+        'sequence',
+        `must be a whole number from 0 to 2^53 - 1, got ${typeof sequence === 'number' ? sequence : typeof sequence}`,
+      );
+    }
+  }
+
+  /** Counts a write refused before reaching Redis and hands the error back to throw. */
+  private refused(op: OrderBookWriteOp, error: unknown): unknown {
+    if (error instanceof UnknownSymbolError) this.metrics.write(op, 'unknown_symbol');
+    else if (error instanceof CrossedBookError) this.metrics.write(op, 'crossed');
+    else if (error instanceof OrderBookError) this.metrics.write(op, 'invalid');
+    else this.metrics.write(op, 'error');
+    return error;
+  }
+
+  private async write(
+    op: OrderBookWriteOp,
+    symbol: string,
+    sequence: number,
+    run: () => Promise<WriteReply>,
+  ): Promise<OrderBookWriteResult> {
+    let reply: WriteReply;
+    try {
+      reply = await run();
+    } catch (error) {
+      this.metrics.write(op, 'error');
+      throw error;
+    }
+    if (reply[0] === 'OK') {
+      this.metrics.write(op, 'ok');
+      this.metrics.sampleLevels(reply[2], reply[3]);
+      return { symbol, sequence, bidLevels: reply[2], askLevels: reply[3] };
+    }
+    this.metrics.write(op, OUTCOMES[reply[0]] ?? 'error');
+    switch (reply[0]) {
+      case 'STALE':
+        throw new StaleSequenceError(symbol, Number(reply[1]), sequence);
+      case 'GAP':
+        throw new SequenceGapError(symbol, Number(reply[1]), sequence);
+      case 'CROSSED':
+        throw new CrossedBookError(symbol, reply[1], reply[2]);
+      case 'NOT_FOUND':
+        throw new BookNotFoundError(symbol);
+    }
+  }
+}
+
+/** Reads the read script's `seq|updatedAt|bids|asks` reply. */
+function parseBook(symbol: string, reply: string, depth: number): OrderBookSnapshot {
+  const first = reply.indexOf('|');
+  const second = reply.indexOf('|', first + 1);
+  const third = reply.indexOf('|', second + 1);
+  const bidText = reply.slice(second + 1, third);
+  const askText = reply.slice(third + 1);
+  const bidMembers = bidText.length === 0 ? [] : bidText.split(',');
+  const askMembers = askText.length === 0 ? [] : askText.split(',');
+  const bids = bidMembers.map(toLevel);
+  const asks = askMembers.map(toLevel);
+  const bestBid = bids[0] ?? null;
+  const bestAsk = asks[0] ?? null;
+  const both = bestBid !== null && bestAsk !== null;
+  return {
+    symbol,
+    sequence: Number(reply.slice(0, first)),
+    updatedAt: Number(reply.slice(first + 1, second)),
+    bestBid,
+    bestAsk,
+    spread: both ? subtractDecimals(bestAsk.price, bestBid.price) : null,
+    mid: both ? midpointOfDecimals(bestBid.price, bestAsk.price) : null,
+    depth,
+    bids,
+    asks,
+    checksum: bookChecksum(bidMembers, askMembers),
+  };
+}
