@@ -29,6 +29,7 @@ import { addToTagScript, releaseLeaseScript } from './cache-scripts.js';
 import type { CacheSerializer } from './cache-serializer.interface.js';
 import { ClientTrackingInvalidationTransport } from './client-tracking-invalidation.transport.js';
 import { L1Store } from './l1.store.js';
+import { L2ReadBatcher } from './l2-read.batcher.js';
 import type { L1InvalidationTransport } from './l1-invalidation.interface.js';
 import { LandingNotifier } from './landing.notifier.js';
 import { PubSubInvalidationTransport } from './pubsub-invalidation.transport.js';
@@ -83,6 +84,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly refreshes = new Set<string>();
   private readonly serializer: CacheSerializer;
   private readonly client: RedisClient;
+  private readonly l2Reads: L2ReadBatcher;
   private readonly options: ResolvedCacheOptions;
   private readonly transport?: L1InvalidationTransport;
   private readonly landing?: LandingNotifier;
@@ -98,6 +100,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     this.options = resolveCacheOptions(options);
     this.serializer = options.serializer ?? richJsonSerializer;
     this.client = connection.client;
+    this.l2Reads = new L2ReadBatcher(this.client);
     this.l1 = new L1Store(this.options.l1MaxEntries, this.options.l1MaxBytes);
     const cacheMetrics = new CacheMetrics(metrics, this.l1);
     const { keyPrefix, maxKeyPartBytes } = connection.options;
@@ -182,7 +185,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const started = performance.now();
     let text: string | null;
     try {
-      text = await this.client.get(redisKey);
+      text = await this.l2Reads.read(redisKey);
     } catch {
       namespace.metrics.error('l2_get');
       if (local !== undefined && local.freshUntil > now) {
@@ -574,7 +577,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private async readL2(namespace: Namespace, redisKey: string): Promise<L2Read> {
     const started = performance.now();
     try {
-      const text = await this.client.get(redisKey);
+      const text = await this.l2Reads.read(redisKey);
       return text === null ? L2_MISS : { entry: decodeEntry(text, this.serializer), failed: false };
     } catch {
       namespace.metrics.error('l2_get');
