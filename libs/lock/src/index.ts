@@ -1,1 +1,21 @@
-export {};
+export { LockModule } from './lock.module.js';
+export { LOCK_MODULE_OPTIONS } from './lock.module-definition.js';
+export { LockService, type LockedFunction } from './lock.service.js';
+export { Lock } from './lock.js';
+export { WithLock, type WithLockOptions } from './with-lock.decorator.js';
+export { WITH_LOCK_METADATA } from './lock.constants.js';
+export { LockDecoratorsExplorer } from './lock-decorators.explorer.js';
+export { compileResourceTemplate, ResourceTemplateError } from './resource-template.js';
+export type {
+  AcquireOptions,
+  LockModuleExtras,
+  LockModuleOptions,
+  TryAcquireOptions,
+} from './lock-options.interface.js';
+export {
+  LockError,
+  LockLostError,
+  LockNotAcquiredError,
+  LockOptionsError,
+  type LockNotAcquiredReason,
+} from './lock.errors.js';

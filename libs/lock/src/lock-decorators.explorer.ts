@@ -1,0 +1,71 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+
+import { WITH_LOCK_METADATA } from './lock.constants.js';
+import { LockService } from './lock.service.js';
+import { compileResourceTemplate, type ResourceTemplate } from './resource-template.js';
+import type { WithLockOptions } from './with-lock.decorator.js';
+
+type Method = (...args: unknown[]) => unknown;
+
+/** Wrappers this module installed, never wrapped again. */
+const installed = new WeakSet<object>();
+
+/**
+ * Applies `@WithLock`: at module init, every method of a singleton provider that carries it is
+ * replaced, on the instance, by a wrapper that runs the original inside `LockService.using`. The
+ * resource template is compiled once per method.
+ */
+@Injectable()
+export class LockDecoratorsExplorer implements OnModuleInit {
+  private readonly logger = new Logger('LockDecorators');
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly locks: LockService,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const { instance } = wrapper;
+      if (!instance || typeof instance !== 'object') continue;
+      const prototype = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
+      if (!prototype) continue;
+      for (const name of this.scanner.getAllMethodNames(prototype)) {
+        const method = prototype[name];
+        if (typeof method !== 'function' || installed.has(method)) continue;
+        const options = this.reflector.get<WithLockOptions | undefined>(WITH_LOCK_METADATA, method);
+        if (options === undefined) continue;
+        if (!wrapper.isDependencyTreeStatic()) {
+          this.logger.warn(
+            `@WithLock on ${instance.constructor.name}.${name} skipped: not a singleton provider`,
+          );
+          continue;
+        }
+        this.wrap(instance as Record<string, unknown>, name, method as Method, options);
+      }
+    }
+  }
+
+  private wrap(
+    instance: Record<string, unknown>,
+    name: string,
+    method: Method,
+    options: WithLockOptions,
+  ): void {
+    const { resource, ...acquireOptions } = options;
+    const resourceOf: ResourceTemplate =
+      typeof resource === 'function'
+        ? (args) => (resource as (...values: unknown[]) => string)(...args)
+        : compileResourceTemplate(resource);
+    const locks = this.locks;
+    const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      return locks.using(resourceOf(args), () => method.apply(this, args), acquireOptions);
+    };
+    installed.add(wrapped);
+    Object.defineProperty(wrapped, 'name', { value: name });
+    instance[name] = wrapped;
+  }
+}

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+
+import { Logger } from '@nestjs/common';
+import type { RedisClient } from '@redkit/redis';
+
+/** What a waiter exposes to the notifier: told when the lock was handed to it. */
+export interface GrantListener {
+  granted(fence: number): void;
+}
+
+/** How long start() waits for the subscription before waiters rely on their timers alone. */
+const START_TIMEOUT_MS = 2_000;
+
+/**
+ * The one subscriber connection of a `LockService` (single-server mode). It listens on a channel of
+ * its own, `<prefix>:lock:grants:<uuid>`; the release script publishes `"<token> <fence>"` there when
+ * it hands a lock to one of this instance's waiters, and the waiter starts at once.
+ *
+ * Nothing depends on a notice arriving: a waiter that misses one (the subscriber reconnecting, a
+ * Cluster node failing over) finds out on its retry timer, since the acquire script recognises a lock
+ * already handed to the caller. One channel per instance rather than per resource means no
+ * subscribe round trip (and no race against the release) when a waiter starts waiting.
+ */
+export class LockGrantNotifier {
+  readonly channel: string;
+  private readonly listeners = new Map<string, GrantListener>();
+  private readonly logger = new Logger('LockGrantNotifier');
+  private subscriber?: RedisClient;
+  private starting?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly client: RedisClient,
+    keyPrefix: string,
+  ) {
+    this.channel = `${keyPrefix}:lock:grants:${randomUUID()}`;
+  }
+
+  /** Connects and subscribes; resolves when listening, or after a bound (waiters then use timers). */
+  start(): Promise<void> {
+    this.starting ??= new Promise<void>((resolve) => {
+      const subscriber = this.client.duplicate();
+      this.subscriber = subscriber;
+      const timer = setTimeout(resolve, START_TIMEOUT_MS);
+      timer.unref();
+      let warned = false;
+      subscriber.on('error', (error: unknown) => {
+        if (warned || this.stopped) return;
+        warned = true;
+        this.logger.warn(
+          `lock grant subscriber: ${error instanceof Error ? error.message : String(error)} ` +
+            '(waiters fall back to their retry timers)',
+        );
+      });
+      subscriber.on('ready', () => (warned = false));
+      subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+      subscriber
+        .connect()
+        .then(() => subscriber.subscribe(this.channel))
+        .then(
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          () => resolve(),
+        );
+    });
+    return this.starting;
+  }
+
+  /** Listens for a grant to `token` until {@link forget}. */
+  listen(token: string, listener: GrantListener): void {
+    this.listeners.set(token, listener);
+  }
+
+  forget(token: string): void {
+    this.listeners.delete(token);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.listeners.clear();
+    const { subscriber } = this;
+    this.subscriber = undefined;
+    if (subscriber === undefined) return;
+    subscriber.disconnect();
+  }
+
+  private onMessage(message: string): void {
+    const space = message.lastIndexOf(' ');
+    if (space < 0) return;
+    const listener = this.listeners.get(message.slice(0, space));
+    if (listener === undefined) return;
+    const fence = Number(message.slice(space + 1));
+    if (fence > 0) listener.granted(fence);
+  }
+}

@@ -1,0 +1,157 @@
+import { defineScript } from '@redkit/redis';
+
+/**
+ * The Lua behind every lock. All four keys of a resource share one hash tag, so each script runs on
+ * one Cluster slot:
+ *
+ * - `owner`: the holder's random token, with the lock's TTL (`SET NX PX`);
+ * - `fence`: the resource's fencing counter, incremented on every acquisition (never expires, so
+ *   tokens only ever grow);
+ * - `queue`: a ZSET of waiting tokens scored by arrival (server milliseconds), oldest first;
+ * - `waiters`: a HASH token -> `"<deadlineMs> <ttlMs> <channel>"`: until when the waiter counts as
+ *   alive (it re-registers on every attempt), the TTL it asked for, where to tell it it holds the lock.
+ *
+ * A free lock with live waiters is never simply taken: it is handed to the oldest live waiter (who is
+ * told on its channel), so waiters are served in arrival order and a release wakes exactly one.
+ */
+const PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Hands the free lock to the oldest waiter whose entry is still alive, dropping dead entries on the
+-- way (at most 32 per call, to bound the script's time). Publishes "<token> <fence>" on the
+-- waiter's channel unless the waiter is the caller (ARGV[1]). Returns token, fence or false.
+local function grant_head(now)
+  for _ = 1, 32 do
+    local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+    if not head then return false end
+    local entry = redis.call('HGET', KEYS[4], head)
+    redis.call('ZREM', KEYS[3], head)
+    redis.call('HDEL', KEYS[4], head)
+    if entry then
+      local deadline, ttl, channel = string.match(entry, '^(%d+) (%d+) (.*)$')
+      if deadline and tonumber(deadline) >= now then
+        redis.call('SET', KEYS[1], head, 'PX', ttl)
+        local fence = redis.call('INCR', KEYS[2])
+        if channel ~= '' and head ~= ARGV[1] then
+          redis.call('PUBLISH', channel, head .. ' ' .. fence)
+        end
+        return head, fence
+      end
+    end
+  end
+  return false
+end
+`;
+
+/**
+ * KEYS[1] owner, KEYS[2] fence, KEYS[3] queue, KEYS[4] waiters.
+ * ARGV[1] token, ARGV[2] TTL ms, ARGV[3] the caller's channel, ARGV[4] queue-entry lifetime ms
+ * (0: do not queue, a single attempt).
+ * Returns `{fence, pttl}`: fence > 0 when the caller holds the lock (newly, or because it was handed
+ * to it while it waited), 0 when another holder has it (pttl is then the holder's remaining TTL).
+ */
+const ACQUIRE_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue, KEYS[4] waiters
+-- ARGV[1] token, ARGV[2] ttl ms, ARGV[3] waiter channel, ARGV[4] queue entry lifetime ms (0: no queue)
+-- returns {fence, pttl}; fence 0 when someone else holds the lock
+${PRELUDE}
+local function join_queue(now)
+  local lifetime = tonumber(ARGV[4])
+  redis.call('ZADD', KEYS[3], 'NX', now, ARGV[1])
+  redis.call('HSET', KEYS[4], ARGV[1], (now + lifetime) .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
+  if redis.call('PTTL', KEYS[3]) < lifetime then
+    redis.call('PEXPIRE', KEYS[3], lifetime)
+    redis.call('PEXPIRE', KEYS[4], lifetime)
+  end
+end
+
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  -- handed to us while we waited (the notice may have been lost)
+  return {tonumber(redis.call('GET', KEYS[2])), redis.call('PTTL', KEYS[1])}
+end
+if not holder then
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return {redis.call('INCR', KEYS[2]), tonumber(ARGV[2])}
+  end
+  -- free, but others wait: the oldest live one (perhaps us) gets it
+  local now = now_ms()
+  if ARGV[4] ~= '0' then join_queue(now) end
+  local granted, fence = grant_head(now)
+  if not granted then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return {redis.call('INCR', KEYS[2]), tonumber(ARGV[2])}
+  end
+  if granted == ARGV[1] then return {fence, tonumber(ARGV[2])} end
+  return {0, redis.call('PTTL', KEYS[1])}
+end
+if ARGV[4] ~= '0' then join_queue(now_ms()) end
+return {0, redis.call('PTTL', KEYS[1])}`;
+
+/**
+ * KEYS as for acquire. ARGV[1] token.
+ * Returns 1 when the caller held the lock: it is now free, or handed to the oldest live waiter.
+ * Returns 0 (and changes nothing but the caller's own queue entry) when it did not: a stale token
+ * can never free another holder's lock.
+ */
+const RELEASE_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue, KEYS[4] waiters
+-- ARGV[1] token; returns 1 if the caller held the lock (now released or handed over), else 0
+${PRELUDE}
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  -- not (or no longer) ours: at most leave the queue
+  if redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then redis.call('ZREM', KEYS[3], ARGV[1]) end
+  return 0
+end
+if redis.call('EXISTS', KEYS[3]) == 1 and grant_head(now_ms()) then return 1 end
+redis.call('DEL', KEYS[1])
+return 1`;
+
+/** KEYS[1] owner. ARGV[1] token, ARGV[2] new TTL ms. Returns 1 when extended, 0 when not the holder. */
+const EXTEND_LUA = `-- KEYS[1] owner; ARGV[1] token, ARGV[2] ttl ms
+-- returns 1 when the caller still held the lock and its TTL is now ARGV[2], else 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;
+
+/**
+ * Redlock only. KEYS[1] owner, KEYS[2] fence. ARGV[1] token, ARGV[2] fence.
+ * Raises the server's counter to the fence the quorum handed out, while the caller still holds the
+ * lock there, so that the next holder's quorum (which shares a server with this one) counts past it.
+ * Returns 1 when the caller holds the lock here, else 0.
+ */
+const RAISE_FENCE_LUA = `-- KEYS[1] owner, KEYS[2] fence; ARGV[1] token, ARGV[2] fence
+-- returns 1 when the caller holds the lock and the counter is now at least ARGV[2], else 0
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[2], ARGV[2])
+end
+return 1`;
+
+export type AcquireReply = [fence: number, pttl: number];
+
+export const acquireScript = defineScript<
+  [token: string, ttlMs: number, channel: string, queueEntryMs: number],
+  AcquireReply
+>({ name: 'lock_acquire', numberOfKeys: 4, lua: ACQUIRE_LUA });
+
+export const releaseScript = defineScript<[token: string], number>({
+  name: 'lock_release',
+  numberOfKeys: 4,
+  lua: RELEASE_LUA,
+});
+
+export const extendScript = defineScript<[token: string, ttlMs: number], number>({
+  name: 'lock_extend',
+  numberOfKeys: 1,
+  lua: EXTEND_LUA,
+});
+
+export const raiseFenceScript = defineScript<[token: string, fence: number], number>({
+  name: 'lock_raise_fence',
+  numberOfKeys: 2,
+  lua: RAISE_FENCE_LUA,
+});

@@ -1,0 +1,63 @@
+/** Base class of every error libs/lock throws. */
+export class LockError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An option given to `LockModule` or to one call is invalid; the message names it. */
+export class LockOptionsError extends LockError {
+  constructor(
+    readonly option: string,
+    reason: string,
+  ) {
+    super(`LockModule option "${option}" ${reason}`);
+  }
+}
+
+/** Why an acquisition gave up. */
+export type LockNotAcquiredReason = 'timeout' | 'retries' | 'aborted' | 'unavailable';
+
+const NOT_ACQUIRED: Record<LockNotAcquiredReason, string> = {
+  timeout: 'maxWaitMs passed',
+  retries: 'no retries left',
+  aborted: 'the signal aborted',
+  unavailable: 'Redis could not be reached (or no quorum answered)',
+};
+
+/**
+ * The lock was not granted: another holder kept it until `maxWaitMs` or the retries ran out, the
+ * caller's signal aborted, or Redis (a quorum of servers, in Redlock mode) could not be reached.
+ */
+export class LockNotAcquiredError extends LockError {
+  constructor(
+    readonly resource: string,
+    /** Attempts made (round trips to Redis, or Redlock rounds). */
+    readonly attempts: number,
+    readonly reason: LockNotAcquiredReason,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `lock "${resource}" not acquired after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${NOT_ACQUIRED[reason]}`,
+      options,
+    );
+  }
+}
+
+/**
+ * A held lock was lost: an extension found another holder (or no key), or the lock expired before an
+ * extension could reach Redis. From this moment another holder may own the resource.
+ */
+export class LockLostError extends LockError {
+  constructor(
+    readonly resource: string,
+    readonly fencingToken: number,
+    /** Extension attempts made while holding it. */
+    readonly attempts: number,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`lock "${resource}" (fencing token ${fencingToken}) was lost: ${reason}`, options);
+  }
+}

@@ -1,0 +1,61 @@
+import type { DeferredCounterChild, DeferredHistogramChild, MetricsService } from '@redkit/metrics';
+
+/** How an acquisition ended, the `outcome` label of `redkit_lock_acquire_total`. */
+export type AcquireOutcome = 'acquired' | 'not_acquired' | 'aborted' | 'error';
+
+/** redkit_lock_* metrics, bound to their label sets once so the hot path is an increment. */
+export interface LockMetrics {
+  readonly acquire: Record<AcquireOutcome, DeferredCounterChild>;
+  readonly waitSeconds: DeferredHistogramChild;
+  readonly holdSeconds: DeferredHistogramChild;
+  readonly lost: DeferredCounterChild;
+}
+
+const WAIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const HOLD_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+
+const NOOP = { inc() {}, observe() {} };
+
+/** The metrics, or no-ops when the app has no `MetricsService`. */
+export function createLockMetrics(metrics: MetricsService | undefined): LockMetrics {
+  if (metrics === undefined) {
+    return {
+      acquire: { acquired: NOOP, not_acquired: NOOP, aborted: NOOP, error: NOOP },
+      waitSeconds: NOOP,
+      holdSeconds: NOOP,
+      lost: NOOP,
+    };
+  }
+  const acquire = metrics.deferredCounter({
+    name: 'redkit_lock_acquire_total',
+    help: 'Lock acquisitions by outcome (acquired, not_acquired, aborted, error).',
+    labelNames: ['outcome'],
+  });
+  const lost = metrics.deferredCounter({
+    name: 'redkit_lock_lost_total',
+    help: 'Held locks lost before release (an extension failed or came too late).',
+  });
+  return {
+    acquire: {
+      acquired: acquire.labels({ outcome: 'acquired' }),
+      not_acquired: acquire.labels({ outcome: 'not_acquired' }),
+      aborted: acquire.labels({ outcome: 'aborted' }),
+      error: acquire.labels({ outcome: 'error' }),
+    },
+    waitSeconds: metrics
+      .deferredHistogram({
+        name: 'redkit_lock_wait_seconds',
+        help: 'Time from asking for a lock to holding it (or giving up).',
+        buckets: WAIT_BUCKETS,
+      })
+      .labels({}),
+    holdSeconds: metrics
+      .deferredHistogram({
+        name: 'redkit_lock_hold_seconds',
+        help: 'Time a lock was held, from acquisition to release.',
+        buckets: HOLD_BUCKETS,
+      })
+      .labels({}),
+    lost: lost.labels({}),
+  };
+}

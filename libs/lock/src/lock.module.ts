@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+
+import { LockDecoratorsExplorer } from './lock-decorators.explorer.js';
+import { LockConfigurableModule } from './lock.module-definition.js';
+import { LockService } from './lock.service.js';
+
+/**
+ * Distributed locks. Needs `RedisModule` (the connection named by the `connection` extra, default
+ * `default`, or several named by `connections` for Redlock mode); uses `MetricsModule` when present.
+ *
+ * @example
+ * imports: [RedisModule.forRoot({ url }), LockModule.forRoot({ ttlMs: 10_000 })]
+ * // Redlock over three independent servers:
+ * LockModule.forRoot({ ttlMs: 10_000, connections: ['lock-a', 'lock-b', 'lock-c'] })
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [LockDecoratorsExplorer],
+  exports: [LockService],
+})
+export class LockModule extends LockConfigurableModule {}

@@ -1,0 +1,466 @@
+import { randomUUID } from 'node:crypto';
+
+import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { MetricsService } from '@redkit/metrics';
+import type { RedisClient, RedisConnection, RedisKeyspace } from '@redkit/redis';
+
+import { Lock, type LockOwner } from './lock.js';
+import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
+import { LockExtender } from './lock-extender.js';
+import { LockGrantNotifier, type GrantListener } from './lock-grant.notifier.js';
+import { createLockMetrics, type LockMetrics } from './lock.metrics.js';
+import type { AcquireOptions, LockModuleOptions, TryAcquireOptions } from './lock-options.interface.js';
+import {
+  checkMilliseconds,
+  resolveAcquireOptions,
+  resolveLockOptions,
+  type ResolvedLockOptions,
+} from './lock-options.validator.js';
+import {
+  acquireScript,
+  extendScript,
+  raiseFenceScript,
+  releaseScript,
+  type AcquireReply,
+} from './lock-scripts.js';
+
+/** One Redis server (or Cluster) locks are taken on. */
+interface LockServer {
+  readonly client: RedisClient;
+  readonly keyspace: RedisKeyspace;
+}
+
+/** What one acquisition round returned. */
+interface Attempt {
+  /** > 0: held, with this fencing token. */
+  fence: number;
+  expiresAt: number;
+  /** When not held: the holder's remaining TTL, a hint for the next retry (0 when unknown). */
+  holderTtlMs: number;
+  /** When not held: fewer servers than needed answered at all. */
+  unavailable: boolean;
+  error?: unknown;
+}
+
+/** Everything a callback given to {@link LockService.using} receives. */
+export type LockedFunction<T> = (signal: AbortSignal, lock: Lock) => Promise<T> | T;
+
+const NOT_HELD: AcquireReply = [0, 0];
+
+/** One waiter: woken by a grant notice or its timer, whichever comes first. */
+class Waiter implements GrantListener {
+  fence = 0;
+  grantedAt = 0;
+  private wake?: () => void;
+  private timer?: NodeJS.Timeout;
+
+  granted(fence: number): void {
+    if (this.fence > 0) return;
+    this.fence = fence;
+    this.grantedAt = Date.now();
+    this.wake?.();
+  }
+
+  /** Resolves after `delayMs`, on a grant, or when `signal` aborts. */
+  sleep(delayMs: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.fence > 0 || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(this.timer);
+        signal?.removeEventListener('abort', done);
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = done;
+      this.timer = setTimeout(done, delayMs);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/**
+ * Distributed locks on Redis with fencing tokens: on one server (or Cluster), or in Redlock mode
+ * over N independent servers with a quorum of ⌊N/2⌋+1.
+ *
+ * What it guarantees: a lock is held by one token at a time (`SET NX PX`); only the holder's token
+ * can release or extend it (compare-and-delete, compare-and-pexpire in Lua); every acquisition gets
+ * a fencing token strictly greater than all before it for that resource. Waiters queue in arrival
+ * order and a release hands the lock straight to the oldest live one (single-server mode), who is
+ * told on pub/sub; timers are only the fallback.
+ *
+ * What it does not: a lock is a lease. A holder that stalls past `expiresAt` can still act after
+ * someone else got the lock; use the fencing token where the protected write lands, or `using`,
+ * whose signal aborts when the lease is lost.
+ *
+ * @example
+ * await locks.using(`order:${id}`, async (signal, lock) => {
+ *   await orders.settle(id, { fence: lock.fencingToken, signal });
+ * });
+ */
+export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdown {
+  /** `single` (one server or Cluster) or `redlock` (a quorum of independent servers). */
+  readonly mode: 'single' | 'redlock';
+  /** Servers that must agree: 1, or ⌊N/2⌋+1 in Redlock mode. */
+  readonly quorum: number;
+  private readonly servers: readonly LockServer[];
+  private readonly client: RedisClient;
+  private readonly keyspace: RedisKeyspace;
+  private readonly options: ResolvedLockOptions;
+  private readonly metrics: LockMetrics;
+  private readonly notifier?: LockGrantNotifier;
+  private readonly channel: string;
+
+  constructor(
+    connections: RedisConnection | readonly RedisConnection[],
+    options: LockModuleOptions = {},
+    metrics?: MetricsService,
+  ) {
+    const list = Array.isArray(connections) ? connections : [connections as RedisConnection];
+    if (list.length === 0) throw new LockOptionsError('connections', 'must name at least one connection');
+    this.options = resolveLockOptions(options);
+    this.servers = list.map((connection) => ({
+      client: connection.client,
+      keyspace: connection.keyspace('lock'),
+    }));
+    const first = this.servers[0] as LockServer;
+    this.client = first.client;
+    this.keyspace = first.keyspace;
+    this.mode = list.length === 1 ? 'single' : 'redlock';
+    this.quorum = Math.floor(list.length / 2) + 1;
+    this.metrics = createLockMetrics(metrics);
+    if (this.mode === 'single' && this.options.notifications) {
+      this.notifier = new LockGrantNotifier(this.client, (list[0] as RedisConnection).options.keyPrefix);
+    }
+    this.channel = this.notifier?.channel ?? '';
+  }
+
+  /** Starts the grant subscriber (bounded; waiters fall back to timers while it is not listening). */
+  async onModuleInit(): Promise<void> {
+    await this.notifier?.start();
+  }
+
+  /** Closes the grant subscriber. Held locks are left to expire (or to their `using` to release). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.notifier?.stop();
+  }
+
+  /**
+   * One attempt, never queued: the lock, or `null` when someone else holds it (or waiters are queued
+   * for it). Rejects with `LockNotAcquiredError` (reason `unavailable`) when Redis cannot be reached.
+   */
+  async tryAcquire(resource: string, options?: TryAcquireOptions): Promise<Lock | null> {
+    const ttlMs =
+      options?.ttlMs === undefined ? this.options.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
+    const keys = this.keysOf(resource);
+    const token = randomUUID();
+    const attempt = await this.attempt(keys, token, ttlMs, 0);
+    if (attempt.fence > 0) {
+      this.metrics.acquire.acquired.inc();
+      return new Lock(this, resource, attempt.fence, attempt.expiresAt, ttlMs, token, keys);
+    }
+    if (attempt.unavailable) {
+      this.metrics.acquire.error.inc();
+      throw new LockNotAcquiredError(resource, 1, 'unavailable', { cause: attempt.error });
+    }
+    this.metrics.acquire.not_acquired.inc();
+    return null;
+  }
+
+  /**
+   * Acquires the lock, waiting for it: in arrival order, woken the moment a release hands it over
+   * (single-server mode), with retries on a backing-off, jittered timer as the fallback.
+   *
+   * @throws LockNotAcquiredError when `maxWaitMs` passes, the retries run out, `signal` aborts, or
+   * Redis (a quorum) cannot be reached until then. Errors carry the attempts made.
+   */
+  async acquire(resource: string, options?: AcquireOptions): Promise<Lock> {
+    const call = resolveAcquireOptions(this.options, options);
+    const signal = options?.signal;
+    const keys = this.keysOf(resource);
+    if (signal?.aborted) return this.notAcquired(resource, 0, 'aborted', performance.now(), signal.reason);
+    const token = randomUUID();
+    const { ttlMs } = call;
+    const startedAt = performance.now();
+    const single = this.mode === 'single';
+    // How long a queue entry outlives its last attempt: past the longest retry delay, so a live waiter
+    // is never dropped, yet a dead one does not hold up the queue for long.
+    const queueEntryMs = single
+      ? 2 * (Math.max(call.retryDelayMs, this.options.maxRetryDelayMs) + call.jitterMs) + 1_000
+      : 0;
+    const waiter = new Waiter();
+    this.notifier?.listen(token, waiter);
+    try {
+      const deadline = Date.now() + call.maxWaitMs;
+      for (let attempts = 1; ; attempts += 1) {
+        const attempt = await this.attempt(keys, token, ttlMs, queueEntryMs);
+        if (attempt.fence > 0)
+          return this.acquired(resource, attempt.fence, attempt.expiresAt, ttlMs, token, keys, startedAt);
+        if (waiter.fence > 0) return this.grantedByNotice(resource, waiter, ttlMs, token, keys, startedAt);
+        const now = Date.now();
+        let reason: LockNotAcquiredReason | undefined;
+        if (signal?.aborted) reason = 'aborted';
+        else if (attempts > call.retries) reason = attempt.unavailable ? 'unavailable' : 'retries';
+        else if (now >= deadline) reason = attempt.unavailable ? 'unavailable' : 'timeout';
+        if (reason !== undefined) {
+          this.leaveQueue(keys, token);
+          return this.notAcquired(
+            resource,
+            attempts,
+            reason,
+            startedAt,
+            reason === 'aborted' ? signal?.reason : attempt.error,
+          );
+        }
+        let delay = Math.min(
+          call.retryDelayMs * 2 ** (attempts - 1),
+          Math.max(call.retryDelayMs, this.options.maxRetryDelayMs),
+        );
+        // The holder's lease ends sooner: look then (an expired lock is handed on by the next attempt).
+        if (attempt.holderTtlMs > 0 && attempt.holderTtlMs < delay) delay = attempt.holderTtlMs + 1;
+        delay = Math.min(delay + Math.floor(Math.random() * (call.jitterMs + 1)), deadline - now);
+        await waiter.sleep(delay, signal);
+        if (waiter.fence > 0) return this.grantedByNotice(resource, waiter, ttlMs, token, keys, startedAt);
+        if (signal?.aborted) {
+          this.leaveQueue(keys, token);
+          return this.notAcquired(resource, attempts, 'aborted', startedAt, signal.reason);
+        }
+      }
+    } finally {
+      this.notifier?.forget(token);
+    }
+  }
+
+  /**
+   * Runs `fn` holding the lock: acquires it (as {@link acquire}), extends it automatically before it
+   * expires, and always releases it afterwards. If the lock is lost (an extension finds another
+   * holder, or Redis stays unreachable until the lease runs out), `fn`'s signal aborts with a
+   * `LockLostError`, and `using` rejects with that error once `fn` has settled, whatever `fn`
+   * returned. It never re-acquires silently.
+   *
+   * @throws LockNotAcquiredError when the lock could not be acquired; LockLostError as above;
+   * otherwise whatever `fn` throws.
+   */
+  async using<T>(resource: string, fn: LockedFunction<T>, options?: AcquireOptions): Promise<T> {
+    const lock = await this.acquire(resource, options);
+    const extender = new LockExtender(lock, this.options.extendAtFraction, () => this.metrics.lost.inc());
+    try {
+      const result = await fn(extender.controller.signal, lock);
+      if (extender.lostError !== undefined) throw extender.lostError;
+      return result;
+    } catch (error) {
+      // fn failing because its signal aborted is the loss, reported as such.
+      throw extender.lostError ?? error;
+    } finally {
+      extender.stop();
+      await lock.release().catch(() => false);
+    }
+  }
+
+  /** @internal Used by {@link Lock.release}. */
+  async releaseLock(lock: Lock): Promise<boolean> {
+    this.metrics.holdSeconds.observe((performance.now() - lock.acquiredAt) / 1_000);
+    if (this.mode === 'single') {
+      return (await releaseScript.run(this.client, lock.keys[0] as string[], [lock.token])) === 1;
+    }
+    // Every server, including those that did not grant it (they may have, unbeknown to us).
+    const released = await Promise.all(
+      this.servers.map((server, index) =>
+        releaseScript.run(server.client, lock.keys[index] as string[], [lock.token]).catch(() => 0),
+      ),
+    );
+    return released.filter((value) => value === 1).length >= this.quorum;
+  }
+
+  /** @internal Used by {@link Lock.extend}. */
+  async extendLock(lock: Lock, ttlMs: number): Promise<boolean> {
+    checkMilliseconds('ttlMs', ttlMs);
+    const sentAt = Date.now();
+    let extended: number;
+    if (this.mode === 'single') {
+      extended = await extendScript.run(
+        this.client,
+        [(lock.keys[0] as string[])[0] as string],
+        [lock.token, ttlMs],
+      );
+    } else {
+      const replies = await Promise.all(
+        this.servers.map((server, index) =>
+          extendScript
+            .run(server.client, [(lock.keys[index] as string[])[0] as string], [lock.token, ttlMs])
+            .catch(() => 0),
+        ),
+      );
+      extended = replies.filter((value) => value === 1).length >= this.quorum ? 1 : 0;
+    }
+    const expiresAt = sentAt + ttlMs - this.drift(ttlMs);
+    if (extended !== 1 || expiresAt <= Date.now()) return false;
+    lock.expiresAt = expiresAt;
+    return true;
+  }
+
+  /** The four keys of `resource` on each server; they share the resource as their hash tag. */
+  private keysOf(resource: string): string[][] {
+    if (this.servers.length === 1) {
+      const base = this.keyspace.tagged(resource);
+      return [[`${base}:owner`, `${base}:fence`, `${base}:queue`, `${base}:waiters`]];
+    }
+    return this.servers.map(({ keyspace }) => {
+      const base = keyspace.tagged(resource);
+      return [`${base}:owner`, `${base}:fence`, `${base}:queue`, `${base}:waiters`];
+    });
+  }
+
+  private drift(ttlMs: number): number {
+    return Math.floor(ttlMs * this.options.driftFactor) + 2;
+  }
+
+  /** One acquisition round: one script call, or one on every server and a quorum count. */
+  private async attempt(
+    keys: string[][],
+    token: string,
+    ttlMs: number,
+    queueEntryMs: number,
+  ): Promise<Attempt> {
+    const sentAt = Date.now();
+    if (this.mode === 'single') {
+      let reply: AcquireReply;
+      try {
+        reply = await acquireScript.run(this.client, keys[0] as string[], [
+          token,
+          ttlMs,
+          this.channel,
+          queueEntryMs,
+        ]);
+      } catch (error) {
+        return { fence: 0, expiresAt: 0, holderTtlMs: 0, unavailable: true, error };
+      }
+      const [fence, pttl] = reply;
+      return fence > 0
+        ? { fence, expiresAt: sentAt + pttl - this.drift(ttlMs), holderTtlMs: 0, unavailable: false }
+        : { fence: 0, expiresAt: 0, holderTtlMs: pttl, unavailable: false };
+    }
+    return this.attemptQuorum(keys, token, ttlMs, sentAt);
+  }
+
+  /**
+   * Redlock round: the acquire script on every server at once; held when a quorum granted it and
+   * validity remains, counted from before this round's requests (never from an earlier round).
+   * When the quorum's fencing counters differ, they are raised to the highest on a quorum first, so
+   * the next holder's quorum, which shares a server with this one, counts past it.
+   * A failed round releases on every server, so it leaves no partial lock behind.
+   */
+  private async attemptQuorum(
+    keys: string[][],
+    token: string,
+    ttlMs: number,
+    sentAt: number,
+  ): Promise<Attempt> {
+    let error: unknown;
+    const replies = await Promise.all(
+      this.servers.map((server, index) =>
+        acquireScript
+          .run(server.client, keys[index] as string[], [token, ttlMs, '', 0])
+          .catch((failure: unknown) => {
+            error = failure;
+            return undefined;
+          }),
+      ),
+    );
+    let granted = 0;
+    let answered = 0;
+    let highest = 0;
+    let lowest = Infinity;
+    let holderTtlMs = 0;
+    for (const reply of replies) {
+      if (reply === undefined) continue;
+      answered += 1;
+      const [fence, pttl] = reply ?? NOT_HELD;
+      if (fence > 0) {
+        granted += 1;
+        highest = Math.max(highest, fence);
+        lowest = Math.min(lowest, fence);
+      } else holderTtlMs = Math.max(holderTtlMs, pttl);
+    }
+    let held = granted >= this.quorum;
+    if (held && lowest !== highest) {
+      const raised = await Promise.all(
+        this.servers.map((server, index) =>
+          replies[index] !== undefined && (replies[index] as AcquireReply)[0] > 0
+            ? raiseFenceScript
+                .run(server.client, (keys[index] as string[]).slice(0, 2), [token, highest])
+                .catch(() => 0)
+            : 0,
+        ),
+      );
+      held = raised.filter((value) => value === 1).length >= this.quorum;
+    }
+    const expiresAt = sentAt + ttlMs - this.drift(ttlMs);
+    if (held && expiresAt > Date.now())
+      return { fence: highest, expiresAt, holderTtlMs: 0, unavailable: false };
+    await Promise.all(
+      this.servers.map((server, index) =>
+        releaseScript.run(server.client, keys[index] as string[], [token]).catch(() => 0),
+      ),
+    );
+    return { fence: 0, expiresAt: 0, holderTtlMs, unavailable: answered < this.quorum, error };
+  }
+
+  private acquired(
+    resource: string,
+    fence: number,
+    expiresAt: number,
+    ttlMs: number,
+    token: string,
+    keys: string[][],
+    startedAt: number,
+  ): Lock {
+    this.metrics.acquire.acquired.inc();
+    this.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
+    return new Lock(this, resource, fence, expiresAt, ttlMs, token, keys);
+  }
+
+  /**
+   * The release script handed the lock to this waiter and said so. Its TTL started then; the notice
+   * arrived a moment later, so the estimate counts from the notice's arrival less the drift allowance.
+   */
+  private grantedByNotice(
+    resource: string,
+    waiter: Waiter,
+    ttlMs: number,
+    token: string,
+    keys: string[][],
+    startedAt: number,
+  ): Lock {
+    return this.acquired(
+      resource,
+      waiter.fence,
+      waiter.grantedAt + ttlMs - this.drift(ttlMs),
+      ttlMs,
+      token,
+      keys,
+      startedAt,
+    );
+  }
+
+  private notAcquired(
+    resource: string,
+    attempts: number,
+    reason: LockNotAcquiredReason,
+    startedAt: number,
+    cause: unknown,
+  ): never {
+    const outcome = reason === 'aborted' ? 'aborted' : reason === 'unavailable' ? 'error' : 'not_acquired';
+    this.metrics.acquire[outcome].inc();
+    this.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
+    throw new LockNotAcquiredError(resource, attempts, reason, cause === undefined ? undefined : { cause });
+  }
+
+  /**
+   * Leaves the wait queue after giving up. The release script does that, and if the lock was handed
+   * to us meanwhile, releases it to the next waiter. Not awaited: giving up must be prompt.
+   */
+  private leaveQueue(keys: string[][], token: string): void {
+    if (this.mode !== 'single') return;
+    releaseScript.run(this.client, keys[0] as string[], [token]).catch(() => 0);
+  }
+}

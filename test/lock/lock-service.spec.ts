@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { LockLostError, LockNotAcquiredError, type Lock } from '@redkit/lock';
+
+import { eventually, sharedTopologies } from '../harness/index.js';
+import {
+  deleteKeys,
+  metricValue,
+  openLocks,
+  sleep,
+  uniquePrefix,
+  type LockInstance,
+} from './lock-test-kit.js';
+
+describe.each(sharedTopologies)('LockService on %s', (_name, redis) => {
+  const keyPrefix = uniquePrefix('lock');
+  let a: LockInstance;
+  let b: LockInstance;
+
+  beforeAll(async () => {
+    a = await openLocks({ ...redis(), keyPrefix });
+    b = await openLocks({ ...redis(), keyPrefix });
+  });
+
+  afterAll(async () => {
+    await deleteKeys(a.connections[0]!, keyPrefix);
+    await a?.close();
+    await b?.close();
+  });
+
+  it('grants a free lock with a fencing token and refuses a second holder', async () => {
+    const lock = await a.locks.acquire('free', { ttlMs: 5_000 });
+    expect(lock.resource).toBe('free');
+    expect(lock.fencingToken).toBeGreaterThan(0);
+    expect(lock.expiresAt).toBeGreaterThan(Date.now());
+    expect(lock.expiresAt).toBeLessThanOrEqual(Date.now() + 5_000);
+    expect(await b.locks.tryAcquire('free')).toBeNull();
+    expect(await lock.release()).toBe(true);
+    const next = await b.locks.tryAcquire('free');
+    expect(next?.fencingToken).toBe(lock.fencingToken + 1);
+    await next?.release();
+  });
+
+  it('makes release and extend with a stale token no-ops that report failure', async () => {
+    const first = await a.locks.acquire('stale', { ttlMs: 100 });
+    await sleep(150);
+    // Expired: another holder may take it.
+    const second = await b.locks.acquire('stale', { ttlMs: 5_000, maxWaitMs: 0 });
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    expect(await first.extend(5_000)).toBe(false);
+    expect(await first.release()).toBe(false);
+    // The second holder still holds it: nobody else can take it.
+    expect(await a.locks.tryAcquire('stale')).toBeNull();
+    expect(await second.extend(5_000)).toBe(true);
+    expect(await second.release()).toBe(true);
+    expect(await second.release()).toBe(true);
+  });
+
+  it('hands fencing tokens out in strictly increasing order of acquisition', async () => {
+    const tokens: number[] = [];
+    await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        (index % 2 ? a : b).locks.using('order', async (_signal, lock) => {
+          tokens.push(lock.fencingToken);
+          await sleep(1);
+        }),
+      ),
+    );
+    expect(tokens).toHaveLength(20);
+    for (let index = 1; index < tokens.length; index += 1) {
+      expect(tokens[index]).toBeGreaterThan(tokens[index - 1]!);
+    }
+  });
+
+  it('grants a waiter the lock on release, not after its retry timer', async () => {
+    const held = await a.locks.acquire('handoff', { ttlMs: 10_000 });
+    let releasedAt = 0;
+    // Its retry timer would fire only after maxWaitMs: only the release's notice can grant it in time.
+    const waiting = b.locks
+      .acquire('handoff', { retryDelayMs: 10_000, jitterMs: 0, maxWaitMs: 5_000 })
+      .then((lock) => ({ lock, grantedAt: Date.now() }));
+    await sleep(100);
+    releasedAt = Date.now();
+    expect(await held.release()).toBe(true);
+    const { lock, grantedAt } = await waiting;
+    // Generous bound (typically well under 5 ms): far below the 5 s the timer would have taken.
+    expect(grantedAt - releasedAt).toBeLessThan(1_000);
+    expect(lock.fencingToken).toBe(held.fencingToken + 1);
+    await lock.release();
+  });
+
+  it('serves waiters in arrival order', async () => {
+    const held = await a.locks.acquire('fifo', { ttlMs: 10_000 });
+    const order: number[] = [];
+    const waiters: Array<Promise<void>> = [];
+    for (let index = 0; index < 6; index += 1) {
+      waiters.push(
+        (index % 2 ? a : b).locks.acquire('fifo', { retryDelayMs: 2_000 }).then(async (lock) => {
+          order.push(index);
+          await lock.release();
+        }),
+      );
+      await sleep(20); // arrivals a few ms apart
+    }
+    await held.release();
+    await Promise.all(waiters);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('takes over a lock whose holder died, once its TTL has passed', async () => {
+    const dead = await a.locks.acquire('crash', { ttlMs: 300 });
+    const started = Date.now();
+    const lock = await b.locks.acquire('crash', { ttlMs: 5_000, retryDelayMs: 50 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(lock.fencingToken).toBe(dead.fencingToken + 1);
+    await lock.release();
+  });
+
+  it('gives up with LockNotAcquiredError after maxWaitMs or the retries, with the attempts made', async () => {
+    const held = await a.locks.acquire('busy', { ttlMs: 10_000 });
+    const timeout = await b.locks.acquire('busy', { maxWaitMs: 200, retryDelayMs: 20 }).catch((e) => e);
+    expect(timeout).toBeInstanceOf(LockNotAcquiredError);
+    expect(timeout).toMatchObject({ resource: 'busy', reason: 'timeout' });
+    expect((timeout as LockNotAcquiredError).attempts).toBeGreaterThan(1);
+    const retries = await b.locks.acquire('busy', { retries: 2, retryDelayMs: 10 }).catch((e) => e);
+    expect(retries).toMatchObject({ reason: 'retries', attempts: 3 });
+    // The waiters that gave up left the queue: the lock goes free on release.
+    await held.release();
+    const after = await b.locks.tryAcquire('busy');
+    expect(after).not.toBeNull();
+    await after?.release();
+  });
+
+  it('stops waiting promptly when the signal aborts', async () => {
+    const held = await a.locks.acquire('abort', { ttlMs: 10_000 });
+    const controller = new AbortController();
+    const waiting = b.locks
+      .acquire('abort', { signal: controller.signal, retryDelayMs: 5_000, maxWaitMs: 20_000 })
+      .catch((error: unknown) => error);
+    await sleep(50);
+    const abortedAt = Date.now();
+    controller.abort();
+    const error = await waiting;
+    // Generous bound: its next retry was 5 s away.
+    expect(Date.now() - abortedAt).toBeLessThan(1_000);
+    expect(error).toBeInstanceOf(LockNotAcquiredError);
+    expect(error).toMatchObject({ reason: 'aborted', attempts: 1 });
+    // It is out of the queue: the release frees the lock instead of handing it to the aborted waiter.
+    await held.release();
+    const next = await a.locks.tryAcquire('abort');
+    expect(next).not.toBeNull();
+    await next?.release();
+    expect(await metricValue(b.metrics, 'redkit_lock_acquire_total{outcome="aborted"}')).toBe(1);
+  });
+
+  it('keeps a task of 5x the TTL holding the lock by extending it', async () => {
+    let fence = 0;
+    const result = await a.locks.using(
+      'long',
+      async (signal, lock) => {
+        fence = lock.fencingToken;
+        for (let step = 0; step < 10; step += 1) {
+          await sleep(50);
+          expect(signal.aborted).toBe(false);
+          expect(await b.locks.tryAcquire('long')).toBeNull();
+        }
+        return 'done';
+      },
+      { ttlMs: 100 },
+    );
+    expect(result).toBe('done');
+    const after = await b.locks.tryAcquire('long');
+    expect(after?.fencingToken).toBe(fence + 1);
+    await after?.release();
+  });
+
+  it('aborts the signal and rejects with LockLostError when the key is stolen', async () => {
+    let aborted: unknown;
+    const outcome = await a.locks
+      .using(
+        'stolen',
+        async (signal) => {
+          // Someone deletes the key behind the holder's back (an operator, a FLUSHDB).
+          const key = `${keyPrefix}:lock:{stolen}:owner`;
+          await a.connections[0]!.client.del(key);
+          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+          aborted = signal.reason;
+          return 'finished anyway';
+        },
+        { ttlMs: 200 },
+      )
+      .catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(LockLostError);
+    expect(aborted).toBe(outcome);
+    expect(outcome).toMatchObject({ resource: 'stolen' });
+    expect(await metricValue(a.metrics, 'redkit_lock_lost_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('releases in finally when the callback throws', async () => {
+    const failure = new Error('boom');
+    await expect(a.locks.using('throws', () => Promise.reject(failure))).rejects.toBe(failure);
+    const next = await b.locks.tryAcquire('throws');
+    expect(next).not.toBeNull();
+    await next?.release();
+  });
+
+  it('leaves nothing but the fencing counter behind', async () => {
+    const lock: Lock = await a.locks.acquire('tidy');
+    await lock.release();
+    await eventually(async () => {
+      const client = a.connections[0]!.client;
+      expect(await client.exists(`${keyPrefix}:lock:{tidy}:owner`)).toBe(0);
+      expect(await client.get(`${keyPrefix}:lock:{tidy}:fence`)).toBe(String(lock.fencingToken));
+    });
+  });
+});
