@@ -1,1 +1,33 @@
-export {};
+export { MessagingModule } from './messaging.module.js';
+export { MESSAGING_MODULE_OPTIONS } from './messaging.module-definition.js';
+export type {
+  MessagingModuleExtras,
+  MessagingModuleOptions,
+  StreamConsumerDefaults,
+} from './messaging-options.interface.js';
+export { EventBus } from './event-bus.js';
+export type {
+  EventEnvelope,
+  EventHandler,
+  EventSubscription,
+  PublishEventOptions,
+  ReconnectInfo,
+  ReconnectListener,
+} from './event-bus.types.js';
+export { OnEvent } from './on-event.decorator.js';
+export { StreamProducer, type StreamPublishOptions } from './stream-producer.js';
+export { StreamConsumer, type StreamConsumerContext, type StreamConsumerOptions } from './stream-consumer.js';
+export { StreamConsumers } from './stream-consumers.js';
+export type { StreamMessage, StreamMessageHandler } from './stream-message.js';
+export { StreamHandler, type StreamHandlerMetadata } from './stream-handler.decorator.js';
+export {
+  StreamInspector,
+  type DeadLetter,
+  type StreamGroupInfo,
+  type StreamStats,
+} from './stream-inspector.js';
+export { IdempotencyStore, type RunOnceResult } from './idempotency.store.js';
+export { MessagingMetrics, type StreamOutcome } from './messaging.metrics.js';
+export { MessagingExplorer } from './messaging.explorer.js';
+export { ON_EVENT_METADATA, STREAM_HANDLER_METADATA } from './messaging.constants.js';
+export { InvalidEventTypeError, MessagingError, MessagingOptionsError } from './messaging.errors.js';

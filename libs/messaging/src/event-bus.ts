@@ -1,0 +1,272 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { MetricsService } from '@redkit/metrics';
+import type { RedisConnection } from '@redkit/redis';
+
+import { assertEventType, checkEventPattern, createEnvelope, parseEnvelope } from './event-envelope.js';
+import type {
+  EventEnvelope,
+  EventHandler,
+  EventSubscription,
+  PublishEventOptions,
+  ReconnectInfo,
+  ReconnectListener,
+} from './event-bus.types.js';
+import { SubscriberConnection } from './event-subscriber.connection.js';
+import { MESSAGING_KEY_MODULE } from './messaging.constants.js';
+import { MessagingMetrics } from './messaging.metrics.js';
+import type { MessagingModuleOptions } from './messaging-options.interface.js';
+import { resolveMessagingOptions, type ResolvedMessagingOptions } from './messaging-options.validator.js';
+
+/** At most one warning per this period for repeated failures of one kind, with a count of those skipped. */
+const REPEAT_REPORT_MS = 30_000;
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A channel or pattern and the handlers listening on it. */
+interface Listeners {
+  readonly isPattern: boolean;
+  readonly handlers: Set<EventHandler>;
+}
+
+/**
+ * Typed events over Redis pub/sub: fire-and-forget, delivered to whoever listens at that moment
+ * (use Streams for work that must not be lost). Each event is an {@link EventEnvelope} published on
+ * `<keyPrefix>:messaging:events:<type>`; `subscribe('market.*', handler)` listens on a pattern.
+ *
+ * Subscriptions live on one dedicated connection per bus that subscribes everything again after a
+ * reconnect, then calls the `onReconnect` listeners with the window in which events were missed.
+ * A handler that throws never keeps the others from running; a message that is not an envelope is
+ * counted (`redkit_events_malformed_total`), logged and dropped.
+ *
+ * @example
+ * await bus.subscribe('trade.*', (event) => console.log(event.type, event.data));
+ * await bus.publish('trade.executed', { symbol: 'BTC-USD', price: '64250.5' });
+ */
+export class EventBus implements OnApplicationShutdown {
+  private readonly logger = new Logger('EventBus');
+  private readonly options: ResolvedMessagingOptions;
+  private readonly metrics: MessagingMetrics;
+  /** `<keyPrefix>:messaging:events:` */
+  private readonly channelPrefix: string;
+  private readonly listeners = new Map<string, Listeners>();
+  private readonly reconnectListeners = new Set<ReconnectListener>();
+  private readonly disconnectListeners = new Set<(at: Date) => unknown>();
+  private subscriber?: SubscriberConnection;
+  private listening?: Promise<void>;
+  private markListening?: () => void;
+  private disconnectedAt?: Date;
+  private readonly lastReport = new Map<string, { at: number; skipped: number }>();
+
+  constructor(
+    private readonly connection: RedisConnection,
+    options: MessagingModuleOptions | ResolvedMessagingOptions = {},
+    metrics?: MessagingMetrics | MetricsService,
+  ) {
+    this.options = resolveMessagingOptions(options);
+    this.metrics =
+      metrics instanceof MessagingMetrics ? metrics : new MessagingMetrics(metrics ?? new MetricsService());
+    this.channelPrefix = `${connection.keyspace(MESSAGING_KEY_MODULE).base}events:`;
+    if (this.options.onReconnect) this.reconnectListeners.add(this.options.onReconnect);
+  }
+
+  /** The channel an event type is published on. */
+  channelOf(type: string): string {
+    assertEventType(type);
+    return this.channelPrefix + type;
+  }
+
+  /**
+   * Publishes one event; resolves with its envelope once Redis has taken it. Rejects when Redis does
+   * not answer (the event is then not sent). Nobody listening is not an error.
+   */
+  async publish<T>(type: string, data: T, options: PublishEventOptions = {}): Promise<EventEnvelope<T>> {
+    assertEventType(type);
+    const envelope = createEnvelope(type, data, this.options.source, options.correlationId);
+    await this.connection.client.publish(this.channelPrefix + type, JSON.stringify(envelope));
+    this.metrics.eventPublished(type).inc();
+    return envelope;
+  }
+
+  /**
+   * Calls `handler` for every event whose type matches `pattern` (`trade.executed`, `market.*`).
+   * Resolves once the subscription is active, or after `subscribeTimeoutMs` when Redis cannot be
+   * reached (the subscription then becomes active as soon as the connection is back).
+   */
+  async subscribe<T = unknown>(pattern: string, handler: EventHandler<T>): Promise<EventSubscription> {
+    const isPattern = checkEventPattern(pattern);
+    if (typeof handler !== 'function') throw new TypeError('subscribe: handler must be a function');
+    const channel = this.channelPrefix + pattern;
+    let listeners = this.listeners.get(channel);
+    const first = listeners === undefined;
+    if (listeners === undefined) {
+      listeners = { isPattern, handlers: new Set() };
+      this.listeners.set(channel, listeners);
+    }
+    listeners.handlers.add(handler as EventHandler);
+    const subscriber = this.startSubscriber();
+    if (first) {
+      try {
+        await subscriber.subscribe(channel, isPattern);
+      } catch (error) {
+        this.report('subscribe', `subscribing to ${pattern} failed (retried on reconnect)`, error);
+      }
+    }
+    await this.waitListening();
+    return {
+      pattern,
+      unsubscribe: () => this.unsubscribe(channel, handler as EventHandler),
+    };
+  }
+
+  /**
+   * The fallback hook: `listener` runs each time the bus listens again after losing its connection,
+   * with the window during which events may have been missed. Returns a function that removes it.
+   */
+  onReconnect(listener: ReconnectListener): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
+  /** `listener` runs when the subscriber connection is lost (switch to polling until onReconnect). */
+  onDisconnect(listener: (disconnectedAt: Date) => unknown): () => void {
+    this.disconnectListeners.add(listener);
+    return () => this.disconnectListeners.delete(listener);
+  }
+
+  /** True while the subscriber connection is up and subscribed. */
+  get isListening(): boolean {
+    return this.subscriber?.isListening ?? false;
+  }
+
+  /** Closes the subscriber connection. Publishing still works (it uses the shared connection). */
+  async close(): Promise<void> {
+    const { subscriber } = this;
+    this.subscriber = undefined;
+    this.listening = undefined;
+    await subscriber?.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  private startSubscriber(): SubscriberConnection {
+    if (this.subscriber) return this.subscriber;
+    this.listening = new Promise<void>((resolve) => (this.markListening = resolve));
+    this.subscriber = new SubscriberConnection(this.connection.client, {
+      channels: () => {
+        const exact: string[] = [];
+        const patterns: string[] = [];
+        for (const [channel, listeners] of this.listeners) {
+          if (listeners.handlers.size > 0) (listeners.isPattern ? patterns : exact).push(channel);
+        }
+        return { exact, patterns };
+      },
+      onMessage: (subscription, channel, message) => this.dispatch(subscription, channel, message),
+      onListening: (again) => this.listeningAgain(again),
+      onLost: () => {
+        const at = new Date();
+        this.disconnectedAt ??= at;
+        this.logger.warn('subscriber connection lost; events published meanwhile are not received');
+        for (const listener of this.disconnectListeners) this.callHook('onDisconnect', () => listener(at));
+      },
+      onError: (error) => this.report('connection', 'subscriber connection failed', error),
+    });
+    this.subscriber.start();
+    return this.subscriber;
+  }
+
+  private async waitListening(): Promise<void> {
+    const { listening } = this;
+    if (listening === undefined || this.subscriber?.isListening) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.options.subscribeTimeoutMs);
+      timer.unref();
+    });
+    const late = await Promise.race([listening.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) {
+      this.logger.warn(
+        `subscriber not listening within ${this.options.subscribeTimeoutMs} ms; subscriptions start once it is`,
+      );
+    }
+  }
+
+  private listeningAgain(again: boolean): void {
+    this.markListening?.();
+    this.markListening = undefined;
+    if (!again) return;
+    const reconnectedAt = new Date();
+    const info: ReconnectInfo = { disconnectedAt: this.disconnectedAt ?? reconnectedAt, reconnectedAt };
+    this.disconnectedAt = undefined;
+    this.logger.log('subscriber listening again; running the reconnect hooks');
+    for (const listener of this.reconnectListeners) this.callHook('onReconnect', () => listener(info));
+  }
+
+  private async unsubscribe(channel: string, handler: EventHandler): Promise<void> {
+    const listeners = this.listeners.get(channel);
+    if (!listeners?.handlers.delete(handler) || listeners.handlers.size > 0) return;
+    this.listeners.delete(channel);
+    try {
+      await this.subscriber?.unsubscribe(channel, listeners.isPattern);
+    } catch (error) {
+      this.report('subscribe', `unsubscribing from ${channel} failed`, error);
+    }
+  }
+
+  private dispatch(subscription: string, channel: string, message: string): void {
+    const listeners = this.listeners.get(subscription);
+    if (listeners === undefined) return;
+    const type = channel.startsWith(this.channelPrefix) ? channel.slice(this.channelPrefix.length) : channel;
+    const envelope = parseEnvelope(message, type);
+    if (typeof envelope === 'string') {
+      this.metrics.malformed.inc();
+      this.report('malformed', `dropped a malformed event on ${channel}: ${envelope}`);
+      return;
+    }
+    this.metrics.eventReceived(type).inc();
+    for (const handler of listeners.handlers) this.invoke(handler, envelope);
+  }
+
+  private invoke(handler: EventHandler, envelope: EventEnvelope): void {
+    try {
+      const result = handler(envelope);
+      if (result instanceof Promise) {
+        result.then(undefined, (error: unknown) => this.handlerFailed(envelope, error));
+      }
+    } catch (error) {
+      this.handlerFailed(envelope, error);
+    }
+  }
+
+  private handlerFailed(envelope: EventEnvelope, error: unknown): void {
+    this.metrics.eventHandlerFailed(envelope.type).inc();
+    this.report('handler', `a handler of ${envelope.type} (event ${envelope.id}) failed`, error);
+  }
+
+  private callHook(name: string, call: () => unknown): void {
+    try {
+      const result = call();
+      if (result instanceof Promise)
+        result.catch((error: unknown) => this.report(name, `${name} listener failed`, error));
+    } catch (error) {
+      this.report(name, `${name} listener failed`, error);
+    }
+  }
+
+  /** A warning, at most one per kind per 30 s, saying how many were skipped. */
+  private report(kind: string, message: string, error?: unknown): void {
+    const now = Date.now();
+    const last = this.lastReport.get(kind);
+    if (last && now - last.at < REPEAT_REPORT_MS) {
+      last.skipped += 1;
+      return;
+    }
+    const skipped = last && last.skipped > 0 ? ` (${last.skipped} more since the last report)` : '';
+    this.logger.warn(`${message}${error === undefined ? '' : `: ${describeError(error)}`}${skipped}`);
+    this.lastReport.set(kind, { at: now, skipped: 0 });
+  }
+}

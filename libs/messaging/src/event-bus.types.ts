@@ -1,0 +1,44 @@
+/**
+ * What travels on the event bus: one JSON object per event.
+ *
+ * @example
+ * { "id": "8c1f…", "type": "trade.executed", "time": "2026-11-23T12:00:00.000Z",
+ *   "correlationId": "8c1f…", "source": "api-1:4242", "data": { "symbol": "BTC-USD" } }
+ */
+export interface EventEnvelope<T = unknown> {
+  /** A random UUID, unique per publish. */
+  id: string;
+  /** Dot-separated event type, such as `trade.executed`; also the end of the channel name. */
+  type: string;
+  /** When it was published, ISO 8601 (publisher's clock). */
+  time: string;
+  /** Ties related events together; the publish's own id when not given. */
+  correlationId: string;
+  /** Who published it (`MessagingModule` option `source`). */
+  source: string;
+  data: T;
+}
+
+/** Receives events; may be async. What it throws or rejects is logged and counted, never propagated. */
+export type EventHandler<T = unknown> = (event: EventEnvelope<T>) => unknown;
+
+/** Options of one `EventBus.publish`. */
+export interface PublishEventOptions {
+  /** Defaults to the new event's id. */
+  correlationId?: string;
+}
+
+/** What the reconnect (fallback) hook is told: the window during which events may have been missed. */
+export interface ReconnectInfo {
+  disconnectedAt: Date;
+  reconnectedAt: Date;
+}
+
+/** The fallback hook: poll the source of truth for what was missed between the two dates. */
+export type ReconnectListener = (info: ReconnectInfo) => unknown;
+
+/** One subscription; `unsubscribe()` removes the handler (and the channel subscription when it was the last). */
+export interface EventSubscription {
+  readonly pattern: string;
+  unsubscribe(): Promise<void>;
+}

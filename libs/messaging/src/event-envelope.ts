@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+
+import type { EventEnvelope } from './event-bus.types.js';
+import { InvalidEventTypeError } from './messaging.errors.js';
+
+/** Longest event type or pattern, in characters. */
+export const MAX_EVENT_TYPE_LENGTH = 200;
+
+/** Dot-separated words of letters, digits, `_` and `-`: `trade.executed`, `market.BTC-USD.ticker`. */
+const EVENT_TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+/** An event type where any character may also be the glob `*` or `?`: `market.*`, `*.executed`. */
+const EVENT_PATTERN = /^[A-Za-z0-9_.*?-]+$/;
+const GLOB = /[*?]/;
+
+/**
+ * Checks an event type; throws {@link InvalidEventTypeError} otherwise. Types end up in channel names,
+ * so they are restricted to characters that are neither key separators nor glob characters.
+ */
+export function assertEventType(type: unknown): asserts type is string {
+  if (typeof type !== 'string' || type.length > MAX_EVENT_TYPE_LENGTH || !EVENT_TYPE.test(type)) {
+    throw new InvalidEventTypeError(
+      `event type must be dot-separated words of A-Z a-z 0-9 _ - (at most ${MAX_EVENT_TYPE_LENGTH} characters), got ${JSON.stringify(type)}`,
+    );
+  }
+}
+
+/** Checks a subscription pattern (an event type, or one with `*` / `?` globs); true when it has globs. */
+export function checkEventPattern(pattern: unknown): boolean {
+  if (typeof pattern !== 'string' || pattern.length > MAX_EVENT_TYPE_LENGTH || !EVENT_PATTERN.test(pattern)) {
+    throw new InvalidEventTypeError(
+      `event pattern must be an event type with optional * and ? globs (at most ${MAX_EVENT_TYPE_LENGTH} characters), got ${JSON.stringify(pattern)}`,
+    );
+  }
+  return GLOB.test(pattern);
+}
+
+/** A new envelope; `type` must already be checked. */
+export function createEnvelope<T>(
+  type: string,
+  data: T,
+  source: string,
+  correlationId?: string,
+): EventEnvelope<T> {
+  const id = randomUUID();
+  return { id, type, time: new Date().toISOString(), correlationId: correlationId ?? id, source, data };
+}
+
+/**
+ * Parses what arrived on `channel`'s event type; returns the envelope, or a string saying why it is
+ * malformed (not JSON, a field missing or of the wrong type, a type that is not the channel's).
+ */
+export function parseEnvelope(raw: string, channelType: string): EventEnvelope | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return 'not JSON';
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
+  const envelope = value as Record<string, unknown>;
+  for (const field of ['id', 'type', 'time', 'correlationId', 'source'] as const) {
+    if (typeof envelope[field] !== 'string' || envelope[field] === '') {
+      return `field "${field}" is missing or not a non-empty string`;
+    }
+  }
+  if (!('data' in envelope)) return 'field "data" is missing';
+  if (envelope.type !== channelType) {
+    return `type ${JSON.stringify(envelope.type)} does not match its channel's (${JSON.stringify(channelType)})`;
+  }
+  return envelope as unknown as EventEnvelope;
+}

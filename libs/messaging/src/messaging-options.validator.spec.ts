@@ -1,0 +1,40 @@
+import { describe, expect, it } from '@jest/globals';
+
+import { MessagingOptionsError } from './messaging.errors.js';
+import { resolveConsumerSettings, resolveMessagingOptions } from './messaging-options.validator.js';
+
+describe('messaging options', () => {
+  it('applies the defaults', () => {
+    const options = resolveMessagingOptions();
+    expect(options.streamMaxLen).toBe(100_000);
+    expect(options.source).toContain(String(process.pid));
+    expect(resolveConsumerSettings({}, {})).toEqual({
+      concurrency: 16,
+      batchSize: 16,
+      blockMs: 1_000,
+      maxDeliveries: 5,
+      claimIdleMs: 30_000,
+      retryDelayMs: 500,
+      claimIntervalMs: 5_000,
+      startId: '0',
+      deadLetterMaxLen: 100_000,
+    });
+  });
+
+  it('lets a consumer override the module defaults', () => {
+    const settings = resolveConsumerSettings({ concurrency: 4, maxDeliveries: 2 }, { concurrency: 8 });
+    expect(settings.concurrency).toBe(8);
+    expect(settings.maxDeliveries).toBe(2);
+  });
+
+  it('names the bad option', () => {
+    expect(() => resolveMessagingOptions({ consumers: { concurrency: 0 } })).toThrow(
+      new MessagingOptionsError('consumers.concurrency', 'must be a whole number from 1, got 0'),
+    );
+    expect(() => resolveMessagingOptions({ streamMaxLen: -1 })).toThrow(/streamMaxLen/);
+    expect(() => resolveConsumerSettings({}, { retryDelayMs: 5_000, claimIdleMs: 1_000 })).toThrow(
+      /retryDelayMs/,
+    );
+    expect(() => resolveConsumerSettings({}, { startId: 'latest' })).toThrow(/startId/);
+  });
+});

@@ -1,0 +1,125 @@
+import { hostname } from 'node:os';
+
+import { MessagingOptionsError } from './messaging.errors.js';
+import type { MessagingModuleOptions, StreamConsumerDefaults } from './messaging-options.interface.js';
+
+/** Consumer settings with every default applied. */
+export type ResolvedConsumerSettings = Required<StreamConsumerDefaults>;
+
+/** Module options with every default applied. */
+export interface ResolvedMessagingOptions {
+  source: string;
+  streamMaxLen: number;
+  consumers: StreamConsumerDefaults;
+  onReconnect?: MessagingModuleOptions['onReconnect'];
+  subscribeTimeoutMs: number;
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** @internal */
+export function wholeNumber(option: string, value: unknown, minimum: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) {
+    throw new MessagingOptionsError(option, `must be a whole number from ${minimum}, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** @internal */
+export function nonEmptyString(option: string, value: unknown, maxLength = 200): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
+    throw new MessagingOptionsError(
+      option,
+      `must be a string of 1 to ${maxLength} characters, got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Options objects this module resolved, so that resolving them again returns them as they are. */
+const resolved = new WeakSet<object>();
+
+/** Validates `MessagingModule` options once, at startup; throws {@link MessagingOptionsError} naming the option. */
+export function resolveMessagingOptions(
+  options: MessagingModuleOptions | ResolvedMessagingOptions = {},
+): ResolvedMessagingOptions {
+  if (options !== null && typeof options === 'object' && resolved.has(options)) {
+    return options as ResolvedMessagingOptions;
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new MessagingOptionsError('options', `must be an object, got ${show(options)}`);
+  }
+  if (options.onReconnect !== undefined && typeof options.onReconnect !== 'function') {
+    throw new MessagingOptionsError('onReconnect', `must be a function, got ${typeof options.onReconnect}`);
+  }
+  const consumers = options.consumers ?? {};
+  // Checked now so that a bad default fails at startup, not when the first consumer starts.
+  resolveConsumerSettings(consumers, {}, 'consumers.');
+  const result: ResolvedMessagingOptions = {
+    source:
+      options.source === undefined
+        ? `${hostname()}:${process.pid}`
+        : nonEmptyString('source', options.source),
+    streamMaxLen:
+      options.streamMaxLen === undefined ? 100_000 : wholeNumber('streamMaxLen', options.streamMaxLen, 0),
+    consumers,
+    onReconnect: options.onReconnect,
+    subscribeTimeoutMs:
+      options.subscribeTimeoutMs === undefined
+        ? 5_000
+        : wholeNumber('subscribeTimeoutMs', options.subscribeTimeoutMs, 1),
+  };
+  resolved.add(result);
+  return result;
+}
+
+/**
+ * One consumer's settings: `own` over the module's `defaults` over redkit's. `path` prefixes option
+ * names in errors (`consumers.` for the module's defaults).
+ */
+export function resolveConsumerSettings(
+  defaults: StreamConsumerDefaults,
+  own: StreamConsumerDefaults,
+  path = '',
+): ResolvedConsumerSettings {
+  const pick = <K extends keyof StreamConsumerDefaults>(key: K): StreamConsumerDefaults[K] =>
+    own[key] ?? defaults[key];
+  const concurrency = wholeNumber(`${path}concurrency`, pick('concurrency') ?? 16, 1);
+  const batchSize = wholeNumber(`${path}batchSize`, pick('batchSize') ?? concurrency, 1);
+  const blockMs = wholeNumber(`${path}blockMs`, pick('blockMs') ?? 1_000, 1);
+  const maxDeliveries = wholeNumber(`${path}maxDeliveries`, pick('maxDeliveries') ?? 5, 1);
+  const claimIdleMs = wholeNumber(`${path}claimIdleMs`, pick('claimIdleMs') ?? 30_000, 1);
+  const retryDelayMs = wholeNumber(`${path}retryDelayMs`, pick('retryDelayMs') ?? 500, 0);
+  if (retryDelayMs >= claimIdleMs) {
+    throw new MessagingOptionsError(
+      `${path}retryDelayMs`,
+      `must be below claimIdleMs (${claimIdleMs}), got ${retryDelayMs}: a waiting retry would be claimed by another consumer`,
+    );
+  }
+  const claimIntervalMs = wholeNumber(
+    `${path}claimIntervalMs`,
+    pick('claimIntervalMs') ?? Math.max(10, Math.min(5_000, Math.floor(claimIdleMs / 4))),
+    1,
+  );
+  const startId = pick('startId') ?? '0';
+  if (typeof startId !== 'string' || !/^(\$|0|\d+(-\d+)?)$/.test(startId)) {
+    throw new MessagingOptionsError(
+      `${path}startId`,
+      `must be "0", "$" or a stream id, got ${show(startId)}`,
+    );
+  }
+  const deadLetterMaxLen = wholeNumber(`${path}deadLetterMaxLen`, pick('deadLetterMaxLen') ?? 100_000, 1);
+  return {
+    concurrency,
+    batchSize,
+    blockMs,
+    maxDeliveries,
+    claimIdleMs,
+    retryDelayMs,
+    claimIntervalMs,
+    startId,
+    deadLetterMaxLen,
+  };
+}

@@ -1,0 +1,88 @@
+import { MetricsService } from '@redkit/metrics';
+import type { RedisConnection } from '@redkit/redis';
+
+import { assertEventType } from './event-envelope.js';
+import { MESSAGING_KEY_MODULE } from './messaging.constants.js';
+import { MessagingOptionsError } from './messaging.errors.js';
+import { MessagingMetrics } from './messaging.metrics.js';
+import type { MessagingModuleOptions } from './messaging-options.interface.js';
+import {
+  resolveMessagingOptions,
+  wholeNumber,
+  type ResolvedMessagingOptions,
+} from './messaging-options.validator.js';
+import { StreamKeys } from './stream-keys.js';
+import { FIELD_CORRELATION_ID, FIELD_DATA, FIELD_SOURCE, FIELD_TIME, FIELD_TYPE } from './stream-message.js';
+
+/** Options of one `StreamProducer.publish`. */
+export interface StreamPublishOptions {
+  /** Approximate bound of the stream (XADD MAXLEN ~); 0 never trims. Default: the module's `streamMaxLen`. */
+  maxLen?: number;
+  correlationId?: string;
+}
+
+/**
+ * Appends entries to streams (XADD) for consumer groups to process. Each entry carries `type`,
+ * `data` (JSON), `time`, `source` and an optional `correlationId`; the stream is trimmed
+ * approximately (MAXLEN ~, cheap) to `maxLen`. Trimming may drop entries not yet processed if
+ * consumers fall that far behind: size it for the backlog you accept.
+ *
+ * @example
+ * const id = await producer.publish('orders', 'order.placed', { orderId: 'o-1' });
+ */
+export class StreamProducer {
+  private readonly keys: StreamKeys;
+  private readonly source: string;
+  private readonly defaultMaxLen: number;
+  private readonly metrics: MessagingMetrics;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    options: MessagingModuleOptions | ResolvedMessagingOptions = {},
+    metrics?: MessagingMetrics | MetricsService,
+  ) {
+    const resolved = resolveMessagingOptions(options);
+    this.source = resolved.source;
+    this.defaultMaxLen = resolved.streamMaxLen;
+    this.keys = new StreamKeys(connection.keyspace(MESSAGING_KEY_MODULE));
+    this.metrics =
+      metrics instanceof MessagingMetrics ? metrics : new MessagingMetrics(metrics ?? new MetricsService());
+  }
+
+  /** The Redis key of a stream (for tools that read it directly). */
+  keyOf(stream: string): string {
+    return this.keys.of(stream).stream;
+  }
+
+  /** Appends one entry; resolves with its id. Rejects when Redis does not take it. */
+  async publish<T>(
+    stream: string,
+    type: string,
+    data: T,
+    options: StreamPublishOptions = {},
+  ): Promise<string> {
+    assertEventType(type);
+    const key = this.keys.of(stream).stream;
+    const maxLen =
+      options.maxLen === undefined ? this.defaultMaxLen : wholeNumber('maxLen', options.maxLen, 0);
+    const json = JSON.stringify(data);
+    if (json === undefined) throw new MessagingOptionsError('data', 'must be JSON-serializable');
+    const fields: (string | number)[] = [
+      FIELD_TYPE,
+      type,
+      FIELD_DATA,
+      json,
+      FIELD_TIME,
+      Date.now(),
+      FIELD_SOURCE,
+      this.source,
+    ];
+    if (options.correlationId !== undefined) fields.push(FIELD_CORRELATION_ID, options.correlationId);
+    const id =
+      maxLen > 0
+        ? await this.connection.client.xadd(key, 'MAXLEN', '~', maxLen, '*', ...fields)
+        : await this.connection.client.xadd(key, '*', ...fields);
+    this.metrics.streamPublished(stream).inc();
+    return id as string;
+  }
+}
