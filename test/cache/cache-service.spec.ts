@@ -201,6 +201,26 @@ describe.each(sharedTopologies)('CacheService on %s', (_name, redis) => {
     expect(calls).toBe(3);
   });
 
+  it('returns a value shouldStore refuses to every caller of the flight without storing it', async () => {
+    let calls = 0;
+    const loader = async () => {
+      calls += 1;
+      await sleep(10);
+      return { partial: calls === 1 };
+    };
+    const shouldStore = (value: unknown) => !(value as { partial: boolean }).partial;
+    const first = await Promise.all(
+      Array.from({ length: 10 }, () => a.cache.getOrSet('partial', loader, { shouldStore })),
+    );
+    expect(calls).toBe(1);
+    expect(first.every((value) => value.partial)).toBe(true);
+    expect(await b.cache.get('partial')).toBeUndefined();
+    expect(await a.cache.getOrSet('partial', loader, { shouldStore })).toEqual({ partial: false });
+    expect(await a.cache.getOrSet('partial', loader, { shouldStore })).toEqual({ partial: false });
+    expect(calls).toBe(2);
+    expect(await b.cache.get('partial')).toEqual({ partial: false });
+  });
+
   it('refuses a value larger than maxValueBytes with a clear error', async () => {
     await expect(a.cache.set('huge', 'x'.repeat(2 * 1024 * 1024))).rejects.toThrow(CacheValueTooLargeError);
   });

@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 
 import { CACHEABLE_METADATA, CACHE_EVICT_METADATA, CACHE_PUT_METADATA } from './cache.constants.js';
-import { CacheError, CacheLoaderError } from './cache.errors.js';
+import { CacheDecoratorError, CacheLoaderError } from './cache.errors.js';
 import { CACHE_MODULE_OPTIONS } from './cache.module-definition.js';
 import { CacheService } from './cache.service.js';
 import type { CacheEvictOptions } from './cache-evict.decorator.js';
@@ -11,18 +11,6 @@ import { buildArgumentsKey, compileKeyTemplate, type KeyTemplate } from './cache
 import type { CacheGetOrSetOptions, CacheModuleOptions } from './cache-options.interface.js';
 import { DEFAULT_NAMESPACE } from './cache-options.validator.js';
 import type { CacheKeyedOptions, CacheTags } from './cacheable.decorator.js';
-
-/** A cache decorator's options are invalid; thrown at startup, naming the method and the option. */
-export class CacheDecoratorError extends CacheError {
-  constructor(
-    /** `@Cacheable on BooksService.find` */
-    readonly decorator: string,
-    readonly option: string,
-    reason: string,
-  ) {
-    super(`${decorator}: option "${option}" ${reason}`);
-  }
-}
 
 type TagsOf = (args: readonly unknown[]) => readonly string[];
 type Condition = (...args: unknown[]) => boolean;
@@ -86,8 +74,6 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
   private readonly logger = new Logger('CacheDecorators');
   /** Compiled operations by method function, then by class (a subclass gets its own default keys). */
   private readonly compiled = new WeakMap<object, WeakMap<object, CacheOperations | null>>();
-  /** In-flight loads of `@Cacheable` methods with `unless`, which cannot use getOrSet. */
-  private readonly flights = new Map<string, Promise<unknown>>();
   private readonly namespaces: ReadonlySet<string>;
 
   constructor(
@@ -200,47 +186,18 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
       this.logger.warn(`@Cacheable on ${operations.method}: called uncached: ${errorMessage(error)}`);
       return invoke();
     }
-    if (cacheable.unless !== undefined) {
-      return this.readThroughUnless(operations, cacheable, key, options, args, invoke);
-    }
+    const { unless } = cacheable;
     try {
-      return await this.cache.getOrSet(key, invoke, options);
+      return await this.cache.getOrSet(
+        key,
+        invoke,
+        unless === undefined ? options : { ...options, shouldStore: (result) => !unless(result, ...args) },
+      );
     } catch (error) {
       // getOrSet wraps what the loader threw; callers of the method expect its own error (an
       // HttpException must stay one). Timeouts (CacheLoaderTimeoutError) are the cache's and stay.
       throw error instanceof CacheLoaderError ? error.cause : error;
     }
-  }
-
-  /**
-   * `@Cacheable` with `unless`: getOrSet stores whatever the loader returns, so this reads with `get`
-   * and runs the method under its own single-flight. Grace and loader timeouts do not apply here.
-   */
-  private readThroughUnless(
-    operations: CacheOperations,
-    cacheable: KeyedOperation,
-    key: string,
-    options: CacheGetOrSetOptions,
-    args: readonly unknown[],
-    invoke: () => unknown,
-  ): Promise<unknown> {
-    const flightKey = `${cacheable.namespace ?? DEFAULT_NAMESPACE}\n${key}`;
-    let flight = this.flights.get(flightKey);
-    if (flight === undefined) {
-      flight = (async () => {
-        const cached = await this.cache.get(key, { namespace: cacheable.namespace });
-        if (cached !== undefined) return cached;
-        const result = await invoke();
-        if (!(cacheable.unless as Unless)(result, ...args)) {
-          await this.store(operations, key, result, options);
-        }
-        return result;
-      })();
-      this.flights.set(flightKey, flight);
-      const forget = () => this.flights.delete(flightKey);
-      flight.then(forget, forget);
-    }
-    return flight;
   }
 
   private async store(

@@ -67,6 +67,11 @@ export interface CacheSetOptions {
 export interface CacheGetOrSetOptions extends CacheSetOptions {
   loaderSoftTimeoutMs?: number;
   loaderHardTimeoutMs?: number;
+  /**
+   * Whether a freshly loaded value is stored. A value it refuses is still returned to every caller
+   * of the flight, just not cached (what `@Cacheable({ unless })` builds on). Default: store all.
+   */
+  shouldStore?: (value: unknown) => boolean;
 }
 
 /** Loads a value on a miss; `signal` aborts when the hard timeout passes. */

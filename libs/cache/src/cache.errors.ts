@@ -48,3 +48,15 @@ export class CacheValueTooLargeError extends CacheError {
     super(`cache value for "${key}" is ${bytes} bytes serialized, more than maxValueBytes (${maxBytes})`);
   }
 }
+
+/** A cache decorator's options are invalid; thrown at startup, naming the method and the option. */
+export class CacheDecoratorError extends CacheError {
+  constructor(
+    /** `@Cacheable on BooksService.find` */
+    readonly decorator: string,
+    readonly option: string,
+    reason: string,
+  ) {
+    super(`${decorator}: option "${option}" ${reason}`);
+  }
+}

@@ -405,6 +405,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const { namespace, redisKey, options } = request;
     const value = await this.runLoader(request, stale);
     if (value === STALE) return (stale as CacheEntry).value as T;
+    if (options.shouldStore !== undefined && !options.shouldStore(value)) return value;
     await this.store(namespace, redisKey, value, options, writeL2);
     return value;
   }

@@ -10,11 +10,7 @@ export {
 export { CachePut, type CachePutOptions } from './cache-put.decorator.js';
 export { CacheEvict, type CacheEvictOptions } from './cache-evict.decorator.js';
 export { CACHEABLE_METADATA, CACHE_EVICT_METADATA, CACHE_PUT_METADATA } from './cache.constants.js';
-export {
-  CacheDecoratorError,
-  CacheDecoratorsExplorer,
-  type CacheOperations,
-} from './cache-decorators.explorer.js';
+export { CacheDecoratorsExplorer, type CacheOperations } from './cache-decorators.explorer.js';
 export { CacheInterceptor, type CacheRequestArguments } from './cache.interceptor.js';
 export type {
   CacheGetOrSetOptions,
@@ -28,6 +24,7 @@ export type {
 export type { CacheSerializer } from './cache-serializer.interface.js';
 export { RichJsonSerializer, richJsonSerializer } from './rich-json.serializer.js';
 export {
+  CacheDecoratorError,
   CacheError,
   CacheLoaderError,
   CacheLoaderTimeoutError,
