@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  EventBus,
+  StreamConsumer,
+  StreamInspector,
+  StreamProducer,
+  type EventEnvelope,
+  type ReconnectInfo,
+} from '@redkit/messaging';
+import type { RedisConnection } from '@redkit/redis';
+
+import { eventually, RedisServer } from '../harness/index.js';
+import { open, uniquePrefix } from './messaging-test-kit.js';
+
+/** Publishes until one arrives: right after a restart the subscriber may still be reconnecting. */
+async function publishUntilReceived(bus: EventBus, received: EventEnvelope[], type: string): Promise<void> {
+  await eventually(
+    async () => {
+      await bus.publish(type, { at: Date.now() }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(received.some((event) => event.type === type)).toBe(true);
+    },
+    15_000,
+    100,
+  );
+}
+
+describe('messaging when its Redis server is killed and restarted', () => {
+  const keyPrefix = uniquePrefix('faults');
+  let server: RedisServer;
+  let connection: RedisConnection;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    connection = await open({ url: server.url, reconnectMaxDelayMs: 200 }, keyPrefix);
+  });
+
+  afterAll(async () => {
+    await connection.close();
+    await server.stop();
+  });
+
+  it('the event bus resubscribes, receives new events and runs the fallback hook', async () => {
+    const reconnects: ReconnectInfo[] = [];
+    const disconnects: Date[] = [];
+    const bus = new EventBus(connection, { onReconnect: (info) => void reconnects.push(info) });
+    bus.onDisconnect((at) => void disconnects.push(at));
+    const received: EventEnvelope[] = [];
+    try {
+      await bus.subscribe('price.*', (event) => void received.push(event));
+      await bus.subscribe('trade.executed', (event) => void received.push(event));
+      await publishUntilReceived(bus, received, 'price.before');
+
+      await server.kill();
+      await eventually(() => expect(bus.isListening).toBe(false));
+      await server.restart();
+
+      await eventually(() => expect(reconnects).toHaveLength(1), 15_000);
+      await publishUntilReceived(bus, received, 'price.after');
+      await publishUntilReceived(bus, received, 'trade.executed');
+      expect(disconnects).toHaveLength(1);
+      const [gap] = reconnects;
+      expect(gap?.disconnectedAt.getTime()).toBeLessThanOrEqual(gap?.reconnectedAt.getTime() as number);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('a stream consumer keeps consuming after the restart, without being restarted', async () => {
+    const producer = new StreamProducer(connection);
+    const inspector = new StreamInspector(connection);
+    const handled = new Set<number>();
+    const consumer = new StreamConsumer<{ n: number }>(connection, {
+      stream: 'jobs',
+      group: 'workers',
+      blockMs: 200,
+      claimIdleMs: 1_000,
+      retryDelayMs: 20,
+      handler: (message) => void handled.add(message.data.n),
+    });
+    await consumer.start();
+    try {
+      for (let n = 0; n < 10; n++) await producer.publish('jobs', 'job', { n });
+      await eventually(() => expect(handled.size).toBe(10));
+
+      await server.kill();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await server.restart();
+
+      // The restarted server is empty: the stream and the group are gone and must be recreated.
+      await eventually(
+        async () => {
+          await producer.publish('jobs', 'job', { n: 100 });
+        },
+        10_000,
+        100,
+      );
+      for (let n = 101; n < 110; n++) await producer.publish('jobs', 'job', { n });
+      await eventually(() => {
+        for (let n = 100; n < 110; n++) expect(handled.has(n)).toBe(true);
+      }, 15_000);
+      await eventually(async () => expect((await inspector.stats('jobs')).groups[0]?.pending).toBe(0));
+      expect(consumer.isRunning).toBe(true);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
