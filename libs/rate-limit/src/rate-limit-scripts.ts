@@ -14,8 +14,8 @@ export const REPLY_PER_LIMIT = 3;
 /**
  * Checks every limit of one request and, only when all of them allow it, charges all of them: one
  * decision, one round trip. Time comes from the server (`TIME`), never from a client. Scores and
- * arithmetic are in integer microseconds and go to Redis as `%.0f` strings, because Lua's number
- * formatting (`%.14g`) would round a 16-digit timestamp.
+ * arithmetic are in integer microseconds, handed to `redis.call` as Lua numbers, which Redis
+ * formats exactly (Lua's own `tostring` would round a 16-digit timestamp, so it is never used on one).
  *
  * sliding-log: a sorted set of admissions, score = admission time (µs), member = "<µs>-<n>". An
  * admission of cost c adds c members, so the set never holds more than `limit` members whatever the
@@ -29,32 +29,28 @@ const CHECK_LUA = `-- KEYS[i]   state of limit i (sorted set: sliding-log; hash:
 -- ARGV[1]   1 = consume (charge every limit when all allow), 0 = peek (charge nothing)
 -- ARGV[2+4(i-1) .. 5+4(i-1)]   limit i: algorithm (1 log, 2 counter), limit, windowMs, cost
 -- returns   { allowed 1|0, server time µs, then per limit: remaining, resetMs, retryAfterMs }
+-- Numbers go to redis.call as Lua numbers, which Redis formats exactly; Lua's own tostring would
+-- round a 16-digit microsecond timestamp, so it is never used on one.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local consume = ARGV[1] == '1'
 local n = #KEYS
-local function int(x) return string.format('%.0f', x) end
-local function ms(us) if us <= 0 then return 0 end return math.ceil(us / 1000) end
-
-local reply = { 1, now }
-local states = {}
+-- Per limit, 6 slots: ok (1/0), count or current, previous, estimate, retry µs, fixed window index.
+local st = {}
 local allowed = true
 for i = 1, n do
-  local a = 1 + (i - 1) * 4
-  local algorithm, limit = ARGV[a + 1], tonumber(ARGV[a + 2])
-  local window, cost = tonumber(ARGV[a + 3]) * 1000, tonumber(ARGV[a + 4])
+  local a, o = (i - 1) * 4, (i - 1) * 6
+  local limit, window, cost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]) * 1000, tonumber(ARGV[a + 5])
   local key = KEYS[i]
-  local s = { algorithm = algorithm, limit = limit, window = window, cost = cost }
-  if algorithm == '1' then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now - window))
+  local ok, retry = true, 0
+  if ARGV[a + 2] == '1' then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
     local count = redis.call('ZCARD', key)
-    s.count = count
-    s.ok = count + cost <= limit
-    if not s.ok then
+    if count + cost > limit then
       -- The (count + cost - limit)-th oldest admission must leave the window first.
       local oldest = redis.call('ZRANGE', key, count + cost - limit - 1, count + cost - limit - 1, 'WITHSCORES')
-      s.retry = tonumber(oldest[2]) + window - now
+      ok, retry = false, tonumber(oldest[2]) + window - now
     end
+    st[o + 2] = count
   else
     local h = redis.call('HMGET', key, 'w', 'c', 'p')
     local index = math.floor(now / window)
@@ -62,66 +58,78 @@ for i = 1, n do
     local current, previous = 0, 0
     if w == index then current, previous = tonumber(h[2]), tonumber(h[3])
     elseif w == index - 1 then previous = tonumber(h[2]) end
-    local fraction = (now - index * window) / window
-    local estimate = previous * (1 - fraction) + current
-    s.index, s.current, s.previous, s.estimate = index, current, previous, estimate
-    s.ok = estimate + cost <= limit + 1e-9
-    if not s.ok then
+    local estimate = previous * (1 - (now - index * window) / window) + current
+    if estimate + cost > limit + 1e-9 then
+      ok = false
       if current + cost <= limit then
         -- The previous window's share decays enough within this window.
-        s.retry = (1 - (limit - current - cost) / previous) * window + index * window - now
+        retry = (index + 1 - (limit - current - cost) / previous) * window - now
       else
         -- Only once this window has become the previous one and decayed enough.
-        s.retry = (index + 1) * window + (1 - (limit - cost) / current) * window - now
+        retry = (index + 2 - (limit - cost) / current) * window - now
       end
     end
+    st[o + 2], st[o + 3], st[o + 4], st[o + 6] = current, previous, estimate, index
+    -- The stored window index says whether the hash must be rewritten or just incremented.
+    st[o + 5] = w
   end
-  if not s.ok then allowed = false end
-  states[i] = s
+  if not ok then allowed = false end
+  st[o + 1] = ok
+  if not ok then st[o + 5] = retry end
 end
 
-local charge = allowed and consume
-if not allowed then reply[1] = 0 end
+local charge = allowed and ARGV[1] == '1'
+local reply = { allowed and 1 or 0, now }
 for i = 1, n do
-  local s, key = states[i], KEYS[i]
-  local remaining, reset, retry = 0, 0, 0
-  if s.algorithm == '1' then
-    local count = s.count
+  local a, o = (i - 1) * 4, (i - 1) * 6
+  local limit, window, cost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]) * 1000, tonumber(ARGV[a + 5])
+  local key = KEYS[i]
+  local remaining, reset = 0, 0
+  if ARGV[a + 2] == '1' then
+    local count = st[o + 2]
     if charge then
-      local stamp = int(now)
-      local args = { 'ZADD', key }
-      for j = 1, s.cost do
-        args[#args + 1] = stamp
-        args[#args + 1] = stamp .. '-' .. j
-        if #args >= 2000 then redis.call(unpack(args)); args = { 'ZADD', key } end
+      local stamp = t[1] .. '.' .. t[2] .. '-'
+      if cost == 1 then
+        redis.call('ZADD', key, now, stamp)
+      else
+        local args = { 'ZADD', key }
+        for j = 1, cost do
+          args[#args + 1] = now
+          args[#args + 1] = stamp .. j
+          if #args >= 2000 then redis.call(unpack(args)); args = { 'ZADD', key } end
+        end
+        if #args > 2 then redis.call(unpack(args)) end
       end
-      if #args > 2 then redis.call(unpack(args)) end
-      redis.call('PEXPIRE', key, int(s.window / 1000))
-      count = count + s.cost
-      reset = s.window
+      redis.call('PEXPIRE', key, window / 1000)
+      count = count + cost
+      reset = window
     elseif count > 0 then
       local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-      reset = tonumber(newest[2]) + s.window - now
+      reset = tonumber(newest[2]) + window - now
     end
-    remaining = s.limit - count
+    remaining = limit - count
   else
-    local current = s.current
-    local estimate = s.estimate
+    local current, previous, estimate, index = st[o + 2], st[o + 3], st[o + 4], st[o + 6]
     if charge then
-      current = current + s.cost
-      estimate = estimate + s.cost
-      redis.call('HSET', key, 'w', int(s.index), 'c', current, 'p', s.previous)
-      redis.call('PEXPIRE', key, int(2 * s.window / 1000))
+      if st[o + 5] == index then
+        redis.call('HINCRBY', key, 'c', cost)
+      else
+        -- First admission of this window: the state is useless once the next window has ended.
+        redis.call('HSET', key, 'w', index, 'c', cost, 'p', previous)
+        redis.call('PEXPIREAT', key, (index + 2) * window / 1000)
+      end
+      current, estimate = current + cost, estimate + cost
     end
-    remaining = math.floor(s.limit - estimate + 1e-9)
-    if current > 0 then reset = (s.index + 2) * s.window - now
-    elseif s.previous > 0 then reset = (s.index + 1) * s.window - now end
+    remaining = math.floor(limit - estimate + 1e-9)
+    if current > 0 then reset = (index + 2) * window - now
+    elseif previous > 0 then reset = (index + 1) * window - now end
   end
   if remaining < 0 then remaining = 0 end
-  if not s.ok then retry = s.retry end
+  local retry = 0
+  if not st[o + 1] then retry = st[o + 5] end
   reply[#reply + 1] = remaining
-  reply[#reply + 1] = ms(reset)
-  reply[#reply + 1] = ms(retry)
+  reply[#reply + 1] = reset > 0 and math.ceil(reset / 1000) or 0
+  reply[#reply + 1] = retry > 0 and math.ceil(retry / 1000) or 0
 end
 return reply
 `;

@@ -1,0 +1,166 @@
+// Rate-limit benchmark: redkit's sliding log and sliding counter against rate-limiter-flexible
+// (RateLimiterRedis) and @nestjs/throttler on a Redis storage, with raw EVALSHA of a trivial script
+// as the limit. Run it with `npm run bench -- rate-limit` (BENCH_SECONDS=1 for a quick run).
+//
+// Every subject checks one request against a limit of LIMIT per WINDOW_MS, 64 checks in flight,
+// auto-pipelining on every ioredis connection. Scenarios:
+//
+// - distinct-keys  the key cycles over DISTINCT_KEYS clients, each far below its limit: nearly every
+//                  check is admitted (the common case of a healthy API).
+// - hot-key        every check is for one client, which floods its limit: nearly every check is
+//                  refused (the case the limiter exists for). The admitted share is a column.
+//
+// Subjects:
+// - redkit-log, redkit-counter: RateLimiterService.consume with a precompiled policy, through a
+//   RedisConnection with the product defaults (one Lua script per check, EVALSHA).
+// - rate-limiter-flexible: RateLimiterRedis.consume (its Lua INCR + EXPIRE, fixed window); a refused
+//   check rejects with a RateLimiterRes, which the subject catches.
+// - nestjs-throttler: what ThrottlerGuard does per request, less the HTTP parts: the key is its
+//   generateKey (sha256 of class, handler, throttler name and tracker) and the storage is
+//   bench/rate-limit/throttler-redis-storage.ts, a small ThrottlerStorage written for this bench
+//   after @nest-lab/throttler-storage-redis (not installable with Nest 12): one Lua script of INCR,
+//   PTTL/PEXPIRE and a block key.
+// - raw-evalsha: ioredis EVALSHA of `return 1` with one key and one argument: one round trip, no work.
+import 'reflect-metadata';
+
+import { createHash } from 'node:crypto';
+
+import { RateLimiterService, type RateLimitPolicy } from '@redkit/rate-limit';
+import { RedisConnection } from '@redkit/redis';
+import { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+
+import { runSuite } from './lib/suite.js';
+import type { Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
+import { BenchThrottlerRedisStorage } from './rate-limit/throttler-redis-storage.js';
+
+const LIMIT = 100;
+const WINDOW_MS = 1_000;
+const DISTINCT_KEYS = 1_000;
+
+/** One check; resolves true when admitted. */
+interface LimiterSubject extends Closeable {
+  check(key: string): Promise<boolean>;
+}
+
+async function redkitSubject(redisUrl: string, algorithm: 'sliding-log' | 'sliding-counter') {
+  const connection = await RedisConnection.open('bench', { url: redisUrl });
+  const limiter = new RateLimiterService(connection);
+  const policy: RateLimitPolicy = limiter.policy({
+    name: 'bench',
+    limit: LIMIT,
+    windowMs: WINDOW_MS,
+    algorithm,
+  });
+  return {
+    check: async (key: string) => (await limiter.consume(key, policy)).allowed,
+    close: () => connection.close(),
+  };
+}
+
+async function rateLimiterFlexibleSubject(redisUrl: string): Promise<LimiterSubject> {
+  const client = new Redis(redisUrl, { enableAutoPipelining: true });
+  const limiter = new RateLimiterRedis({
+    storeClient: client,
+    points: LIMIT,
+    duration: WINDOW_MS / 1_000,
+    keyPrefix: 'rlflx',
+  });
+  return {
+    check: async (key) => {
+      try {
+        await limiter.consume(key);
+        return true;
+      } catch (error) {
+        if (error instanceof RateLimiterRes) return false;
+        throw error;
+      }
+    },
+    close: async () => {
+      await client.quit();
+    },
+  };
+}
+
+async function nestThrottlerSubject(redisUrl: string): Promise<LimiterSubject> {
+  const client = new Redis(redisUrl, { enableAutoPipelining: true });
+  const storage = new BenchThrottlerRedisStorage(client);
+  return {
+    check: async (tracker) => {
+      // ThrottlerGuard.generateKey: sha256(`${Class}-${handler}-${throttlerName}-${tracker}`).
+      const key = createHash('sha256').update(`BenchController-handle-default-${tracker}`).digest('hex');
+      const record = await storage.increment(key, WINDOW_MS, LIMIT, WINDOW_MS, 'default');
+      return !record.isBlocked;
+    },
+    close: async () => {
+      await client.quit();
+    },
+  };
+}
+
+async function rawEvalshaSubject(redisUrl: string): Promise<LimiterSubject> {
+  const client = new Redis(redisUrl, { enableAutoPipelining: true });
+  const lua = 'return 1';
+  const sha = createHash('sha1').update(lua).digest('hex');
+  await client.script('LOAD', lua);
+  return {
+    check: async (key) => (await client.evalsha(sha, 1, key, '1')) === 1,
+    close: async () => {
+      await client.quit();
+    },
+  };
+}
+
+const subjects: SubjectDefinition<LimiterSubject>[] = [
+  { name: 'redkit-log', kind: 'redkit', create: (url) => redkitSubject(url, 'sliding-log') },
+  { name: 'redkit-counter', kind: 'redkit', create: (url) => redkitSubject(url, 'sliding-counter') },
+  { name: 'rate-limiter-flexible', kind: 'peer', create: rateLimiterFlexibleSubject },
+  { name: 'nestjs-throttler', kind: 'peer', create: nestThrottlerSubject },
+  { name: 'raw-evalsha', kind: 'limit', create: rawEvalshaSubject },
+];
+
+/** Counts admitted checks in the measured window, for the admitted-share column. */
+function admissions(subject: LimiterSubject, keyOf: (seq: number) => string) {
+  let admitted = 0;
+  let total = 0;
+  return {
+    op: async (seq: number) => {
+      if (await subject.check(keyOf(seq))) admitted += 1;
+      total += 1;
+    },
+    reset: () => {
+      admitted = 0;
+      total = 0;
+    },
+    extras: () => ({ admittedShare: total === 0 ? 0 : Math.round((admitted / total) * 1000) / 1000 }),
+  };
+}
+
+const distinctKeys = Array.from({ length: DISTINCT_KEYS }, (_, index) => `client-${index}`);
+
+const scenarios: Scenario<LimiterSubject>[] = [
+  {
+    name: 'distinct-keys',
+    prepare: async (subject) => admissions(subject, (seq) => distinctKeys[seq % DISTINCT_KEYS]!),
+  },
+  {
+    name: 'hot-key',
+    prepare: async (subject) => admissions(subject, () => 'hot-client'),
+  },
+];
+
+await runSuite({
+  module: 'rate-limit',
+  scenarios,
+  subjects,
+  extraColumns: [{ key: 'admittedShare', title: 'admitted' }],
+  notes: [
+    `Limit ${LIMIT} per ${WINDOW_MS / 1000} s for every subject. distinct-keys: checks cycle over ` +
+      `${DISTINCT_KEYS.toLocaleString('en-US')} clients (almost all admitted); hot-key: one client floods its limit (almost all refused).`,
+    'redkit-log / redkit-counter: RateLimiterService.consume, one EVALSHA per check (server clock, exact log / weighted counter).',
+    'rate-limiter-flexible: RateLimiterRedis (fixed window; refusals reject and are caught).',
+    'nestjs-throttler: ThrottlerGuard key (sha256) + a bench-only Redis ThrottlerStorage in bench/rate-limit/ after ' +
+      '@nest-lab/throttler-storage-redis, which does not install with Nest 12: one Lua INCR/PEXPIRE/block-key script.',
+    'raw-evalsha: ioredis EVALSHA of `return 1` with one key: the round-trip floor.',
+  ],
+});
