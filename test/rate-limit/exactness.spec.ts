@@ -1,0 +1,107 @@
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RedisConnection } from '@redkit/redis';
+import type { RateLimitRule } from '@redkit/rate-limit';
+
+import { sharedTopologies } from '../harness/index.js';
+import { deleteKeys, uniquePrefix } from './rate-limit-test-kit.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const worker = fileURLToPath(new URL('./fixtures/exactness.worker.mjs', import.meta.url));
+
+const PROCESSES = 4;
+const IN_FLIGHT = 64;
+const LIMIT = 25;
+const WINDOW_MS = 300;
+/** Five windows and a bit. */
+const DURATION_MS = 1_600;
+
+interface WorkerReport {
+  admissions: number[];
+  refused: number;
+  failed: number;
+}
+
+function once<T>(child: ChildProcess, predicate: (message: unknown) => boolean): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.on('message', (message) => predicate(message) && resolve(message as T));
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before answering`)));
+  });
+}
+
+/** The most admissions any window (t - window, t] holds, t running over every admission. */
+function maxInSlidingWindow(sortedUs: readonly number[], windowUs: number): number {
+  let max = 0;
+  let first = 0;
+  for (let last = 0; last < sortedUs.length; last += 1) {
+    while ((sortedUs[first] as number) <= (sortedUs[last] as number) - windowUs) first += 1;
+    max = Math.max(max, last - first + 1);
+  }
+  return max;
+}
+
+/** The most admissions any fixed window [k × window, (k + 1) × window) of the server clock holds. */
+function maxInFixedWindow(sortedUs: readonly number[], windowUs: number): number {
+  const counts = new Map<number, number>();
+  for (const time of sortedUs) {
+    const index = Math.floor(time / windowUs);
+    counts.set(index, (counts.get(index) ?? 0) + 1);
+  }
+  return Math.max(0, ...counts.values());
+}
+
+describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %s', (_name, redis) => {
+  const keyPrefix = uniquePrefix('rlexact');
+  const children: ChildProcess[] = [];
+
+  beforeAll(() => {
+    // The workers run the compiled libs, as a deployed service would.
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'ignore' });
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    const connection = await RedisConnection.open('cleanup', { ...redis(), keyPrefix });
+    await deleteKeys(connection, keyPrefix);
+    await connection.close();
+  });
+
+  async function flood(rule: RateLimitRule, key: string): Promise<number[]> {
+    const args = [JSON.stringify({ ...redis(), keyPrefix }), JSON.stringify(rule), key, String(IN_FLIGHT)];
+    const started = Array.from({ length: PROCESSES }, () => {
+      const child = fork(worker, [...args, String(DURATION_MS)], { cwd: root, stdio: 'ignore' });
+      children.push(child);
+      return child;
+    });
+    await Promise.all(started.map((child) => once(child, (message) => message === 'ready')));
+    const reports = started.map((child) =>
+      once<WorkerReport>(child, (message) => typeof message === 'object'),
+    );
+    for (const child of started) child.send('go');
+    const results = await Promise.all(reports);
+    expect(results.reduce((sum, report) => sum + report.failed, 0)).toBe(0);
+    // The flood really pressed on the limit: most calls were refused.
+    expect(results.reduce((sum, report) => sum + report.refused, 0)).toBeGreaterThan(LIMIT * 5);
+    return results.flatMap((report) => report.admissions).sort((a, b) => a - b);
+  }
+
+  it('sliding log: no window of windowMs ever holds more than the limit', async () => {
+    const admissions = await flood({ name: 'exact-log', limit: LIMIT, windowMs: WINDOW_MS }, 'one-key');
+    // Several windows' worth of admissions, so the limit was reached again and again.
+    expect(admissions.length).toBeGreaterThanOrEqual(LIMIT * 3);
+    expect(new Set(admissions).size).toBe(admissions.length);
+    expect(maxInSlidingWindow(admissions, WINDOW_MS * 1_000)).toBe(LIMIT);
+  });
+
+  it('sliding counter: each fixed window holds at most the limit, any sliding window under twice it', async () => {
+    const admissions = await flood(
+      { name: 'exact-counter', limit: LIMIT, windowMs: WINDOW_MS, algorithm: 'sliding-counter' },
+      'one-key',
+    );
+    expect(admissions.length).toBeGreaterThanOrEqual(LIMIT * 3);
+    expect(maxInFixedWindow(admissions, WINDOW_MS * 1_000)).toBeLessThanOrEqual(LIMIT);
+    expect(maxInSlidingWindow(admissions, WINDOW_MS * 1_000)).toBeLessThan(2 * LIMIT);
+  });
+});
