@@ -14,12 +14,14 @@ import { defineScript } from '@redkit/redis';
  * A free lock with live waiters is never simply taken: it is handed to the oldest live waiter (who is
  * told on its channel), so waiters are served in arrival order and a release wakes exactly one.
  */
-const PRELUDE = `
+const NOW_MS = `
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+`;
 
+const GRANT_HEAD = `
 -- Hands the free lock to the oldest waiter whose entry is still alive, dropping dead entries on the
 -- way (at most 32 per call, to bound the script's time). Publishes "<token> <fence>" on the
 -- waiter's channel unless the waiter is the caller (ARGV[1]). Returns token, fence or false.
@@ -49,16 +51,33 @@ end
 /**
  * KEYS[1] owner, KEYS[2] fence, KEYS[3] queue, KEYS[4] waiters.
  * ARGV[1] token, ARGV[2] TTL ms, ARGV[3] the caller's channel, ARGV[4] queue-entry lifetime ms
- * (0: do not queue, a single attempt).
- * Returns `{fence, pttl}`: fence > 0 when the caller holds the lock (newly, or because it was handed
- * to it while it waited), 0 when another holder has it (pttl is then the holder's remaining TTL).
+ * (0: do not queue, a single attempt), ARGV[5] '1' when the caller may already be queued (a retry).
+ * Returns the fencing token (> 0) when the caller holds the lock with ARGV[2] ms to live, newly or
+ * because it was handed to it while it waited (its TTL is then reset, so that the caller's estimate,
+ * counted from before its request, stays conservative). Otherwise returns minus the holder's
+ * remaining TTL (<= 0).
+ *
+ * The fast path, a free lock, is `SET NX PX` and `INCR`: a lock is only ever free while waiters are
+ * queued when its holder let it expire (a release hands it over), and then whoever asks first takes
+ * it and hands it on at its own release.
  */
 const ACQUIRE_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue, KEYS[4] waiters
--- ARGV[1] token, ARGV[2] ttl ms, ARGV[3] waiter channel, ARGV[4] queue entry lifetime ms (0: no queue)
--- returns {fence, pttl}; fence 0 when someone else holds the lock
-${PRELUDE}
-local function join_queue(now)
-  local lifetime = tonumber(ARGV[4])
+-- ARGV[1] token, ARGV[2] ttl ms, ARGV[3] waiter channel, ARGV[4] queue entry lifetime ms (0: no queue),
+-- ARGV[5] '1' on a retry (the caller may be queued)
+-- returns the fencing token when the caller holds the lock, else minus the holder's remaining ttl
+${NOW_MS}
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if ARGV[5] == '1' and redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then redis.call('ZREM', KEYS[3], ARGV[1]) end
+  return redis.call('INCR', KEYS[2])
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  -- handed to us while we waited (the notice may have been lost)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return tonumber(redis.call('GET', KEYS[2]))
+end
+local lifetime = tonumber(ARGV[4])
+if lifetime > 0 then
+  local now = now_ms()
   redis.call('ZADD', KEYS[3], 'NX', now, ARGV[1])
   redis.call('HSET', KEYS[4], ARGV[1], (now + lifetime) .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
   if redis.call('PTTL', KEYS[3]) < lifetime then
@@ -66,30 +85,9 @@ local function join_queue(now)
     redis.call('PEXPIRE', KEYS[4], lifetime)
   end
 end
-
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  -- handed to us while we waited (the notice may have been lost)
-  return {tonumber(redis.call('GET', KEYS[2])), redis.call('PTTL', KEYS[1])}
-end
-if not holder then
-  if redis.call('EXISTS', KEYS[3]) == 0 then
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-    return {redis.call('INCR', KEYS[2]), tonumber(ARGV[2])}
-  end
-  -- free, but others wait: the oldest live one (perhaps us) gets it
-  local now = now_ms()
-  if ARGV[4] ~= '0' then join_queue(now) end
-  local granted, fence = grant_head(now)
-  if not granted then
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-    return {redis.call('INCR', KEYS[2]), tonumber(ARGV[2])}
-  end
-  if granted == ARGV[1] then return {fence, tonumber(ARGV[2])} end
-  return {0, redis.call('PTTL', KEYS[1])}
-end
-if ARGV[4] ~= '0' then join_queue(now_ms()) end
-return {0, redis.call('PTTL', KEYS[1])}`;
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then pttl = 0 end
+return -pttl`;
 
 /**
  * KEYS as for acquire. ARGV[1] token.
@@ -99,7 +97,8 @@ return {0, redis.call('PTTL', KEYS[1])}`;
  */
 const RELEASE_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue, KEYS[4] waiters
 -- ARGV[1] token; returns 1 if the caller held the lock (now released or handed over), else 0
-${PRELUDE}
+${NOW_MS}
+${GRANT_HEAD}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   -- not (or no longer) ours: at most leave the queue
   if redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then redis.call('ZREM', KEYS[3], ARGV[1]) end
@@ -131,11 +130,9 @@ if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[2]) then
 end
 return 1`;
 
-export type AcquireReply = [fence: number, pttl: number];
-
 export const acquireScript = defineScript<
-  [token: string, ttlMs: number, channel: string, queueEntryMs: number],
-  AcquireReply
+  [token: string, ttlMs: number, channel: string, queueEntryMs: number, retry: '0' | '1'],
+  number
 >({ name: 'lock_acquire', numberOfKeys: 4, lua: ACQUIRE_LUA });
 
 export const releaseScript = defineScript<[token: string], number>({

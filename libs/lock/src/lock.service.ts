@@ -16,13 +16,7 @@ import {
   resolveLockOptions,
   type ResolvedLockOptions,
 } from './lock-options.validator.js';
-import {
-  acquireScript,
-  extendScript,
-  raiseFenceScript,
-  releaseScript,
-  type AcquireReply,
-} from './lock-scripts.js';
+import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './lock-scripts.js';
 
 /** One Redis server (or Cluster) locks are taken on. */
 interface LockServer {
@@ -44,8 +38,6 @@ interface Attempt {
 
 /** Everything a callback given to {@link LockService.using} receives. */
 export type LockedFunction<T> = (signal: AbortSignal, lock: Lock) => Promise<T> | T;
-
-const NOT_HELD: AcquireReply = [0, 0];
 
 /** One waiter: woken by a grant notice or its timer, whichever comes first. */
 class Waiter implements GrantListener {
@@ -153,7 +145,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       options?.ttlMs === undefined ? this.options.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
     const keys = this.keysOf(resource);
     const token = randomUUID();
-    const attempt = await this.attempt(keys, token, ttlMs, 0);
+    const attempt = await this.attempt(keys, token, ttlMs, 0, false);
     if (attempt.fence > 0) {
       this.metrics.acquire.acquired.inc();
       return new Lock(this, resource, attempt.fence, attempt.expiresAt, ttlMs, token, keys);
@@ -192,7 +184,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     try {
       const deadline = Date.now() + call.maxWaitMs;
       for (let attempts = 1; ; attempts += 1) {
-        const attempt = await this.attempt(keys, token, ttlMs, queueEntryMs);
+        const attempt = await this.attempt(keys, token, ttlMs, queueEntryMs, attempts > 1);
         if (attempt.fence > 0)
           return this.acquired(resource, attempt.fence, attempt.expiresAt, ttlMs, token, keys, startedAt);
         if (waiter.fence > 0) return this.grantedByNotice(resource, waiter, ttlMs, token, keys, startedAt);
@@ -320,26 +312,25 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     token: string,
     ttlMs: number,
     queueEntryMs: number,
+    retry: boolean,
   ): Promise<Attempt> {
     const sentAt = Date.now();
-    if (this.mode === 'single') {
-      let reply: AcquireReply;
-      try {
-        reply = await acquireScript.run(this.client, keys[0] as string[], [
-          token,
-          ttlMs,
-          this.channel,
-          queueEntryMs,
-        ]);
-      } catch (error) {
-        return { fence: 0, expiresAt: 0, holderTtlMs: 0, unavailable: true, error };
-      }
-      const [fence, pttl] = reply;
-      return fence > 0
-        ? { fence, expiresAt: sentAt + pttl - this.drift(ttlMs), holderTtlMs: 0, unavailable: false }
-        : { fence: 0, expiresAt: 0, holderTtlMs: pttl, unavailable: false };
+    if (this.mode !== 'single') return this.attemptQuorum(keys, token, ttlMs, sentAt);
+    let reply: number;
+    try {
+      reply = await acquireScript.run(this.client, keys[0] as string[], [
+        token,
+        ttlMs,
+        this.channel,
+        queueEntryMs,
+        retry ? '1' : '0',
+      ]);
+    } catch (error) {
+      return { fence: 0, expiresAt: 0, holderTtlMs: 0, unavailable: true, error };
     }
-    return this.attemptQuorum(keys, token, ttlMs, sentAt);
+    return reply > 0
+      ? { fence: reply, expiresAt: sentAt + ttlMs - this.drift(ttlMs), holderTtlMs: 0, unavailable: false }
+      : { fence: 0, expiresAt: 0, holderTtlMs: -reply, unavailable: false };
   }
 
   /**
@@ -359,7 +350,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const replies = await Promise.all(
       this.servers.map((server, index) =>
         acquireScript
-          .run(server.client, keys[index] as string[], [token, ttlMs, '', 0])
+          .run(server.client, keys[index] as string[], [token, ttlMs, '', 0, '0'])
           .catch((failure: unknown) => {
             error = failure;
             return undefined;
@@ -374,18 +365,17 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     for (const reply of replies) {
       if (reply === undefined) continue;
       answered += 1;
-      const [fence, pttl] = reply ?? NOT_HELD;
-      if (fence > 0) {
+      if (reply > 0) {
         granted += 1;
-        highest = Math.max(highest, fence);
-        lowest = Math.min(lowest, fence);
-      } else holderTtlMs = Math.max(holderTtlMs, pttl);
+        highest = Math.max(highest, reply);
+        lowest = Math.min(lowest, reply);
+      } else holderTtlMs = Math.max(holderTtlMs, -reply);
     }
     let held = granted >= this.quorum;
     if (held && lowest !== highest) {
       const raised = await Promise.all(
         this.servers.map((server, index) =>
-          replies[index] !== undefined && (replies[index] as AcquireReply)[0] > 0
+          (replies[index] ?? 0) > 0
             ? raiseFenceScript
                 .run(server.client, (keys[index] as string[]).slice(0, 2), [token, highest])
                 .catch(() => 0)
