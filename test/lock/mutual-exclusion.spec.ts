@@ -1,0 +1,75 @@
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RedisConnection } from '@redkit/redis';
+
+import { sharedTopologies } from '../harness/index.js';
+import { deleteKeys, uniquePrefix } from './lock-test-kit.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const worker = fileURLToPath(new URL('./fixtures/mutex.worker.mjs', import.meta.url));
+
+const PROCESSES = 4;
+const WORKERS = 16;
+const SECTIONS = 10_000;
+
+type Section = [fence: number, start: number, end: number];
+
+function once<T>(child: ChildProcess, predicate: (message: unknown) => boolean): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.on('message', (message) => predicate(message) && resolve(message as T));
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before answering`)));
+  });
+}
+
+describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_name, redis) => {
+  const keyPrefix = uniquePrefix('mutex');
+  const children: ChildProcess[] = [];
+
+  beforeAll(() => {
+    // The workers run the compiled libs, as a deployed service would.
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'ignore' });
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    const connection = await RedisConnection.open('cleanup', { ...redis(), keyPrefix });
+    await deleteKeys(connection, keyPrefix);
+    await connection.close();
+  });
+
+  it(`keeps ${PROCESSES} processes x ${WORKERS} workers doing ${SECTIONS} read-await-write sections exact and never overlapping`, async () => {
+    const counterKey = `${keyPrefix}:counter`;
+    const options = JSON.stringify({ ...redis(), keyPrefix });
+    const started = Array.from({ length: PROCESSES }, () => {
+      const child = fork(worker, [options, String(WORKERS), String(SECTIONS / PROCESSES), counterKey], {
+        cwd: root,
+        stdio: 'ignore',
+      });
+      children.push(child);
+      return child;
+    });
+    await Promise.all(started.map((child) => once(child, (message) => message === 'ready')));
+    const reports = started.map((child) =>
+      once<{ sections?: Section[]; error?: string }>(child, (message) => typeof message === 'object'),
+    );
+    for (const child of started) child.send('go');
+    const results = await Promise.all(reports);
+    expect(results.map((result) => result.error)).toEqual(results.map(() => undefined));
+
+    // The counter is exact: no read-await-write interleaved with another.
+    const connection = await RedisConnection.open('check', { ...redis(), keyPrefix });
+    expect(await connection.client.get(counterKey)).toBe(String(SECTIONS));
+    await connection.close();
+
+    // Every section had its own fencing token, and in token order each began after the one before
+    // it ended: token order is acquisition order, across processes, and no two holders overlapped.
+    const sections = results.flatMap((result) => result.sections ?? []);
+    expect(sections).toHaveLength(SECTIONS);
+    sections.sort((left, right) => left[0] - right[0]);
+    expect(new Set(sections.map((section) => section[0])).size).toBe(SECTIONS);
+    const overlaps = sections.filter((section, index) => index > 0 && section[1] < sections[index - 1]![2]);
+    expect(overlaps).toEqual([]);
+  }, 120_000);
+});
