@@ -43,11 +43,12 @@ for i = 1, n do
   local key = KEYS[i]
   local ok, retry = true, 0
   if ARGV[a + 2] == '1' then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-    local count = redis.call('ZCARD', key)
+    -- Counted without trimming: a refused request then costs no write at all. Scores are integer
+    -- µs, so "after now - window" is "from now - window + 1".
+    local count = redis.call('ZCOUNT', key, now - window + 1, '+inf')
     if count + cost > limit then
-      -- The (count + cost - limit)-th oldest admission must leave the window first.
-      local oldest = redis.call('ZRANGE', key, count + cost - limit - 1, count + cost - limit - 1, 'WITHSCORES')
+      -- The (count + cost - limit)-th oldest admission in the window must leave it first.
+      local oldest = redis.call('ZRANGE', key, now - window + 1, '+inf', 'BYSCORE', 'LIMIT', count + cost - limit - 1, 1, 'WITHSCORES')
       ok, retry = false, tonumber(oldest[2]) + window - now
     end
     st[o + 2] = count
@@ -88,6 +89,8 @@ for i = 1, n do
   if ARGV[a + 2] == '1' then
     local count = st[o + 2]
     if charge then
+      -- Trimmed only when adding, which keeps the set at most \`limit\` members.
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
       local stamp = t[1] .. '.' .. t[2] .. '-'
       if cost == 1 then
         redis.call('ZADD', key, now, stamp)
@@ -104,8 +107,8 @@ for i = 1, n do
       count = count + cost
       reset = window
     elseif count > 0 then
-      local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-      reset = tonumber(newest[2]) + window - now
+      -- Every admission sets the TTL to the window, so it is when the newest admission leaves.
+      reset = redis.call('PTTL', key) * 1000
     end
     remaining = limit - count
   else
