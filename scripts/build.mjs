@@ -55,8 +55,19 @@ export async function build() {
   return count;
 }
 
+/**
+ * Set by the test harness once its globalSetup has built dist/. Multi-process tests call this script
+ * before forking workers that run dist/; rebuilding then would delete dist/ under another test
+ * file's running workers, so the command line skips the build while this is set.
+ */
+export const BUILT_FOR_TESTS_ENV = 'REDKIT_DIST_BUILT_FOR_TESTS';
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const started = Date.now();
-  const count = await build();
-  console.log(`built ${count} files in ${Date.now() - started} ms`);
+  if (process.env[BUILT_FOR_TESTS_ENV] === '1') {
+    console.log('dist/ was built by the test harness for this run');
+  } else {
+    const started = Date.now();
+    const count = await build();
+    console.log(`built ${count} files in ${Date.now() - started} ms`);
+  }
 }

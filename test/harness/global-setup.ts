@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+
 import type * as SharedServersModule from './shared-servers.js';
 import type * as RequireEsmSourceModule from './require-esm-source.js';
 
@@ -5,6 +8,8 @@ import type * as RequireEsmSourceModule from './require-esm-source.js';
 // (see require-esm-source.ts, which itself is named by its real '.ts' file so that it does).
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- jest gives globalSetup a CommonJS require
 const { requireEsmSource } = require('./require-esm-source.ts') as typeof RequireEsmSourceModule;
+/** The repository root (this file is test/harness/global-setup.ts). */
+const root = resolve(__dirname, '../..');
 const { startSharedServers } = requireEsmSource<typeof SharedServersModule>('./shared-servers.js');
 
 /**
@@ -14,5 +19,10 @@ const { startSharedServers } = requireEsmSource<typeof SharedServersModule>('./s
  * sharedClusterNodes()).
  */
 export default async function globalSetup(): Promise<void> {
+  // Multi-process tests fork workers that run the compiled libs (dist/), as a deployed service would.
+  // Building once here, before any test file runs, means no file rebuilds dist/ under another
+  // file's running workers: scripts/build.mjs skips its build while this variable is set.
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'ignore' });
+  process.env.REDKIT_DIST_BUILT_FOR_TESTS = '1';
   await startSharedServers();
 }
