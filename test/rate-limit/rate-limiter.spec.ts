@@ -128,6 +128,32 @@ describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
     expect((await limiter.peek('client-f', perHour)).remaining).toBe(96);
   });
 
+  it('charges no identity when another identity refuses (one call standalone, refunded on a Cluster)', async () => {
+    const { limiter } = instance;
+    const perUser: RateLimitRule = { name: 'cross-user', limit: 1, windowMs: 60_000 };
+    const perAddressLog: RateLimitRule = { name: 'cross-ip-log', limit: 10, windowMs: 60_000 };
+    const perAddressCounter: RateLimitRule = {
+      name: 'cross-ip-counter',
+      limit: 10,
+      windowMs: 60_000,
+      algorithm: 'sliding-counter',
+    };
+    const request = (user: string) => [
+      { key: `user:${user}`, limit: perUser },
+      { key: 'ip:10.1.1.1', limit: perAddressLog },
+      { key: 'ip:10.1.1.1', limit: perAddressCounter },
+    ];
+    expect((await limiter.check(request('ann'))).allowed).toBe(true);
+    const refused = await limiter.check(request('ann'));
+    expect(refused.allowed).toBe(false);
+    expect(refused.results.map((result) => result.remaining)).toEqual([0, 9, 9]);
+    expect((await limiter.peek('ip:10.1.1.1', perAddressLog)).remaining).toBe(9);
+    expect((await limiter.peek('ip:10.1.1.1', perAddressCounter)).remaining).toBe(9);
+    expect((await limiter.check(request('ben'))).allowed).toBe(true);
+    expect((await limiter.peek('ip:10.1.1.1', perAddressLog)).remaining).toBe(8);
+    expect((await limiter.peek('ip:10.1.1.1', perAddressCounter)).remaining).toBe(8);
+  });
+
   it('keeps hostile identifiers apart: long, binary, hash-tag and separator characters', async () => {
     const { limiter } = instance;
     const limit: RateLimitRule = { name: 'hostile', limit: 1, windowMs: 60_000 };

@@ -93,7 +93,7 @@ for i = 1, n do
       redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
       local stamp = t[1] .. '.' .. t[2] .. '-'
       if cost == 1 then
-        redis.call('ZADD', key, now, stamp)
+        redis.call('ZADD', key, now, stamp .. '1')
       else
         local args = { 'ZADD', key }
         for j = 1, cost do
@@ -157,4 +157,53 @@ export function checkScript(count: number): RedisScript<ScriptArgument[], CheckR
     scripts[count] = script;
   }
   return script;
+}
+
+/**
+ * Takes back what {@link CHECK_LUA} charged, for a request admitted by one identity's limits but
+ * refused by another's on a Cluster (where identities are different hash tags, so not one script).
+ */
+const REFUND_LUA = `-- KEYS[i]   state of limit i, as given to the check that charged it
+-- ARGV[1]   the check's server time (µs); ARGV[2] its admission stamp "<seconds>.<microseconds>-"
+-- ARGV[3+3(i-1) .. 5+3(i-1)]   limit i: algorithm (1 log, 2 counter), windowMs, cost
+-- returns   the number of limits refunded
+local now, stamp = tonumber(ARGV[1]), ARGV[2]
+local refunded = 0
+for i = 1, #KEYS do
+  local a = 2 + (i - 1) * 3
+  local window, cost = tonumber(ARGV[a + 2]) * 1000, tonumber(ARGV[a + 3])
+  if ARGV[a + 1] == '1' then
+    local members = {}
+    for j = 1, cost do members[j] = stamp .. j end
+    refunded = refunded + (redis.call('ZREM', KEYS[i], unpack(members)) > 0 and 1 or 0)
+  else
+    local index = math.floor(now / window)
+    local w = tonumber(redis.call('HGET', KEYS[i], 'w'))
+    -- Charged to the window of the check: still the current one, or since then the previous one.
+    if w == index then redis.call('HINCRBY', KEYS[i], 'c', -cost); refunded = refunded + 1
+    elseif w == index + 1 then redis.call('HINCRBY', KEYS[i], 'p', -cost); refunded = refunded + 1 end
+  end
+end
+return refunded
+`;
+
+const refundScripts: RedisScript<ScriptArgument[], number>[] = [];
+
+/** The refund script for `count` keys (see {@link checkScript} for why one per count). */
+export function refundScript(count: number): RedisScript<ScriptArgument[], number> {
+  let script = refundScripts[count];
+  if (script === undefined) {
+    script = defineScript<ScriptArgument[], number>({
+      name: `ratelimit_refund_${count}`,
+      numberOfKeys: count,
+      lua: REFUND_LUA,
+    });
+    refundScripts[count] = script;
+  }
+  return script;
+}
+
+/** The member prefix the check script gave admissions at `serverTimeUs`: `<seconds>.<microseconds>-`. */
+export function admissionStamp(serverTimeUs: number): string {
+  return `${Math.floor(serverTimeUs / 1_000_000)}.${serverTimeUs % 1_000_000}-`;
 }

@@ -6,6 +6,7 @@ import {
   type KeyPartOptions,
   type RedisClient,
   type RedisConnection,
+  type ScriptArgument,
 } from '@redkit/redis';
 
 import { InMemoryRateLimiter } from './in-memory-rate-limiter.js';
@@ -19,7 +20,14 @@ import {
   type RateLimitPolicy,
   type ResolvedRateLimitOptions,
 } from './rate-limit-options.validator.js';
-import { checkScript, REPLY_HEADER, REPLY_PER_LIMIT, type CheckReply } from './rate-limit-scripts.js';
+import {
+  admissionStamp,
+  checkScript,
+  refundScript,
+  REPLY_HEADER,
+  REPLY_PER_LIMIT,
+  type CheckReply,
+} from './rate-limit-scripts.js';
 
 /**
  * Who decided: Redis; or, while Redis could not answer, the fail-open or fail-closed policy, or the
@@ -161,8 +169,8 @@ export class RateLimiterService {
   /**
    * Checks every limit of one request in one script call and charges all of them only when all
    * allow it. Limits of different identities share a script call on a standalone server; on a
-   * Cluster each identity is a hash tag of its own, so each identity's limits are one call and the
-   * all-or-nothing charge holds per identity (see the README).
+   * Cluster each identity is a hash tag of its own, so each identity's limits are one call (in
+   * parallel), and what one identity charged is refunded when another refuses (see the README).
    */
   async check(
     checks: readonly RateLimitCheck[],
@@ -279,7 +287,11 @@ export class RateLimiterService {
     };
   }
 
-  /** One script call for all keys, or on a Cluster one per identity (hash tag), in parallel. */
+  /**
+   * One script call for all keys, or on a Cluster one per identity (hash tag), in parallel. When
+   * some identities admit the request and another refuses it, what the admitting ones charged is
+   * refunded before this returns, so a refusal still charges no limit.
+   */
   private async runGroups(
     keys: string[],
     policies: RateLimitPolicy[],
@@ -299,15 +311,46 @@ export class RateLimiterService {
         else group.push(index);
       });
     }
-    return Promise.all(
-      [...groups.values()].map(async (indexes) => {
-        const args: string[] = [consume ? '1' : '0'];
-        for (const index of indexes) args.push(...(policies[index] as RateLimitPolicy).args);
-        const groupKeys = indexes.map((index) => keys[index] as string);
-        const reply = await checkScript(indexes.length).run(this.client, groupKeys, args);
-        return { indexes, reply };
-      }),
-    );
+    const calls = [...groups.values()].map(async (indexes) => {
+      const args: string[] = [consume ? '1' : '0'];
+      for (const index of indexes) args.push(...(policies[index] as RateLimitPolicy).args);
+      const groupKeys = indexes.map((index) => keys[index] as string);
+      const reply = await checkScript(indexes.length).run(this.client, groupKeys, args);
+      return { indexes, reply };
+    });
+    if (calls.length === 1 || !consume) return Promise.all(calls);
+    const settled = await Promise.allSettled(calls);
+    const answered = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const failure = settled.find((outcome) => outcome.status === 'rejected');
+    const refused = failure !== undefined || answered.some(({ reply }) => reply[0] !== 1);
+    if (refused) {
+      const charged = answered.filter(({ reply }) => reply[0] === 1);
+      await Promise.all(charged.map((group) => this.refund(keys, policies, group)));
+    }
+    if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+    return answered;
+  }
+
+  /** Takes back one admitting group's charge; its results then show the units as available again. */
+  private async refund(
+    keys: string[],
+    policies: RateLimitPolicy[],
+    group: { indexes: number[]; reply: CheckReply },
+  ): Promise<void> {
+    const { indexes, reply } = group;
+    const serverTimeUs = reply[1] as number;
+    const args: ScriptArgument[] = [serverTimeUs, admissionStamp(serverTimeUs)];
+    for (const index of indexes) {
+      const policy = policies[index] as RateLimitPolicy;
+      args.push(policy.args[0] as string, policy.windowMs, policy.cost);
+    }
+    const groupKeys = indexes.map((index) => keys[index] as string);
+    await refundScript(indexes.length).run(this.client, groupKeys, args);
+    indexes.forEach((index, position) => {
+      const at = REPLY_HEADER + position * REPLY_PER_LIMIT;
+      const policy = policies[index] as RateLimitPolicy;
+      reply[at] = Math.min(policy.limit, (reply[at] as number) + policy.cost);
+    });
   }
 
   /** Decides without Redis: insurance limiter if configured, else each limit's open/closed policy. */
