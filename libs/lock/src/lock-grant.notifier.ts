@@ -5,8 +5,12 @@ import type { RedisClient } from '@redkit/redis';
 
 /** What a waiter exposes to the notifier: told when the lock was handed to it. */
 export interface GrantListener {
-  granted(fence: number): void;
+  /** `receivedAt`: when the notice arrived (epoch ms). */
+  granted(fence: number, receivedAt: number): void;
 }
+
+/** Most grants kept for waiters not listening yet. */
+const EARLY_GRANTS_LIMIT = 1_000;
 
 /** How long start() waits for the subscription before waiters rely on their timers alone. */
 const START_TIMEOUT_MS = 2_000;
@@ -24,6 +28,12 @@ const START_TIMEOUT_MS = 2_000;
 export class LockGrantNotifier {
   readonly channel: string;
   private readonly listeners = new Map<string, GrantListener>();
+  /**
+   * Grants that arrived before their waiter listened: the notice can overtake the reply to the
+   * attempt that queued the waiter (they come on different connections). Dropped wholesale past a
+   * bound; a grant nobody claims belongs to a waiter that gave up, whose leaving released it.
+   */
+  private readonly early = new Map<string, [fence: number, receivedAt: number]>();
   private readonly logger = new Logger('LockGrantNotifier');
   private subscriber?: RedisClient;
   private starting?: Promise<void>;
@@ -70,6 +80,12 @@ export class LockGrantNotifier {
 
   /** Listens for a grant to `token` until {@link forget}. */
   listen(token: string, listener: GrantListener): void {
+    const early = this.early.get(token);
+    if (early !== undefined) {
+      this.early.delete(token);
+      listener.granted(early[0], early[1]);
+      return;
+    }
     this.listeners.set(token, listener);
   }
 
@@ -89,9 +105,12 @@ export class LockGrantNotifier {
   private onMessage(message: string): void {
     const space = message.lastIndexOf(' ');
     if (space < 0) return;
-    const listener = this.listeners.get(message.slice(0, space));
-    if (listener === undefined) return;
+    const token = message.slice(0, space);
     const fence = Number(message.slice(space + 1));
-    if (fence > 0) listener.granted(fence);
+    if (!(fence > 0)) return;
+    const listener = this.listeners.get(token);
+    if (listener !== undefined) return listener.granted(fence, Date.now());
+    if (this.early.size >= EARLY_GRANTS_LIMIT) this.early.clear();
+    this.early.set(token, [fence, Date.now()]);
   }
 }

@@ -69,11 +69,20 @@ export function resolveLockOptions(options: LockModuleOptions = {}): ResolvedLoc
   };
 }
 
+/** What one acquisition runs with. */
+export interface ResolvedAcquireOptions {
+  ttlMs: number;
+  retries: number;
+  retryDelayMs: number;
+  jitterMs: number;
+  maxWaitMs: number;
+}
+
 /** One call's options over the module's; only the given ones are checked. */
 export function resolveAcquireOptions(
   defaults: ResolvedLockOptions,
   options: AcquireOptions | undefined,
-): { ttlMs: number; retries: number; retryDelayMs: number; jitterMs: number; maxWaitMs: number } {
+): ResolvedAcquireOptions {
   if (options === undefined) return defaults;
   const { ttlMs, retries, retryDelayMs, jitterMs, maxWaitMs } = options;
   return {

@@ -14,6 +14,7 @@ import {
   checkMilliseconds,
   resolveAcquireOptions,
   resolveLockOptions,
+  type ResolvedAcquireOptions,
   type ResolvedLockOptions,
 } from './lock-options.validator.js';
 import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './lock-scripts.js';
@@ -36,6 +37,10 @@ interface Attempt {
   error?: unknown;
 }
 
+function unavailable(error: unknown): Attempt {
+  return { fence: 0, expiresAt: 0, holderTtlMs: 0, unavailable: true, error };
+}
+
 /** Everything a callback given to {@link LockService.using} receives. */
 export type LockedFunction<T> = (signal: AbortSignal, lock: Lock) => Promise<T> | T;
 
@@ -46,10 +51,10 @@ class Waiter implements GrantListener {
   private wake?: () => void;
   private timer?: NodeJS.Timeout;
 
-  granted(fence: number): void {
+  granted(fence: number, receivedAt: number): void {
     if (this.fence > 0) return;
     this.fence = fence;
-    this.grantedAt = Date.now();
+    this.grantedAt = receivedAt;
     this.wake?.();
   }
 
@@ -166,25 +171,75 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    * Redis (a quorum) cannot be reached until then. Errors carry the attempts made.
    */
   async acquire(resource: string, options?: AcquireOptions): Promise<Lock> {
-    const call = resolveAcquireOptions(this.options, options);
+    const call = options === undefined ? this.options : resolveAcquireOptions(this.options, options);
     const signal = options?.signal;
     const keys = this.keysOf(resource);
     if (signal?.aborted) return this.notAcquired(resource, 0, 'aborted', performance.now(), signal.reason);
     const token = randomUUID();
     const { ttlMs } = call;
     const startedAt = performance.now();
-    const single = this.mode === 'single';
-    // How long a queue entry outlives its last attempt: past the longest retry delay, so a live waiter
-    // is never dropped, yet a dead one does not hold up the queue for long.
-    const queueEntryMs = single
-      ? 2 * (Math.max(call.retryDelayMs, this.options.maxRetryDelayMs) + call.jitterMs) + 1_000
-      : 0;
+    const sentAt = Date.now();
+    if (this.mode !== 'single') {
+      const first = await this.attemptQuorum(keys, token, ttlMs, sentAt);
+      if (first.fence > 0)
+        return this.acquired(resource, first.fence, first.expiresAt, ttlMs, token, keys, startedAt);
+      return this.wait(resource, keys, token, call, signal, startedAt, sentAt, first);
+    }
+    // The common case, a free lock, in one script call and no allocation beyond the Lock; the
+    // caller joins the wait queue in that same call when the lock is taken.
+    let reply: number;
+    try {
+      reply = await acquireScript.run(this.client, keys[0] as string[], [
+        token,
+        ttlMs,
+        this.channel,
+        this.queueEntryMs(call),
+        '0',
+      ]);
+    } catch (error) {
+      return this.wait(resource, keys, token, call, signal, startedAt, sentAt, unavailable(error));
+    }
+    if (reply > 0)
+      return this.acquired(
+        resource,
+        reply,
+        sentAt + ttlMs - this.drift(ttlMs),
+        ttlMs,
+        token,
+        keys,
+        startedAt,
+      );
+    return this.wait(resource, keys, token, call, signal, startedAt, sentAt, {
+      fence: 0,
+      expiresAt: 0,
+      holderTtlMs: -reply,
+      unavailable: false,
+    });
+  }
+
+  /**
+   * The rest of {@link acquire} once its first attempt found the lock taken: sleeps until a grant
+   * notice, the holder's lease end, or the backing-off retry timer, and tries again.
+   */
+  private async wait(
+    resource: string,
+    keys: string[][],
+    token: string,
+    call: ResolvedAcquireOptions,
+    signal: AbortSignal | undefined,
+    startedAt: number,
+    sentAt: number,
+    first: Attempt,
+  ): Promise<Lock> {
+    const { ttlMs } = call;
+    const queueEntryMs = this.queueEntryMs(call);
+    const deadline = sentAt + call.maxWaitMs;
     const waiter = new Waiter();
     this.notifier?.listen(token, waiter);
     try {
-      const deadline = Date.now() + call.maxWaitMs;
+      let attempt = first;
       for (let attempts = 1; ; attempts += 1) {
-        const attempt = await this.attempt(keys, token, ttlMs, queueEntryMs, attempts > 1);
+        if (attempts > 1) attempt = await this.attempt(keys, token, ttlMs, queueEntryMs, true);
         if (attempt.fence > 0)
           return this.acquired(resource, attempt.fence, attempt.expiresAt, ttlMs, token, keys, startedAt);
         if (waiter.fence > 0) return this.grantedByNotice(resource, waiter, ttlMs, token, keys, startedAt);
@@ -220,6 +275,15 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     } finally {
       this.notifier?.forget(token);
     }
+  }
+
+  /**
+   * How long a queue entry outlives its last attempt: past the longest retry delay, so a live waiter
+   * is never dropped, yet a dead one does not hold up the queue for long. 0 (no queue) in Redlock mode.
+   */
+  private queueEntryMs(call: ResolvedAcquireOptions): number {
+    if (this.mode !== 'single') return 0;
+    return 2 * (Math.max(call.retryDelayMs, this.options.maxRetryDelayMs) + call.jitterMs) + 1_000;
   }
 
   /**
@@ -326,7 +390,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         retry ? '1' : '0',
       ]);
     } catch (error) {
-      return { fence: 0, expiresAt: 0, holderTtlMs: 0, unavailable: true, error };
+      return unavailable(error);
     }
     return reply > 0
       ? { fence: reply, expiresAt: sentAt + ttlMs - this.drift(ttlMs), holderTtlMs: 0, unavailable: false }
