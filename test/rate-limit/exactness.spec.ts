@@ -68,7 +68,7 @@ describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %
     await connection.close();
   });
 
-  async function flood(rule: RateLimitRule, key: string): Promise<number[]> {
+  async function flood(rule: RateLimitRule | RateLimitRule[], key: string): Promise<number[]> {
     const args = [JSON.stringify({ ...redis(), keyPrefix }), JSON.stringify(rule), key, String(IN_FLIGHT)];
     const started = Array.from({ length: PROCESSES }, () => {
       const child = fork(worker, [...args, String(DURATION_MS)], { cwd: root, stdio: 'ignore' });
@@ -92,6 +92,18 @@ describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %
     // Several windows' worth of admissions, so the limit was reached again and again.
     expect(admissions.length).toBeGreaterThanOrEqual(LIMIT * 3);
     expect(new Set(admissions).size).toBe(admissions.length);
+    expect(maxInSlidingWindow(admissions, WINDOW_MS * 1_000)).toBe(LIMIT);
+  });
+
+  it('combined check of two limits: the sliding log still holds exactly', async () => {
+    const admissions = await flood(
+      [
+        { name: 'combined-log', limit: LIMIT, windowMs: WINDOW_MS },
+        { name: 'combined-counter', limit: 1_000, windowMs: 1_000, algorithm: 'sliding-counter' },
+      ],
+      'one-key',
+    );
+    expect(admissions.length).toBeGreaterThanOrEqual(LIMIT * 3);
     expect(maxInSlidingWindow(admissions, WINDOW_MS * 1_000)).toBe(LIMIT);
   });
 

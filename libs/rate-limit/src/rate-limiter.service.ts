@@ -24,6 +24,7 @@ import {
   admissionStamp,
   checkScript,
   refundScript,
+  singleLimitScripts,
   REPLY_HEADER,
   REPLY_PER_LIMIT,
   type CheckReply,
@@ -76,6 +77,11 @@ export interface RateLimitCheck {
   /** The client identity (user id, address, API key...). Any string; it is encoded, and hashed when long. */
   key: string;
   limit: RateLimitRule | RateLimitPolicy;
+}
+
+/** The one-limit script of a policy's algorithm (same ARGV and reply as the combined check). */
+function singleScript(policy: RateLimitPolicy) {
+  return singleLimitScripts[policy.algorithm === 'sliding-log' ? '1' : '2'];
 }
 
 /** Retry-After given by fail-closed limits while Redis cannot answer. */
@@ -315,7 +321,11 @@ export class RateLimiterService {
       const args: string[] = [consume ? '1' : '0'];
       for (const index of indexes) args.push(...(policies[index] as RateLimitPolicy).args);
       const groupKeys = indexes.map((index) => keys[index] as string);
-      const reply = await checkScript(indexes.length).run(this.client, groupKeys, args);
+      const script =
+        indexes.length === 1
+          ? singleScript(policies[indexes[0] as number] as RateLimitPolicy)
+          : checkScript(indexes.length);
+      const reply = await script.run(this.client, groupKeys, args);
       return { indexes, reply };
     });
     if (calls.length === 1 || !consume) return Promise.all(calls);
