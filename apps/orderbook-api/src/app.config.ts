@@ -1,8 +1,23 @@
+import { DEFAULT_MARKETS, type MarketDefinition } from './markets/market.js';
+
 /** Settings of the sample API, read once from the environment and checked. */
 export interface AppConfig {
   redisUrl: string;
   host: string;
   port: number;
+  /** Markets served; default BTC-USD and ETH-USD. */
+  markets?: readonly MarketDefinition[];
+  /** `x-api-key` that `PUT /markets/:symbol/book` requires (ADMIN_API_KEY); unset disables that route. */
+  adminApiKey?: string;
+  /** Seed the markets with a few levels at startup when they are empty (DEMO=1 or `npm start -- --demo`). */
+  demo?: boolean;
+  /**
+   * Per-client rate limits on the market routes (RATE_LIMITS=off disables them, e.g. for the
+   * benchmark). Default true.
+   */
+  rateLimits?: boolean;
+  /** Believe `X-Forwarded-For` (TRUST_PROXY=1): set it when the API runs behind a proxy. Default false. */
+  trustProxy?: boolean;
 }
 
 /** Thrown when an environment variable holds something the API cannot use; names the variable. */
@@ -13,6 +28,14 @@ export class AppConfigError extends Error {
   }
 }
 
+function flag(env: NodeJS.ProcessEnv, variable: string, fallback: boolean): boolean {
+  const value = env[variable];
+  if (value === undefined || value === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new AppConfigError(variable, `must be 1/true/on or 0/false/off, got ${JSON.stringify(value)}`);
+}
+
 export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -21,9 +44,18 @@ export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       `must be a port number from 0 to 65535, got ${JSON.stringify(env.PORT)}`,
     );
   }
+  const adminApiKey = env.ADMIN_API_KEY || undefined;
+  if (adminApiKey !== undefined && adminApiKey.length < 8) {
+    throw new AppConfigError('ADMIN_API_KEY', 'must be at least 8 characters long');
+  }
   return {
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     host: env.HOST || '127.0.0.1',
     port,
+    markets: DEFAULT_MARKETS,
+    adminApiKey,
+    demo: flag(env, 'DEMO', false),
+    rateLimits: flag(env, 'RATE_LIMITS', true),
+    trustProxy: flag(env, 'TRUST_PROXY', false),
   };
 }
