@@ -24,6 +24,15 @@ describe('Redlock mode over 5 independent servers', () => {
     await Promise.all(servers.map((server) => server.stop()));
   });
 
+  /** Waits until both instances talk to every server again (after a restart they reconnect with back-off). */
+  async function allConnected(): Promise<void> {
+    await eventually(async () => {
+      await Promise.all(
+        [...instance.connections, ...other.connections].map((connection) => connection.client.ping()),
+      );
+    });
+  }
+
   async function keysOnEveryServer(): Promise<string[][]> {
     return Promise.all(
       servers.map(async (server) => {
@@ -68,9 +77,11 @@ describe('Redlock mode over 5 independent servers', () => {
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
     await second.release();
     await servers[0]!.restart();
+    await allConnected();
   });
 
   it('still acquires with 2 of 5 servers killed', async () => {
+    await allConnected();
     await servers[3]!.kill();
     await servers[4]!.kill();
     try {
@@ -80,10 +91,12 @@ describe('Redlock mode over 5 independent servers', () => {
     } finally {
       await servers[3]!.restart();
       await servers[4]!.restart();
+      await allConnected();
     }
   });
 
   it('fails with LockNotAcquiredError with 3 of 5 killed, leaving no partial lock once they return', async () => {
+    await allConnected();
     await Promise.all([servers[2]!.kill(), servers[3]!.kill(), servers[4]!.kill()]);
     const error = await instance.locks
       .acquire('three-down', { ttlMs: 5_000, maxWaitMs: 300 })

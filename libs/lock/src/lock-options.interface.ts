@@ -30,6 +30,15 @@ export interface LockModuleOptions {
    * (one subscriber connection per `LockService`). Off: they find out on their retry timer. Default true.
    */
   notifications?: boolean;
+  /**
+   * Single-server mode: while this process holds a lock, its own later callers for the resource
+   * queue in-process and a release hands the lock straight to the next of them (same lease, next
+   * fencing token), up to 15 times in a row before it goes back through Redis, where other processes'
+   * waiters come first. Much higher throughput on a contended resource; order is arrival order
+   * within a process and batch by batch across processes. Off: every acquisition goes through the
+   * Redis queue, strictly in arrival order. Default true.
+   */
+  localHandoff?: boolean;
 }
 
 /** Module-level settings, given beside the options (or beside `useFactory`). */

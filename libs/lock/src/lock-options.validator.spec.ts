@@ -15,6 +15,7 @@ describe('resolveLockOptions', () => {
       driftFactor: 0.01,
       extendAtFraction: 0.5,
       notifications: true,
+      localHandoff: true,
     });
   });
 

@@ -12,6 +12,7 @@ export interface ResolvedLockOptions {
   driftFactor: number;
   extendAtFraction: number;
   notifications: boolean;
+  localHandoff: boolean;
 }
 
 function show(value: unknown): string {
@@ -53,8 +54,10 @@ export function resolveLockOptions(options: LockModuleOptions = {}): ResolvedLoc
   if (maxRetryDelayMs < retryDelayMs) {
     throw new LockOptionsError('maxRetryDelayMs', `must not be below retryDelayMs (${retryDelayMs})`);
   }
-  if (options.notifications !== undefined && typeof options.notifications !== 'boolean') {
-    throw new LockOptionsError('notifications', `must be true or false, got ${show(options.notifications)}`);
+  for (const flag of ['notifications', 'localHandoff'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+      throw new LockOptionsError(flag, `must be true or false, got ${show(options[flag])}`);
+    }
   }
   return {
     ttlMs: checkMilliseconds('ttlMs', options.ttlMs ?? 10_000),
@@ -66,6 +69,7 @@ export function resolveLockOptions(options: LockModuleOptions = {}): ResolvedLoc
     driftFactor: checkFraction('driftFactor', options.driftFactor ?? 0.01, 0, 0.5),
     extendAtFraction: checkFraction('extendAtFraction', options.extendAtFraction ?? 0.5, 0.05, 0.95),
     notifications: options.notifications ?? true,
+    localHandoff: options.localHandoff ?? true,
   };
 }
 

@@ -1,12 +1,20 @@
 import { defineScript } from '@redkit/redis';
 
 /**
+ * Fencing tokens reserved per acquisition in Redis: the counter advances by this much, the holder
+ * gets the first token of the block and hands the rest, in order, to waiters of its own process
+ * (in-process hand-over, no Redis round trip). Any later acquisition, in any process, counts past
+ * the whole block, so tokens still strictly increase in acquisition order.
+ */
+export const FENCE_BLOCK = 16;
+
+/**
  * The Lua behind every lock. All four keys of a resource share one hash tag, so each script runs on
  * one Cluster slot:
  *
  * - `owner`: the holder's random token, with the lock's TTL (`SET NX PX`);
- * - `fence`: the resource's fencing counter, incremented on every acquisition (never expires, so
- *   tokens only ever grow);
+ * - `fence`: the resource's fencing counter, advanced by FENCE_BLOCK on every acquisition (never
+ *   expires, so tokens only ever grow); scripts return the block's last token;
  * - `queue`: a ZSET of waiting tokens scored by arrival (server milliseconds), oldest first;
  * - `waiters`: a HASH token -> `"<deadlineMs> <ttlMs> <channel>"`: until when the waiter counts as
  *   alive (it re-registers on every attempt), the TTL it asked for, where to tell it it holds the lock.
@@ -36,7 +44,7 @@ local function grant_head(now)
       local deadline, ttl, channel = string.match(entry, '^(%d+) (%d+) (.*)$')
       if deadline and tonumber(deadline) >= now then
         redis.call('SET', KEYS[1], head, 'PX', ttl)
-        local fence = redis.call('INCR', KEYS[2])
+        local fence = redis.call('INCRBY', KEYS[2], ${FENCE_BLOCK})
         if channel ~= '' and head ~= ARGV[1] then
           redis.call('PUBLISH', channel, head .. ' ' .. fence)
         end
@@ -57,7 +65,7 @@ end
  * counted from before its request, stays conservative). Otherwise returns minus the holder's
  * remaining TTL (<= 0).
  *
- * The fast path, a free lock, is `SET NX PX` and `INCR`: a lock is only ever free while waiters are
+ * The fast path, a free lock, is `SET NX PX` and `INCRBY`: a lock is only ever free while waiters are
  * queued when its holder let it expire (a release hands it over), and then whoever asks first takes
  * it and hands it on at its own release.
  */
@@ -68,7 +76,7 @@ const ACQUIRE_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue, KEYS[4] wai
 ${NOW_MS}
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   if ARGV[5] == '1' and redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then redis.call('ZREM', KEYS[3], ARGV[1]) end
-  return redis.call('INCR', KEYS[2])
+  return redis.call('INCRBY', KEYS[2], ${FENCE_BLOCK})
 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   -- handed to us while we waited (the notice may have been lost)

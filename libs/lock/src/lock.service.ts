@@ -17,7 +17,7 @@ import {
   type ResolvedAcquireOptions,
   type ResolvedLockOptions,
 } from './lock-options.validator.js';
-import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './lock-scripts.js';
+import { FENCE_BLOCK, acquireScript, extendScript, raiseFenceScript, releaseScript } from './lock-scripts.js';
 
 /** One Redis server (or Cluster) locks are taken on. */
 interface LockServer {
@@ -75,6 +75,57 @@ class Waiter implements GrantListener {
   }
 }
 
+/** A waiter of this process queued behind a holder of this process (in-process hand-over). */
+class LocalWaiter {
+  readonly promise: Promise<Lock>;
+  resolve!: (lock: Lock) => void;
+  reject!: (error: unknown) => void;
+  private timer?: NodeJS.Timeout;
+  private onAbort?: () => void;
+
+  constructor(
+    readonly call: ResolvedAcquireOptions,
+    readonly signal: AbortSignal | undefined,
+    readonly startedAt: number,
+    readonly deadline: number,
+  ) {
+    this.promise = new Promise<Lock>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** Calls `giveUp` at the deadline or when the signal aborts, until {@link detach}. */
+  watch(giveUp: (reason: 'timeout' | 'aborted') => void): void {
+    this.timer = setTimeout(() => giveUp('timeout'), Math.max(0, this.deadline - Date.now()));
+    if (this.signal !== undefined) {
+      this.onAbort = () => giveUp('aborted');
+      this.signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  detach(): void {
+    clearTimeout(this.timer);
+    if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/**
+ * The in-process side of one resource while this process holds or is getting its lock: later
+ * callers of this process queue here, and a release hands the lock to the next of them without a
+ * Redis round trip (same Redis token, the next fencing token of the reserved block), up to
+ * FENCE_BLOCK - 1 times; then the lock goes back through Redis, where other processes' waiters are
+ * served first.
+ */
+interface Cohort {
+  holder?: Lock;
+  /** Last fencing token of the block reserved by the Redis acquisition the holder descends from. */
+  lastToken: number;
+  queue: LocalWaiter[];
+  /** Notices a holder that lets its lease run out without releasing, so the queue moves on. */
+  expiryTimer?: NodeJS.Timeout;
+}
+
 /**
  * Distributed locks on Redis with fencing tokens: on one server (or Cluster), or in Redlock mode
  * over N independent servers with a quorum of ⌊N/2⌋+1.
@@ -106,6 +157,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private readonly metrics: LockMetrics;
   private readonly notifier?: LockGrantNotifier;
   private readonly channel: string;
+  /** In-process hand-over state by resource; undefined when `localHandoff` is off or in Redlock mode. */
+  private readonly cohorts?: Map<string, Cohort>;
 
   constructor(
     connections: RedisConnection | readonly RedisConnection[],
@@ -129,6 +182,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       this.notifier = new LockGrantNotifier(this.client, (list[0] as RedisConnection).options.keyPrefix);
     }
     this.channel = this.notifier?.channel ?? '';
+    if (this.mode === 'single' && this.options.localHandoff) this.cohorts = new Map();
   }
 
   /** Starts the grant subscriber (bounded; waiters fall back to timers while it is not listening). */
@@ -153,7 +207,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const attempt = await this.attempt(keys, token, ttlMs, 0, false);
     if (attempt.fence > 0) {
       this.metrics.acquire.acquired.inc();
-      return new Lock(this, resource, attempt.fence, attempt.expiresAt, ttlMs, token, keys);
+      return new Lock(this, resource, attempt.fence - FENCE_BLOCK + 1, attempt.expiresAt, ttlMs, token, keys);
     }
     if (attempt.unavailable) {
       this.metrics.acquire.error.inc();
@@ -173,12 +227,108 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   async acquire(resource: string, options?: AcquireOptions): Promise<Lock> {
     const call = options === undefined ? this.options : resolveAcquireOptions(this.options, options);
     const signal = options?.signal;
-    const keys = this.keysOf(resource);
     if (signal?.aborted) return this.notAcquired(resource, 0, 'aborted', performance.now(), signal.reason);
+    const startedAt = performance.now();
+    const { cohorts } = this;
+    if (cohorts === undefined) return this.acquireFromRedis(resource, call, signal, startedAt, Date.now());
+    const cohort = cohorts.get(resource);
+    if (cohort !== undefined) return this.queueLocally(cohort, resource, call, signal, startedAt);
+    const created: Cohort = { lastToken: 0, queue: [] };
+    cohorts.set(resource, created);
+    return this.lead(created, resource, call, signal, startedAt, Date.now());
+  }
+
+  /** Gets the lock from Redis for a cohort, making it the cohort's holder; on failure the next local waiter tries. */
+  private async lead(
+    cohort: Cohort,
+    resource: string,
+    call: ResolvedAcquireOptions,
+    signal: AbortSignal | undefined,
+    startedAt: number,
+    sentAt: number,
+  ): Promise<Lock> {
+    try {
+      const lock = await this.acquireFromRedis(resource, call, signal, startedAt, sentAt);
+      cohort.holder = lock;
+      cohort.lastToken = lock.fencingToken + FENCE_BLOCK - 1;
+      if (cohort.queue.length > 0) this.watchHolder(cohort);
+      return lock;
+    } catch (error) {
+      this.nextLeader(cohort, resource);
+      throw error;
+    }
+  }
+
+  /** No holder in the cohort: its first local waiter goes to Redis on its own behalf, or the cohort ends. */
+  private nextLeader(cohort: Cohort, resource: string): void {
+    clearTimeout(cohort.expiryTimer);
+    const next = cohort.queue.shift();
+    if (next === undefined) {
+      if (this.cohorts?.get(resource) === cohort) this.cohorts.delete(resource);
+      return;
+    }
+    next.detach();
+    const call = { ...next.call, maxWaitMs: Math.max(0, next.deadline - Date.now()) };
+    this.lead(cohort, resource, call, next.signal, next.startedAt, Date.now()).then(
+      next.resolve,
+      next.reject,
+    );
+  }
+
+  /** Waits behind this process's holder (or leader) of the resource. */
+  private queueLocally(
+    cohort: Cohort,
+    resource: string,
+    call: ResolvedAcquireOptions,
+    signal: AbortSignal | undefined,
+    startedAt: number,
+  ): Promise<Lock> {
+    const waiter = new LocalWaiter(call, signal, startedAt, Date.now() + call.maxWaitMs);
+    cohort.queue.push(waiter);
+    waiter.watch((reason) => {
+      const index = cohort.queue.indexOf(waiter);
+      if (index < 0) return;
+      cohort.queue.splice(index, 1);
+      waiter.detach();
+      try {
+        this.notAcquired(resource, 0, reason, startedAt, reason === 'aborted' ? signal?.reason : undefined);
+      } catch (error) {
+        waiter.reject(error);
+      }
+    });
+    if (cohort.holder !== undefined && cohort.expiryTimer === undefined) this.watchHolder(cohort);
+    return waiter.promise;
+  }
+
+  /** Moves the queue on if the holder's lease runs out without a release (it crashed, it forgot). */
+  private watchHolder(cohort: Cohort): void {
+    clearTimeout(cohort.expiryTimer);
+    const holder = cohort.holder;
+    if (holder === undefined) return;
+    cohort.expiryTimer = setTimeout(
+      () => {
+        cohort.expiryTimer = undefined;
+        if (cohort.holder !== holder) return;
+        if (holder.expiresAt > Date.now()) return this.watchHolder(cohort);
+        cohort.holder = undefined;
+        this.nextLeader(cohort, holder.resource);
+      },
+      Math.max(0, holder.expiresAt - Date.now()) + 1,
+    );
+    cohort.expiryTimer.unref();
+  }
+
+  /** {@link acquire} through Redis: one attempt, then the wait loop. */
+  private async acquireFromRedis(
+    resource: string,
+    call: ResolvedAcquireOptions,
+    signal: AbortSignal | undefined,
+    startedAt: number,
+    sentAt: number,
+  ): Promise<Lock> {
+    const keys = this.keysOf(resource);
     const token = randomUUID();
     const { ttlMs } = call;
-    const startedAt = performance.now();
-    const sentAt = Date.now();
     if (this.mode !== 'single') {
       const first = await this.attemptQuorum(keys, token, ttlMs, sentAt);
       if (first.fence > 0)
@@ -315,6 +465,42 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   /** @internal Used by {@link Lock.release}. */
   async releaseLock(lock: Lock): Promise<boolean> {
     this.metrics.holdSeconds.observe((performance.now() - lock.acquiredAt) / 1_000);
+    const cohort = this.cohorts?.get(lock.resource);
+    if (cohort !== undefined && cohort.holder === lock) {
+      const next = cohort.queue[0];
+      // Hand over in-process while tokens of the block remain and at least half the next caller's
+      // TTL is left on the lease; the new holder's expiresAt is the lease's, never more.
+      if (
+        next !== undefined &&
+        lock.fencingToken < cohort.lastToken &&
+        lock.expiresAt - Date.now() > next.call.ttlMs / 2
+      ) {
+        cohort.queue.shift();
+        next.detach();
+        const handed = new Lock(
+          this,
+          lock.resource,
+          lock.fencingToken + 1,
+          lock.expiresAt,
+          next.call.ttlMs,
+          lock.token,
+          lock.keys,
+        );
+        cohort.holder = handed;
+        this.metrics.acquire.acquired.inc();
+        this.metrics.waitSeconds.observe((performance.now() - next.startedAt) / 1_000);
+        next.resolve(handed);
+        return true;
+      }
+      cohort.holder = undefined;
+      clearTimeout(cohort.expiryTimer);
+      cohort.expiryTimer = undefined;
+      try {
+        return (await releaseScript.run(this.client, lock.keys[0] as string[], [lock.token])) === 1;
+      } finally {
+        if (cohort.holder === undefined) this.nextLeader(cohort, lock.resource);
+      }
+    }
     if (this.mode === 'single') {
       return (await releaseScript.run(this.client, lock.keys[0] as string[], [lock.token])) === 1;
     }
@@ -461,7 +647,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
 
   private acquired(
     resource: string,
-    fence: number,
+    lastToken: number,
     expiresAt: number,
     ttlMs: number,
     token: string,
@@ -470,7 +656,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   ): Lock {
     this.metrics.acquire.acquired.inc();
     this.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
-    return new Lock(this, resource, fence, expiresAt, ttlMs, token, keys);
+    // Redis answers with the last token of the reserved block; the holder takes the first.
+    return new Lock(this, resource, lastToken - FENCE_BLOCK + 1, expiresAt, ttlMs, token, keys);
   }
 
   /**
