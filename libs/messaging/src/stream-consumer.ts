@@ -96,6 +96,7 @@ export class StreamConsumer<T = unknown> {
   private readerId?: number;
   private running = false;
   private stopping?: Promise<void>;
+  private stopRequested = false;
   private readLoop?: Promise<void>;
   private active = 0;
   private readonly activeIds = new Set<string>();
@@ -143,7 +144,7 @@ export class StreamConsumer<T = unknown> {
 
   /** True from start() until stop() is called. */
   get isRunning(): boolean {
-    return this.running && this.stopping === undefined;
+    return this.running && !this.stopRequested;
   }
 
   /** Handlers running right now. */
@@ -182,7 +183,11 @@ export class StreamConsumer<T = unknown> {
    * Entries waiting for a retry stay pending and are claimed later by another consumer.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
+    if (this.stopping === undefined) {
+      // Set before shutdown() runs, so that every loop it wakes already sees it.
+      this.stopRequested = true;
+      this.stopping = this.shutdown();
+    }
     return this.stopping;
   }
 
@@ -264,7 +269,7 @@ export class StreamConsumer<T = unknown> {
   private async read(): Promise<void> {
     const { concurrency, batchSize, blockMs } = this.settings;
     let failures = 0;
-    while (this.stopping === undefined) {
+    while (!this.stopRequested) {
       const free = concurrency - this.active;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.wakeReader = resolve));
@@ -288,7 +293,7 @@ export class StreamConsumer<T = unknown> {
         )) as [string, RawEntry[]][] | null;
         failures = 0;
       } catch (error) {
-        if (this.stopping !== undefined) break;
+        if (this.stopRequested) break;
         failures += 1;
         if (isNoGroup(error)) {
           this.logger.warn('the consumer group is gone (Redis restarted or failed over?); creating it again');
@@ -432,10 +437,10 @@ export class StreamConsumer<T = unknown> {
 
   /** Delivers a failed entry again after `retryDelayMs`, by XCLAIM (which counts the delivery). */
   private scheduleRetry(id: string, deliveries: number): void {
-    if (this.stopping !== undefined) return;
+    if (this.stopRequested) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
-      if (this.stopping !== undefined) return;
+      if (this.stopRequested) return;
       this.track(
         this.client.xclaim(this.key, this.group, this.consumer, this.settings.retryDelayMs, id).then(
           (entries) => {
@@ -451,7 +456,7 @@ export class StreamConsumer<T = unknown> {
   }
 
   private scheduleClaim(): void {
-    if (this.stopping !== undefined) return;
+    if (this.stopRequested) return;
     this.claimTimer = setTimeout(
       () => void this.claim().finally(() => this.scheduleClaim()),
       this.settings.claimIntervalMs,
@@ -464,7 +469,7 @@ export class StreamConsumer<T = unknown> {
       const summary = (await this.client.xpending(this.key, this.group)) as [number, ...unknown[]];
       this.metrics.setPending(Number(summary[0]));
       const free = this.settings.concurrency - this.active;
-      if (free <= 0 || this.stopping !== undefined) return;
+      if (free <= 0 || this.stopRequested) return;
       const [next, claimed, deleted] = (await this.client.call(
         'XAUTOCLAIM',
         this.key,
