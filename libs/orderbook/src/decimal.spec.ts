@@ -87,3 +87,12 @@ describe('ticksOf', () => {
     expect(ticksOf(parsed('0.8'), parsed('0.25'))).toBeUndefined();
   });
 });
+
+describe('decimal arithmetic beyond the fast path', () => {
+  it('agrees with BigInt arithmetic for long and mixed-scale inputs', () => {
+    expect(subtractDecimals('123456789012345', '0.00000000000001')).toBe('123456789012344.99999999999999');
+    expect(midpointOfDecimals('99999999999999999999.5', '0.5')).toBe('50000000000000000000');
+    expect(midpointOfDecimals('999999999999999', '999999999999998')).toBe('999999999999998.5');
+    expect(subtractDecimals('0.1', '0.30')).toBe('-0.2');
+  });
+});

@@ -91,8 +91,54 @@ export function formatDecimal(mantissa: bigint, scale: number): string {
   return negative && digits !== '0' ? `-${digits}` : digits;
 }
 
+/**
+ * A normalised decimal string of at most 15 characters as an integer mantissa (an exact double) and
+ * a scale; undefined when longer. The fast path of the read side, which derives spread and mid on
+ * every read without BigInt.
+ */
+function smallDecimal(text: string): { mantissa: number; scale: number } | undefined {
+  if (text.length > 15) return undefined;
+  const point = text.indexOf('.');
+  if (point === -1) return { mantissa: Number(text), scale: 0 };
+  return { mantissa: Number(text.slice(0, point) + text.slice(point + 1)), scale: text.length - point - 1 };
+}
+
+const SMALL_POWERS = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/** Writes `mantissa / 10^scale` for a mantissa that is an exact integer double. */
+function formatSmall(mantissa: number, scale: number): string {
+  const negative = mantissa < 0;
+  let digits = String(negative ? -mantissa : mantissa);
+  if (scale > 0) {
+    digits = digits.padStart(scale + 1, '0');
+    let end = digits.length;
+    const pointAt = digits.length - scale;
+    while (end > pointAt && digits.charCodeAt(end - 1) === 48) end -= 1;
+    digits =
+      end === pointAt
+        ? digits.slice(0, pointAt)
+        : `${digits.slice(0, pointAt)}.${digits.slice(pointAt, end)}`;
+  }
+  return negative && digits !== '0' ? `-${digits}` : digits;
+}
+
+/** Both decimals as integers at one scale, when both stay below 2^49, so that (x + y) * 5 is still an exact double. */
+function alignSmall(a: string, b: string): { x: number; y: number; scale: number } | undefined {
+  const small = smallDecimal(a);
+  const other = smallDecimal(b);
+  if (small === undefined || other === undefined) return undefined;
+  const scale = Math.max(small.scale, other.scale);
+  const x = small.mantissa * (SMALL_POWERS[scale - small.scale] as number);
+  const y = other.mantissa * (SMALL_POWERS[scale - other.scale] as number);
+  return x < SMALL_LIMIT && y < SMALL_LIMIT ? { x, y, scale } : undefined;
+}
+
+const SMALL_LIMIT = 2 ** 49;
+
 /** `a - b` exactly, for normalised decimal strings (the result may be negative). */
 export function subtractDecimals(a: string, b: string): string {
+  const aligned = alignSmall(a, b);
+  if (aligned !== undefined) return formatSmall(aligned.x - aligned.y, aligned.scale);
   const x = parseDecimal(a) as Decimal;
   const y = parseDecimal(b) as Decimal;
   const scale = Math.max(x.scale, y.scale);
@@ -101,6 +147,9 @@ export function subtractDecimals(a: string, b: string): string {
 
 /** `(a + b) / 2` exactly, for normalised decimal strings: one more decimal when the sum is odd. */
 export function midpointOfDecimals(a: string, b: string): string {
+  const aligned = alignSmall(a, b);
+  // Below 2^49 each, so (x + y) * 5 stays below 5 * 2^50 < 2^53: exact.
+  if (aligned !== undefined) return formatSmall((aligned.x + aligned.y) * 5, aligned.scale + 1);
   const x = parseDecimal(a) as Decimal;
   const y = parseDecimal(b) as Decimal;
   const scale = Math.max(x.scale, y.scale);

@@ -1,15 +1,29 @@
 // The checksum clients use to verify a depth snapshot: CRC-32 (IEEE 802.3, the one zlib, PNG and
 // Ethernet use) over the top levels, interleaved bid/ask, as OKX's depth feed does.
 
+// Signed 32-bit entries: XORs of int32 values stay small integers in V8, where uint32 entries above
+// 2^31 would turn every step into floating-point arithmetic (about ten times slower).
 const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
+  const table = new Int32Array(256);
   for (let n = 0; n < 256; n += 1) {
     let c = n;
     for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
+    table[n] = c;
   }
   return table;
 })();
+
+/** Feeds the ASCII characters of `text` into a running CRC (pre-inverted); -1 marks a non-ASCII character. */
+function update(crc: number, text: string): number | undefined {
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code > 0x7f) return undefined;
+    crc = (CRC_TABLE[(crc ^ code) & 0xff] as number) ^ (crc >>> 8);
+  }
+  return crc;
+}
+
+const COLON = 0x3a;
 
 /**
  * CRC-32 (IEEE) of a string of ASCII characters, as an unsigned 32-bit number. Level strings are
@@ -17,22 +31,17 @@ const CRC_TABLE = (() => {
  * Characters above 0x7f are encoded as UTF-8 first, so the function is right for any string.
  */
 export function crc32(text: string): number {
-  let crc = 0xffffffff;
-  for (let index = 0; index < text.length; index += 1) {
-    const code = text.charCodeAt(index);
-    if (code > 0x7f) return crc32Bytes(Buffer.from(text, 'utf8'));
-    crc = (CRC_TABLE[(crc ^ code) & 0xff] as number) ^ (crc >>> 8);
-  }
-  return (crc ^ 0xffffffff) >>> 0;
+  const crc = update(-1, text);
+  return crc === undefined ? crc32Bytes(Buffer.from(text, 'utf8')) : (crc ^ -1) >>> 0;
 }
 
 /** CRC-32 (IEEE) of bytes, unsigned. */
 export function crc32Bytes(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
+  let crc = -1;
   for (let index = 0; index < bytes.length; index += 1) {
     crc = (CRC_TABLE[(crc ^ (bytes[index] as number)) & 0xff] as number) ^ (crc >>> 8);
   }
-  return (crc ^ 0xffffffff) >>> 0;
+  return (crc ^ -1) >>> 0;
 }
 
 /**
@@ -55,7 +64,27 @@ export function checksumText(bids: readonly string[], asks: readonly string[]): 
   return text;
 }
 
-/** The book checksum: `crc32(checksumText(bids, asks))`, an unsigned 32-bit integer. */
+/**
+ * The book checksum: `crc32(checksumText(bids, asks))`, an unsigned 32-bit integer. Computed level
+ * by level, without building the text.
+ */
 export function bookChecksum(bids: readonly string[], asks: readonly string[]): number {
-  return crc32(checksumText(bids, asks));
+  let crc: number | undefined = -1;
+  let first = true;
+  const longest = Math.max(bids.length, asks.length);
+  for (let index = 0; index < longest && crc !== undefined; index += 1) {
+    const bid = bids[index];
+    const ask = asks[index];
+    if (bid !== undefined) {
+      if (!first) crc = (CRC_TABLE[(crc ^ COLON) & 0xff] as number) ^ (crc >>> 8);
+      crc = update(crc, bid);
+      first = false;
+    }
+    if (ask !== undefined && crc !== undefined) {
+      if (!first) crc = (CRC_TABLE[(crc ^ COLON) & 0xff] as number) ^ (crc >>> 8);
+      crc = update(crc, ask);
+      first = false;
+    }
+  }
+  return crc === undefined ? crc32(checksumText(bids, asks)) : (crc ^ -1) >>> 0;
 }
