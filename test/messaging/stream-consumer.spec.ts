@@ -186,6 +186,32 @@ describe.each(sharedTopologies)('Streams on %s', (_name, redis) => {
     expect(dead?.error).toMatch(/without being settled/);
   });
 
+  it('removes consumers of stopped processes that have nothing pending', async () => {
+    const key = producer.keyOf('tidy');
+    await producer.publish('tidy', 'job', { n: 1 });
+    await connection.client.xgroup('CREATE', key, 'g', '$');
+    await connection.client.call('XGROUP', 'CREATECONSUMER', key, 'g', 'long-gone');
+    await producer.publish('tidy', 'job', { n: 2 });
+    await connection.client.xreadgroup('GROUP', 'g', 'still-holding', 'COUNT', 1, 'STREAMS', key, '>');
+    await sleep(60);
+    await consume({
+      stream: 'tidy',
+      group: 'g',
+      consumer: 'me',
+      claimIdleMs: 60_000,
+      claimIntervalMs: 20,
+      deleteIdleConsumersAfterMs: 50,
+      handler: () => undefined,
+    });
+    await eventually(async () => {
+      const consumers = (await connection.client.xinfo('CONSUMERS', key, 'g')) as unknown[][];
+      // 'me' itself appears once it has read something (Redis 7.0 does not create it on an empty blocking read).
+      const names = consumers.map((flat) => flat[1]);
+      expect(names).toContain('still-holding');
+      expect(names).not.toContain('long-gone');
+    });
+  });
+
   it('reports stream length, lag, pending and dead-letter length', async () => {
     for (let n = 0; n < 5; n++) await producer.publish('stats', 'job', { n });
     const empty = await inspector.stats('nothing-here');

@@ -26,6 +26,11 @@ export interface StreamConsumerDefaults {
   startId?: string;
   /** Approximate bound (MAXLEN ~) of each dead-letter stream. Default 100000. */
   deadLetterMaxLen?: number;
+  /**
+   * Consumers of the group with nothing pending and idle for longer than this are removed from it
+   * (XGROUP DELCONSUMER), so that the consumers of stopped processes do not pile up. Default 3600000.
+   */
+  deleteIdleConsumersAfterMs?: number;
 }
 
 /** Options of `MessagingModule.forRoot`. Every part is optional. */

@@ -18,6 +18,7 @@ describe('messaging options', () => {
       claimIntervalMs: 5_000,
       startId: '0',
       deadLetterMaxLen: 100_000,
+      deleteIdleConsumersAfterMs: 3_600_000,
     });
   });
 

@@ -121,5 +121,10 @@ export function resolveConsumerSettings(
     claimIntervalMs,
     startId,
     deadLetterMaxLen,
+    deleteIdleConsumersAfterMs: wholeNumber(
+      `${path}deleteIdleConsumersAfterMs`,
+      pick('deleteIdleConsumersAfterMs') ?? 3_600_000,
+      1,
+    ),
   };
 }

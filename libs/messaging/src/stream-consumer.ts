@@ -18,7 +18,7 @@ import {
 } from './messaging-options.validator.js';
 import { StreamKeys } from './stream-keys.js';
 import { decodeEntry, type StreamMessage, type StreamMessageHandler } from './stream-message.js';
-import { SETTLE_FAILURE } from './stream-scripts.js';
+import { DELETE_IDLE_CONSUMERS, SETTLE_FAILURE } from './stream-scripts.js';
 
 /** Options of one consumer; unset settings come from the module's `consumers` defaults. */
 export interface StreamConsumerOptions<T = unknown> extends StreamConsumerDefaults {
@@ -108,6 +108,7 @@ export class StreamConsumer<T = unknown> {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private claimTimer?: NodeJS.Timeout;
   private claimCursor = '0-0';
+  private lastConsumerCleanup = performance.now();
   private readonly lastReport = new Map<string, { at: number; skipped: number }>();
 
   constructor(
@@ -457,10 +458,11 @@ export class StreamConsumer<T = unknown> {
 
   private scheduleClaim(): void {
     if (this.stopRequested) return;
-    this.claimTimer = setTimeout(
-      () => void this.claim().finally(() => this.scheduleClaim()),
-      this.settings.claimIntervalMs,
-    );
+    this.claimTimer = setTimeout(() => {
+      void this.claim()
+        .then(() => this.deleteIdleConsumers())
+        .finally(() => this.scheduleClaim());
+    }, this.settings.claimIntervalMs);
   }
 
   /** Samples the pending count and takes over entries idle longer than `claimIdleMs`. */
@@ -510,6 +512,19 @@ export class StreamConsumer<T = unknown> {
         return;
       }
       this.report('claim', 'claiming idle entries failed (retrying)', error);
+    }
+  }
+
+  /** Removes consumers (of stopped processes) with nothing pending, idle past `deleteIdleConsumersAfterMs`. */
+  private async deleteIdleConsumers(): Promise<void> {
+    const after = this.settings.deleteIdleConsumersAfterMs;
+    const now = performance.now();
+    if (now - this.lastConsumerCleanup < Math.min(after, 60_000) || this.stopRequested) return;
+    this.lastConsumerCleanup = now;
+    try {
+      await DELETE_IDLE_CONSUMERS.run(this.client, [this.key], [this.group, this.consumer, after]);
+    } catch (error) {
+      this.report('cleanup', 'removing idle consumers failed', error);
     }
   }
 

@@ -49,3 +49,26 @@ redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 return { 'dead', deliveries }
 `,
 });
+
+/**
+ * Removes the consumers of stopped processes from a group. Atomic, so a consumer that reads between
+ * the check and the removal cannot lose the entries it just got (DELCONSUMER drops its pending list).
+ */
+export const DELETE_IDLE_CONSUMERS = defineScript<[group: string, self: string, idleMs: number], number>({
+  name: 'messaging_delete_idle_consumers',
+  numberOfKeys: 1,
+  lua: `-- KEYS[1] the stream
+-- ARGV[1] group, ARGV[2] the calling consumer (never removed), ARGV[3] idle threshold (ms)
+-- returns how many consumers were removed: those with nothing pending, idle longer than ARGV[3]
+local removed = 0
+for _, flat in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for index = 1, #flat, 2 do info[flat[index]] = flat[index + 1] end
+  if info['name'] ~= ARGV[2] and info['pending'] == 0 and info['idle'] > tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    removed = removed + 1
+  end
+end
+return removed
+`,
+});

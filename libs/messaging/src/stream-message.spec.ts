@@ -1,0 +1,44 @@
+import { describe, expect, it } from '@jest/globals';
+
+import { decodeEntry } from './stream-message.js';
+
+describe('stream entries', () => {
+  it('decodes what StreamProducer writes', () => {
+    const message = decodeEntry(
+      '1700000000000-3',
+      [
+        'type',
+        'order.placed',
+        'data',
+        '{"id":"o1"}',
+        'time',
+        '1700000000123',
+        'source',
+        'api',
+        'correlationId',
+        'c',
+      ],
+      'orders',
+      'billing',
+      2,
+    );
+    expect(message).toEqual({
+      id: '1700000000000-3',
+      stream: 'orders',
+      group: 'billing',
+      type: 'order.placed',
+      data: { id: 'o1' },
+      time: new Date(1700000000123),
+      source: 'api',
+      correlationId: 'c',
+      deliveries: 2,
+    });
+  });
+
+  it('says why an entry written by something else is malformed', () => {
+    expect(decodeEntry('1-0', ['data', '{}'], 's', 'g', 1)).toMatch(/"type"/);
+    expect(decodeEntry('1-0', ['type', 't'], 's', 'g', 1)).toMatch(/"data"/);
+    expect(decodeEntry('1-0', ['type', 't', 'data', '{nope'], 's', 'g', 1)).toMatch(/not JSON/);
+    expect(decodeEntry('5-0', ['type', 't', 'data', '1'], 's', 'g', 1)).toMatchObject({ time: new Date(5) });
+  });
+});
