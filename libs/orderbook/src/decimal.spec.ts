@@ -26,7 +26,7 @@ describe('parseDecimal', () => {
     expect(decimal.scale).toBe(scale);
   });
 
-  it('counts significant digits without leading zeros', () => {
+  it('counts digits without leading zeros', () => {
     expect(parsed('0.0012').digits).toBe(4);
     expect(parsed('120.5').digits).toBe(4);
   });
@@ -94,5 +94,25 @@ describe('decimal arithmetic beyond the fast path', () => {
     expect(midpointOfDecimals('99999999999999999999.5', '0.5')).toBe('50000000000000000000');
     expect(midpointOfDecimals('999999999999999', '999999999999998')).toBe('999999999999998.5');
     expect(subtractDecimals('0.1', '0.30')).toBe('-0.2');
+  });
+});
+
+describe('parseDecimal significand', () => {
+  it.each([
+    ['0.0012', '12', 4],
+    ['0', '0', 0],
+    ['000.000', '0', 0],
+    ['10.50', '105', 1],
+    ['007', '7', 0],
+  ])('%j has significand %j and scale %i', (input, significand, scale) => {
+    const decimal = parsed(input);
+    expect(decimal.significand).toBe(significand);
+    expect(decimal.scale).toBe(scale);
+    expect(decimal.mantissa).toBe(BigInt(significand));
+  });
+
+  it('finds ticks beyond the fast path with BigInt', () => {
+    expect(ticksOf(parsed('123456789012345678.25'), parsed('0.25'))).toBe(493827156049382713n);
+    expect(ticksOf(parsed('123456789012345678.3'), parsed('0.25'))).toBeUndefined();
   });
 });

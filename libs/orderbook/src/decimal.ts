@@ -1,66 +1,93 @@
 // Exact decimal strings, without floating point: parsing, normalising, tick arithmetic with BigInt.
 
-/** A non-negative decimal, normalised: `digits` is `mantissa` written out, `scale` digits after the point. */
-export interface Decimal {
-  /** The normalised text: no leading zeros (but `0.5`), no trailing fraction zeros, no lone point. */
-  readonly text: string;
-  /** The value times 10^scale. */
-  readonly mantissa: bigint;
-  /** Digits after the decimal point once normalised. */
-  readonly scale: number;
-  /** Significant digits once normalised: integer digits (none for `0.x`) plus fraction digits. */
-  readonly digits: number;
+/** A non-negative decimal, normalised. */
+export class Decimal {
+  constructor(
+    /** The normalised text: no leading zeros (but `0.5`), no trailing fraction zeros, no lone point. */
+    readonly text: string,
+    /** The value times 10^scale, written out without leading zeros (`"0.05"` -> `"5"`). */
+    readonly significand: string,
+    /** Digits after the decimal point once normalised. */
+    readonly scale: number,
+    /** Digits once normalised: integer digits (none for `0.x`) plus fraction digits. */
+    readonly digits: number,
+  ) {}
+
+  /** The value times 10^scale, exactly. */
+  get mantissa(): bigint {
+    return BigInt(this.significand);
+  }
+
+  get isZero(): boolean {
+    return this.significand === '0';
+  }
 }
 
 /** Why a string is not an acceptable decimal, as words a message can end with. */
 export type DecimalProblem = string;
 
-const DIGITS = /^[0-9]+$/;
-
 /** Upper bound on the raw string before anything else is looked at, so huge inputs cost nothing. */
 export const MAX_DECIMAL_TEXT_LENGTH = 64;
+
+function describeNonDecimal(input: string): DecimalProblem {
+  if (/^nan$/i.test(input)) return 'is NaN, not a number';
+  if (/infinity/i.test(input)) return 'must be finite';
+  if (/^[0-9.]*[eE][-+]?[0-9]*$/.test(input)) return 'must not use exponent notation';
+  return 'must be digits with at most one decimal point, such as "12.5"';
+}
 
 /**
  * Parses a non-negative decimal string such as `"64250.50"` into its normalised form
  * (`"64250.5"`). Refuses, with a reason: non-strings, empty strings, signs, exponents, `NaN`,
  * `Infinity`, spaces, a missing digit on either side of the point, and strings longer than
  * {@link MAX_DECIMAL_TEXT_LENGTH}. Returns the reason as a string instead of throwing, so that the
- * caller can name the field.
+ * caller can name the field. One pass over the characters, no regular expression on valid input.
  */
 export function parseDecimal(input: unknown): Decimal | DecimalProblem {
   if (typeof input !== 'string') {
     return `must be a decimal string, got ${input === null ? 'null' : typeof input}`;
   }
-  if (input.length === 0) return 'must not be empty';
-  if (input.length > MAX_DECIMAL_TEXT_LENGTH) {
-    return `is ${input.length} characters long, more than ${MAX_DECIMAL_TEXT_LENGTH}`;
+  const length = input.length;
+  if (length === 0) return 'must not be empty';
+  if (length > MAX_DECIMAL_TEXT_LENGTH) {
+    return `is ${length} characters long, more than ${MAX_DECIMAL_TEXT_LENGTH}`;
   }
   const first = input.charCodeAt(0);
   if (first === 45 /* - */) return 'must not be negative';
   if (first === 43 /* + */) return 'must not carry a sign';
-  const point = input.indexOf('.');
-  const integerPart = point === -1 ? input : input.slice(0, point);
-  const fractionPart = point === -1 ? '' : input.slice(point + 1);
-  if (!DIGITS.test(integerPart) || (point !== -1 && !DIGITS.test(fractionPart))) {
-    if (/^nan$/i.test(input)) return 'is NaN, not a number';
-    if (/infinity/i.test(input)) return 'must be finite';
-    if (/[eE]/.test(input)) return 'must not use exponent notation';
-    return 'must be digits with at most one decimal point, such as "12.5"';
+  let point = -1;
+  // First non-zero digit of the integer part, and end of the fraction without trailing zeros.
+  let start = -1;
+  let end = length;
+  for (let index = 0; index < length; index += 1) {
+    const code = input.charCodeAt(index);
+    if (code === 46 /* . */) {
+      if (point !== -1 || index === 0 || index === length - 1) return describeNonDecimal(input);
+      point = index;
+    } else if (code < 48 || code > 57) {
+      return describeNonDecimal(input);
+    } else if (start === -1 && point === -1 && code !== 48) {
+      start = index;
+    }
   }
-  let start = 0;
-  while (start < integerPart.length - 1 && integerPart.charCodeAt(start) === 48) start += 1;
-  const integer = integerPart.slice(start);
-  let end = fractionPart.length;
-  while (end > 0 && fractionPart.charCodeAt(end - 1) === 48) end -= 1;
-  const fraction = fractionPart.slice(0, end);
+  const integerEnd = point === -1 ? length : point;
+  if (start === -1) start = integerEnd - 1; // all zeros: keep one
+  if (point === -1) {
+    end = length;
+  } else {
+    while (end > point + 1 && input.charCodeAt(end - 1) === 48) end -= 1;
+  }
+  const integer = input.slice(start, integerEnd);
+  const fraction = point === -1 || end === point + 1 ? '' : input.slice(point + 1, end);
   const text = fraction.length === 0 ? integer : `${integer}.${fraction}`;
   const integerDigits = integer === '0' ? 0 : integer.length;
-  return {
-    text,
-    mantissa: BigInt(integer + fraction),
-    scale: fraction.length,
-    digits: integerDigits + fraction.length,
-  };
+  let significand = integer + fraction;
+  if (integer === '0' && fraction.length > 0) {
+    let zeros = 1;
+    while (zeros < significand.length - 1 && significand.charCodeAt(zeros) === 48) zeros += 1;
+    significand = significand.slice(zeros);
+  }
+  return new Decimal(text, significand, fraction.length, integerDigits + fraction.length);
 }
 
 const POWERS: bigint[] = [];
@@ -163,6 +190,14 @@ export function midpointOfDecimals(a: string, b: string): string {
  */
 export function ticksOf(price: Decimal, tick: Decimal): bigint | undefined {
   const scale = Math.max(price.scale, tick.scale);
+  const priceDigits = price.significand.length + scale - price.scale;
+  const tickDigits = tick.significand.length + scale - tick.scale;
+  if (priceDigits <= 15 && tickDigits <= 15) {
+    // Both below 10^15 < 2^53 once aligned: exact as doubles, and so is the remainder.
+    const p = Number(price.significand) * (SMALL_POWERS[scale - price.scale] as number);
+    const t = Number(tick.significand) * (SMALL_POWERS[scale - tick.scale] as number);
+    return p % t === 0 ? BigInt(p / t) : undefined;
+  }
   const p = price.mantissa * pow10(scale - price.scale);
   const t = tick.mantissa * pow10(scale - tick.scale);
   return p % t === 0n ? p / t : undefined;

@@ -63,7 +63,7 @@ export function encodeSide(
         `has ${price.digits} significant digits, more than ${symbol.maxDigits}`,
       );
     }
-    if (price.mantissa === 0n) throw new InvalidLevelError(`${field}[${index}].price`, 'must be above 0');
+    if (price.isZero) throw new InvalidLevelError(`${field}[${index}].price`, 'must be above 0');
     const bigTicks = ticksOf(price, symbol.tickSize);
     if (bigTicks === undefined) {
       throw new InvalidLevelError(
@@ -97,7 +97,7 @@ export function encodeSide(
       );
     }
     args[index * 2] = String(ticks);
-    if (quantity.mantissa === 0n) {
+    if (quantity.isZero) {
       if (!options.removals) {
         throw new InvalidLevelError(`${field}[${index}].quantity`, 'must be above 0 in a snapshot');
       }

@@ -46,7 +46,7 @@ function resolveSymbol(path: string, options: OrderBookSymbolOptions | undefined
   }
   const tick = parseDecimal(options.tickSize);
   if (typeof tick === 'string') throw new OrderBookOptionsError(`${path}.tickSize`, tick);
-  if (tick.mantissa === 0n) throw new OrderBookOptionsError(`${path}.tickSize`, 'must be above 0');
+  if (tick.isZero) throw new OrderBookOptionsError(`${path}.tickSize`, 'must be above 0');
   return {
     tickSize: tick,
     quantityDecimals:
