@@ -125,6 +125,19 @@ end
 return 0`;
 
 /**
+ * KEYS[1] owner, KEYS[2] fence, KEYS[3] queue. ARGV[1] token, ARGV[2] TTL ms.
+ * In-process hand-over only: while the caller still holds the lock and no other process waits for
+ * it, resets its TTL and reserves the next block of fencing tokens (returns the block's last token).
+ * Returns 0 when the caller no longer holds it, -1 when others wait (the caller's batch must end).
+ */
+const RENEW_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue; ARGV[1] token, ARGV[2] ttl ms
+-- returns the last token of a newly reserved block, 0 when not the holder, -1 when others wait
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('INCRBY', KEYS[2], ${FENCE_BLOCK})`;
+
+/**
  * Redlock only. KEYS[1] owner, KEYS[2] fence. ARGV[1] token, ARGV[2] fence.
  * Raises the server's counter to the fence the quorum handed out, while the caller still holds the
  * lock there, so that the next holder's quorum (which shares a server with this one) counts past it.
@@ -153,6 +166,12 @@ export const extendScript = defineScript<[token: string, ttlMs: number], number>
   name: 'lock_extend',
   numberOfKeys: 1,
   lua: EXTEND_LUA,
+});
+
+export const renewScript = defineScript<[token: string, ttlMs: number], number>({
+  name: 'lock_renew',
+  numberOfKeys: 3,
+  lua: RENEW_LUA,
 });
 
 export const raiseFenceScript = defineScript<[token: string, fence: number], number>({

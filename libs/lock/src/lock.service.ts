@@ -17,7 +17,14 @@ import {
   type ResolvedAcquireOptions,
   type ResolvedLockOptions,
 } from './lock-options.validator.js';
-import { FENCE_BLOCK, acquireScript, extendScript, raiseFenceScript, releaseScript } from './lock-scripts.js';
+import {
+  FENCE_BLOCK,
+  acquireScript,
+  extendScript,
+  raiseFenceScript,
+  releaseScript,
+  renewScript,
+} from './lock-scripts.js';
 
 /** One Redis server (or Cluster) locks are taken on. */
 interface LockServer {
@@ -124,6 +131,12 @@ interface Cohort {
   queue: LocalWaiter[];
   /** Notices a holder that lets its lease run out without releasing, so the queue moves on. */
   expiryTimer?: NodeJS.Timeout;
+  /** A renewal of the lease and the token block is in flight (single-server mode). */
+  renewing?: boolean;
+  /** Other processes wait (or renewal failed): hand over no further than the current block. */
+  closing?: boolean;
+  /** The holder's release, waiting for the renewal in flight because its block ran out. */
+  parked?: () => void;
 }
 
 /**
@@ -182,7 +195,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       this.notifier = new LockGrantNotifier(this.client, (list[0] as RedisConnection).options.keyPrefix);
     }
     this.channel = this.notifier?.channel ?? '';
-    if (this.mode === 'single' && this.options.localHandoff) this.cohorts = new Map();
+    if (this.options.localHandoff) this.cohorts = new Map();
   }
 
   /** Starts the grant subscriber (bounded; waiters fall back to timers while it is not listening). */
@@ -463,18 +476,22 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   }
 
   /** @internal Used by {@link Lock.release}. */
-  async releaseLock(lock: Lock): Promise<boolean> {
+  releaseLock(lock: Lock): Promise<boolean> {
     this.metrics.holdSeconds.observe((performance.now() - lock.acquiredAt) / 1_000);
+    return this.handOverOrRelease(lock);
+  }
+
+  /**
+   * A cohort's holder hands over in-process while tokens remain and at least half the next caller's
+   * TTL is left on the lease (the new holder's expiresAt is the lease's, never more); when its tokens
+   * ran out while a renewal is in flight, it waits for that; otherwise the lock goes back to Redis.
+   */
+  private async handOverOrRelease(lock: Lock): Promise<boolean> {
     const cohort = this.cohorts?.get(lock.resource);
-    if (cohort !== undefined && cohort.holder === lock) {
-      const next = cohort.queue[0];
-      // Hand over in-process while tokens of the block remain and at least half the next caller's
-      // TTL is left on the lease; the new holder's expiresAt is the lease's, never more.
-      if (
-        next !== undefined &&
-        lock.fencingToken < cohort.lastToken &&
-        lock.expiresAt - Date.now() > next.call.ttlMs / 2
-      ) {
+    if (cohort === undefined || cohort.holder !== lock) return this.releaseInRedis(lock);
+    const next = cohort.queue[0];
+    if (next !== undefined && lock.expiresAt - Date.now() > next.call.ttlMs / 2) {
+      if (lock.fencingToken < cohort.lastToken) {
         cohort.queue.shift();
         next.detach();
         const handed = new Lock(
@@ -490,17 +507,69 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         this.metrics.acquire.acquired.inc();
         this.metrics.waitSeconds.observe((performance.now() - next.startedAt) / 1_000);
         next.resolve(handed);
+        // Callers still queued: renew the lease and reserve the next block in the background, so
+        // the batch does not stall at the block's end (one renewal in flight at a time).
+        if (this.mode === 'single' && !cohort.renewing && !cohort.closing && cohort.queue.length > 0) {
+          this.renew(cohort, handed);
+        }
         return true;
       }
-      cohort.holder = undefined;
-      clearTimeout(cohort.expiryTimer);
-      cohort.expiryTimer = undefined;
-      try {
-        return (await releaseScript.run(this.client, lock.keys[0] as string[], [lock.token])) === 1;
-      } finally {
-        if (cohort.holder === undefined) this.nextLeader(cohort, lock.resource);
+      if (cohort.renewing && !cohort.closing) {
+        return new Promise<boolean>((resolve) => {
+          cohort.parked = () => resolve(this.handOverOrRelease(lock));
+        });
       }
     }
+    cohort.holder = undefined;
+    cohort.closing = false;
+    clearTimeout(cohort.expiryTimer);
+    cohort.expiryTimer = undefined;
+    try {
+      return await this.releaseInRedis(lock);
+    } finally {
+      if (cohort.holder === undefined) this.nextLeader(cohort, lock.resource);
+    }
+  }
+
+  /**
+   * Resets the lease of a cohort's lock and reserves the next block of tokens, unless other
+   * processes wait (then this block is the batch's last). Only a block that directly follows the
+   * current one is used, so tokens stay consecutive and strictly increasing.
+   */
+  private renew(cohort: Cohort, holder: Lock): void {
+    cohort.renewing = true;
+    const { ttlMs } = holder;
+    const sentAt = Date.now();
+    const keys = holder.keys[0] as string[];
+    renewScript.run(this.client, [keys[0]!, keys[1]!, keys[2]!], [holder.token, ttlMs]).then(
+      (reply) => {
+        cohort.renewing = false;
+        const current = cohort.holder;
+        if (current !== undefined && current.token === holder.token) {
+          if (reply > 0 && reply - FENCE_BLOCK === cohort.lastToken) {
+            cohort.lastToken = reply;
+            const expiresAt = sentAt + ttlMs - this.drift(ttlMs);
+            if (expiresAt > current.expiresAt) current.expiresAt = expiresAt;
+          } else cohort.closing = true;
+        }
+        this.unpark(cohort);
+      },
+      () => {
+        cohort.renewing = false;
+        cohort.closing = true;
+        this.unpark(cohort);
+      },
+    );
+  }
+
+  private unpark(cohort: Cohort): void {
+    const parked = cohort.parked;
+    cohort.parked = undefined;
+    parked?.();
+  }
+
+  /** Releases in Redis: compare-and-delete (or hand to the oldest waiter), on every server in Redlock mode. */
+  private async releaseInRedis(lock: Lock): Promise<boolean> {
     if (this.mode === 'single') {
       return (await releaseScript.run(this.client, lock.keys[0] as string[], [lock.token])) === 1;
     }
