@@ -60,11 +60,14 @@ const READ_LIMIT = { name: 'reads', limit: 100, windowMs: 1_000 } as const;
 const READ_CACHE_TTL_MS = 5_000;
 const DEFAULT_DEPTH = 20;
 
-/** The cached book is keyed on the raw query; any other query parameter bypasses the cache (and is refused). */
-function onlyQuery(name: string): (request: CacheRequestArguments) => boolean {
+/**
+ * Cached reads are keyed on the raw query (before validation): a query with other parameters than
+ * `allowed` bypasses the cache (and is then refused by validation), and so does `fresh=true`.
+ */
+function cacheableQuery(...allowed: string[]): (request: CacheRequestArguments) => boolean {
   return ({ query }) => {
-    for (const key in query) if (key !== name) return false;
-    return true;
+    for (const key in query) if (!allowed.includes(key)) return false;
+    return query.fresh === undefined || query.fresh === 'false';
   };
 }
 
@@ -170,12 +173,13 @@ export class MarketsController {
   @Cacheable<[CacheRequestArguments]>({
     keyFn: ({ params, query }) => `book:${params.symbol}:${String(query.depth ?? DEFAULT_DEPTH)}`,
     tags: ({ params }) => [marketCacheTag(String(params.symbol))],
-    condition: onlyQuery('depth'),
+    condition: cacheableQuery('depth', 'fresh'),
     ttlMs: READ_CACHE_TTL_MS,
   })
   @ApiOperation({
     summary: 'Depth snapshot: top levels of each side, sequence and checksum',
-    description: 'Cached (two levels: in-process and Redis) and evicted on every change of the book.',
+    description:
+      'Cached (two levels: in-process and Redis) and evicted on every change of the book; `fresh=true` bypasses the cache.',
   })
   @ApiParam({ name: 'symbol', example: 'BTC-USD' })
   @ApiOkResponse({ type: BookResponse })
@@ -204,7 +208,7 @@ export class MarketsController {
   @Cacheable<[CacheRequestArguments]>({
     keyFn: ({ params }) => `ticker:${params.symbol}`,
     tags: ({ params }) => [marketCacheTag(String(params.symbol))],
-    condition: onlyQuery(''),
+    condition: cacheableQuery(),
     ttlMs: READ_CACHE_TTL_MS,
   })
   @ApiOperation({

@@ -104,6 +104,14 @@ export class BookQuery {
   @Min(1)
   @Max(500)
   depth?: number;
+
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'true: read the book itself, bypassing the cache (costs a Redis round trip)',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: '$property must be "true" or "false"' })
+  fresh?: 'true' | 'false';
 }
 
 /** `?limit=` of `GET /markets/:symbol/trades`. */

@@ -1,0 +1,55 @@
+// The process the app benchmark measures (forked by bench/app.bench.ts, so that autocannon's load
+// generation does not share its event loop): the sample API (its TypeScript compiled by the same swc config as `npm start`'s build), and beside it
+// a bare Nest app whose one handler returns a constant, the limit. Both listen on free loopback
+// ports, which are sent to the parent once the order book is seeded.
+import 'reflect-metadata';
+
+import { Controller, Get, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
+import { createApp } from '../../apps/orderbook-api/src/app.factory.js';
+import { ExchangeService } from '../../apps/orderbook-api/src/exchange/exchange.service.js';
+
+/** Levels per side of the seeded book: reads take the top 20 of them. */
+const SEEDED_LEVELS = 200;
+
+@Controller()
+class BareController {
+  @Get('bare')
+  bare(): { ok: boolean } {
+    return { ok: true };
+  }
+}
+
+@Module({ controllers: [BareController] })
+class BareModule {}
+
+async function main(): Promise<void> {
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set');
+  // Rate limits off: the guard's Redis round trip would be what the book routes measure.
+  const app = await createApp({ redisUrl, host: '127.0.0.1', port: 0, rateLimits: false }, ['error']);
+  await app.listen(0, '127.0.0.1');
+  const bids = [];
+  const asks = [];
+  for (let level = 1; level <= SEEDED_LEVELS; level += 1) {
+    bids.push({ price: String(64_000 - level), quantity: `${level}.125` });
+    asks.push({ price: String(64_000 + level), quantity: `${level}.25` });
+  }
+  await app.get(ExchangeService).importBook('BTC-USD', { bids, asks });
+
+  const bare = await NestFactory.create(BareModule, { logger: ['error'] });
+  await bare.listen(0, '127.0.0.1');
+
+  const url = async (server: typeof app): Promise<string> =>
+    (await server.getUrl()).replace('[::1]', '127.0.0.1');
+  process.send?.({ api: await url(app), bare: await url(bare) });
+  process.on('disconnect', () => {
+    void Promise.all([app.close(), bare.close()]).finally(() => process.exit(0));
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench app server failed: ${String((error as Error)?.stack ?? error)}`);
+  process.exit(1);
+});
