@@ -7,6 +7,9 @@
 // 3. Builds libs/*/dist and apps/*/dist with swc (scripts/build.mjs).
 // 4. Runs apps/orderbook-api/dist/main.js with REDIS_URL set, forwards SIGINT, SIGTERM and
 //    SIGHUP to it, and exits with its exit code.
+//
+// `npm start -- --demo` (or DEMO=1) seeds two markets with a few levels at startup, so that the
+// book has data at once (markets that already have resting orders are left alone).
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +29,12 @@ const apiEntry = join(root, 'apps/orderbook-api/dist/main.js');
 const forwardedSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const unknownArguments = process.argv.slice(2).filter((argument) => argument !== '--demo');
+if (unknownArguments.length > 0) {
+  console.error(`redkit: unknown argument ${unknownArguments[0]}; the only option is --demo`);
+  process.exit(1);
+}
+const demo = process.argv.includes('--demo');
 const shownUrl = redactRedisUrl(redisUrl);
 
 /** @type {Awaited<ReturnType<typeof startLocalRedis>> | undefined} */
@@ -96,7 +105,7 @@ try {
 api = spawn(process.execPath, [apiEntry], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, REDIS_URL: redisUrl },
+  env: { ...process.env, REDIS_URL: redisUrl, ...(demo ? { DEMO: '1' } : {}) },
   detached: true,
 });
 api.once('error', (error) => fail(`could not start the API: ${error.message}`));
