@@ -25,9 +25,13 @@ interface WorkerReport {
 }
 
 function once<T>(child: ChildProcess, predicate: (message: unknown) => boolean): Promise<T> {
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
     child.on('message', (message) => predicate(message) && resolve(message as T));
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before answering`)));
+    child.once('exit', (code) =>
+      reject(new Error(`worker exited with ${code} before answering: ${stderr.slice(-2_000)}`)),
+    );
   });
 }
 
@@ -71,7 +75,10 @@ describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %
   async function flood(rule: RateLimitRule | RateLimitRule[], key: string): Promise<number[]> {
     const args = [JSON.stringify({ ...redis(), keyPrefix }), JSON.stringify(rule), key, String(IN_FLIGHT)];
     const started = Array.from({ length: PROCESSES }, () => {
-      const child = fork(worker, [...args, String(DURATION_MS)], { cwd: root, stdio: 'ignore' });
+      const child = fork(worker, [...args, String(DURATION_MS)], {
+        cwd: root,
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      });
       children.push(child);
       return child;
     });

@@ -13,8 +13,8 @@ describe('RateLimiterService while Redis is paused', () => {
 
   beforeAll(async () => {
     server = await RedisServer.start();
-    plain = await openLimiter({ url: server.url, commandTimeoutMs: 150 });
-    insured = await openLimiter({ url: server.url, commandTimeoutMs: 150 }, { insurance: { share: 1 } });
+    plain = await openLimiter({ url: server.url, commandTimeoutMs: 400 });
+    insured = await openLimiter({ url: server.url, commandTimeoutMs: 400 }, { insurance: { share: 1 } });
   });
 
   afterAll(async () => {
