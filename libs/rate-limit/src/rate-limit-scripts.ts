@@ -34,11 +34,12 @@ const CHECK_LUA = `-- KEYS[i]   state of limit i (sorted set: sliding-log; hash:
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = #KEYS
--- Per limit, 6 slots: ok (1/0), count or current, previous, estimate, retry µs, fixed window index.
+-- Per limit, 7 slots: ok, count (log) or current, previous, estimate, stored window index, fixed
+-- window index (counter), retry µs.
 local st = {}
 local allowed = true
 for i = 1, n do
-  local a, o = (i - 1) * 4, (i - 1) * 6
+  local a, o = (i - 1) * 4, (i - 1) * 7
   local limit, window, cost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]) * 1000, tonumber(ARGV[a + 5])
   local key = KEYS[i]
   local ok, retry = true, 0
@@ -75,14 +76,13 @@ for i = 1, n do
     st[o + 5] = w
   end
   if not ok then allowed = false end
-  st[o + 1] = ok
-  if not ok then st[o + 5] = retry end
+  st[o + 1], st[o + 7] = ok, retry
 end
 
 local charge = allowed and ARGV[1] == '1'
 local reply = { allowed and 1 or 0, now }
 for i = 1, n do
-  local a, o = (i - 1) * 4, (i - 1) * 6
+  local a, o = (i - 1) * 4, (i - 1) * 7
   local limit, window, cost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]) * 1000, tonumber(ARGV[a + 5])
   local key = KEYS[i]
   local remaining, reset = 0, 0
@@ -128,11 +128,12 @@ for i = 1, n do
     elseif previous > 0 then reset = (index + 1) * window - now end
   end
   if remaining < 0 then remaining = 0 end
+  -- A refusing limit always asks for a wait of at least 1 ms; the others for none.
   local retry = 0
-  if not st[o + 1] then retry = st[o + 5] end
+  if not st[o + 1] then retry = math.max(1, math.ceil(st[o + 7] / 1000)) end
   reply[#reply + 1] = remaining
   reply[#reply + 1] = reset > 0 and math.ceil(reset / 1000) or 0
-  reply[#reply + 1] = retry > 0 and math.ceil(retry / 1000) or 0
+  reply[#reply + 1] = retry
 end
 return reply
 `;
