@@ -124,6 +124,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+/** Tokens a renewal reserves: a busy batch uses a block of 16 in well under a round trip. */
+export const RENEW_BLOCK = 4 * FENCE_BLOCK;
+
 /**
  * KEYS[1] owner, KEYS[2] fence, KEYS[3] queue. ARGV[1] token, ARGV[2] TTL ms.
  * In-process hand-over only: while the caller still holds the lock and no other process waits for
@@ -135,7 +138,7 @@ const RENEW_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue; ARGV[1] token
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('INCRBY', KEYS[2], ${FENCE_BLOCK})`;
+return redis.call('INCRBY', KEYS[2], ${RENEW_BLOCK})`;
 
 /**
  * Redlock only. KEYS[1] owner, KEYS[2] fence. ARGV[1] token, ARGV[2] fence.

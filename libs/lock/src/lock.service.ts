@@ -19,6 +19,7 @@ import {
 } from './lock-options.validator.js';
 import {
   FENCE_BLOCK,
+  RENEW_BLOCK,
   acquireScript,
   extendScript,
   raiseFenceScript,
@@ -509,7 +510,13 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         next.resolve(handed);
         // Callers still queued: renew the lease and reserve the next block in the background, so
         // the batch does not stall at the block's end (one renewal in flight at a time).
-        if (this.mode === 'single' && !cohort.renewing && !cohort.closing && cohort.queue.length > 0) {
+        if (
+          this.mode === 'single' &&
+          !cohort.renewing &&
+          !cohort.closing &&
+          cohort.queue.length > 0 &&
+          cohort.lastToken - handed.fencingToken < RENEW_BLOCK
+        ) {
           this.renew(cohort, handed);
         }
         return true;
@@ -546,7 +553,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         cohort.renewing = false;
         const current = cohort.holder;
         if (current !== undefined && current.token === holder.token) {
-          if (reply > 0 && reply - FENCE_BLOCK === cohort.lastToken) {
+          if (reply > 0 && reply - RENEW_BLOCK === cohort.lastToken) {
             cohort.lastToken = reply;
             const expiresAt = sentAt + ttlMs - this.drift(ttlMs);
             if (expiresAt > current.expiresAt) current.expiresAt = expiresAt;
