@@ -154,6 +154,41 @@ describe.each(sharedTopologies)('OrderBookStore on %s', (_name, redis) => {
     }
   });
 
+  it('answers the same from the top string and from the sorted sets, whatever depth the writer kept', async () => {
+    const narrow = await openStore({ ...redis(), keyPrefix }, { ...OPTIONS, topDepth: 10 });
+    const none = await openStore({ ...redis(), keyPrefix }, { ...OPTIONS, topDepth: 0 });
+    try {
+      await narrow.store.saveSnapshot('views', {
+        sequence: 1,
+        bids: levels(80, 9000, -1),
+        asks: levels(80, 9001, 1),
+      });
+      await narrow.store.applyDelta('views', {
+        sequence: 2,
+        bids: [{ price: '89.95', quantity: '0' }],
+        asks: [],
+      });
+      for (const depth of [1, 10, 11, 30, 200]) {
+        // `narrow` kept 10 levels: up to 10 its top string answers, deeper reads use the sorted sets.
+        const fromTop = await a.store.getSnapshot('views', depth);
+        const fromSets = await none.store.getSnapshot('views', depth);
+        expect(fromTop).toEqual(fromSets);
+        expect(fromTop?.bids).toHaveLength(Math.min(depth, 79));
+        expect(fromTop?.sequence).toBe(2);
+      }
+      await none.store.applyDelta('views', {
+        sequence: 3,
+        bids: [{ price: '90', quantity: '5' }],
+        asks: [],
+      });
+      // A writer that keeps no top string removes it, so no reader finds a stale one.
+      expect((await a.store.getSnapshot('views', 1))?.bids).toEqual([{ price: '90', quantity: '5' }]);
+    } finally {
+      await narrow.close();
+      await none.close();
+    }
+  });
+
   it('accepts any higher sequence in greater mode', async () => {
     const loose = await openStore({ ...redis(), keyPrefix }, { ...OPTIONS, sequenceMode: 'greater' });
     try {

@@ -42,6 +42,12 @@ export interface OrderBookModuleOptions {
   maxLevelsPerSide?: number;
   /** Largest `depth` a read may ask for. Default 5000. */
   maxDepth?: number;
+  /**
+   * Levels per side every write renders into the book's `top` string, in the same script. A read of
+   * up to this depth is then one GET inside the read script instead of two ZRANGEs; deeper reads
+   * use the sorted sets. Costs each write two ZRANGEs of this depth. 0 turns it off. Default 50.
+   */
+  topDepth?: number;
 }
 
 /** Module-level settings (Nest "extras"), given beside the options or beside `useFactory`. */

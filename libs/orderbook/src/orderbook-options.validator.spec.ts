@@ -12,6 +12,7 @@ describe('resolveOrderBookOptions', () => {
       allowCrossed: false,
       maxLevelsPerSide: 50_000,
       maxDepth: 5_000,
+      topDepth: 50,
       defaultSymbol: undefined,
     });
     expect(options.symbols.get('BTC-USD')).toMatchObject({ quantityDecimals: 8, maxDigits: 24 });
@@ -31,6 +32,7 @@ describe('resolveOrderBookOptions', () => {
     [{ idleTtlMs: -5 }, 'idleTtlMs', /whole number/],
     [{ allowCrossed: 'yes' }, 'allowCrossed', /true or false/],
     [{ maxDepth: 0 }, 'maxDepth', /whole number/],
+    [{ topDepth: 1001 }, 'topDepth', /from 0 to 1000/],
   ])('refuses %j naming %s', (options, option, reason) => {
     let caught: unknown;
     try {

@@ -21,6 +21,7 @@ export interface ResolvedOrderBookOptions {
   allowCrossed: boolean;
   maxLevelsPerSide: number;
   maxDepth: number;
+  topDepth: number;
 }
 
 /** Longest symbol, in characters. */
@@ -104,5 +105,6 @@ export function resolveOrderBookOptions(options: OrderBookModuleOptions = {}): R
         : wholeNumber('maxLevelsPerSide', options.maxLevelsPerSide, 1, 1_000_000),
     maxDepth:
       options.maxDepth === undefined ? 5_000 : wholeNumber('maxDepth', options.maxDepth, 1, 1_000_000),
+    topDepth: options.topDepth === undefined ? 50 : wholeNumber('topDepth', options.topDepth, 0, 1_000),
   };
 }

@@ -36,8 +36,8 @@ import type {
 
 /** A symbol's keys and grid, resolved once. */
 interface BookEntry {
-  /** bids, asks, meta: one hash tag. */
-  keys: readonly [string, string, string];
+  /** bids, asks, meta, top: one hash tag. */
+  keys: readonly [string, string, string, string];
   grid: ResolvedSymbolOptions;
 }
 
@@ -86,6 +86,7 @@ export class OrderBookStore {
   private readonly metrics: OrderBookMetrics;
   private readonly books = new Map<string, BookEntry>();
   private readonly ttlArgument: string;
+  private readonly topDepthArgument: string;
   private readonly allowCrossedArgument: string;
 
   /**
@@ -97,6 +98,7 @@ export class OrderBookStore {
     this.keys = connection.keyspace('orderbook');
     this.metrics = new OrderBookMetrics(metrics ?? new MetricsService());
     this.ttlArgument = String(this.options.idleTtlMs);
+    this.topDepthArgument = String(this.options.topDepth);
     this.allowCrossedArgument = this.options.allowCrossed ? '1' : '0';
   }
 
@@ -124,7 +126,14 @@ export class OrderBookStore {
     } catch (error) {
       throw this.refused('snapshot', error);
     }
-    const args = [String(snapshot.sequence), this.ttlArgument, String(bids.count), bids.args, asks.args];
+    const args = [
+      String(snapshot.sequence),
+      this.ttlArgument,
+      this.topDepthArgument,
+      String(bids.count),
+      bids.args,
+      asks.args,
+    ];
     return this.write('snapshot', symbol, snapshot.sequence, () =>
       saveSnapshotScript.run(this.client, book.keys, args as unknown as string[]),
     );
@@ -157,6 +166,7 @@ export class OrderBookStore {
       this.options.sequenceMode,
       this.allowCrossedArgument,
       this.ttlArgument,
+      this.topDepthArgument,
       String(bids.count),
       bids.args,
       asks.args,
@@ -250,7 +260,12 @@ export class OrderBookStore {
     if (grid === undefined) throw new UnknownSymbolError(symbol);
     const keys = this.keys;
     const entry: BookEntry = {
-      keys: [keys.tagged(symbol, 'bids'), keys.tagged(symbol, 'asks'), keys.tagged(symbol, 'meta')],
+      keys: [
+        keys.tagged(symbol, 'bids'),
+        keys.tagged(symbol, 'asks'),
+        keys.tagged(symbol, 'meta'),
+        keys.tagged(symbol, 'top'),
+      ],
       grid,
     };
     if (this.books.size >= SYMBOL_MEMO_LIMIT) this.books.clear();
@@ -312,15 +327,30 @@ export class OrderBookStore {
   }
 }
 
-/** Reads the read script's `seq|updatedAt|bids|asks` reply. */
+/** The first `depth` comma-separated items of `text` (none when it is empty). */
+function firstMembers(text: string, depth: number): string[] {
+  const members: string[] = [];
+  if (text.length === 0) return members;
+  let start = 0;
+  while (members.length < depth) {
+    const comma = text.indexOf(',', start);
+    if (comma === -1) {
+      members.push(text.slice(start));
+      break;
+    }
+    members.push(text.slice(start, comma));
+    start = comma + 1;
+  }
+  return members;
+}
+
+/** Reads the read script's `levels|seq|updatedAt|bids|asks` reply, keeping `depth` levels per side. */
 function parseBook(symbol: string, reply: string, depth: number): OrderBookSnapshot {
-  const first = reply.indexOf('|');
+  const first = reply.indexOf('|', reply.indexOf('|') + 1);
   const second = reply.indexOf('|', first + 1);
   const third = reply.indexOf('|', second + 1);
-  const bidText = reply.slice(second + 1, third);
-  const askText = reply.slice(third + 1);
-  const bidMembers = bidText.length === 0 ? [] : bidText.split(',');
-  const askMembers = askText.length === 0 ? [] : askText.split(',');
+  const bidMembers = firstMembers(reply.slice(second + 1, third), depth);
+  const askMembers = firstMembers(reply.slice(third + 1), depth);
   const bids = bidMembers.map(toLevel);
   const asks = askMembers.map(toLevel);
   const bestBid = bids[0] ?? null;
@@ -328,7 +358,7 @@ function parseBook(symbol: string, reply: string, depth: number): OrderBookSnaps
   const both = bestBid !== null && bestAsk !== null;
   return {
     symbol,
-    sequence: Number(reply.slice(0, first)),
+    sequence: Number(reply.slice(reply.indexOf('|') + 1, first)),
     updatedAt: Number(reply.slice(first + 1, second)),
     bestBid,
     bestAsk,
