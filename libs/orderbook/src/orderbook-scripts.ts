@@ -3,8 +3,10 @@
 //   KEYS[1] bids  sorted set, score = price in ticks, member = "price:quantity" (normalised decimals)
 //   KEYS[2] asks  the same
 //   KEYS[3] meta  hash: seq, updatedAt (ms, server clock), bestBid, bestAsk ('' when a side is empty)
-//   KEYS[4] top   string: the top levels as a read returns them (see readBookScript), rewritten by
-//                 every write in the same script, so it is always exactly the book's top
+//   KEYS[4] top   string "<levels per side>|<seq>|<updatedAt>|<bid>,<bid>,...|<ask>,<ask>,..." of the
+//                 top levels (best first, each "price:quantity"), rewritten by every write in the
+//                 same script as the change: whenever it exists, it is exactly the book's top. A
+//                 read up to that depth is one GET of it; deeper reads run readBookScript.
 // One member per score: a write removes the level's member by score before adding the new one, so a
 // level's price and its exact quantity are one string and a depth read is one ZRANGE per side.
 import { defineScript } from '@redkit/redis';
@@ -133,23 +135,18 @@ return finish(ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5]))
 
 export const readBookScript = defineScript<[depth: number], string | null>({
   name: 'orderbook_read',
-  numberOfKeys: 4,
-  lua: `-- KEYS[1] bids, KEYS[2] asks, KEYS[3] meta, KEYS[4] top (one hash tag)
+  numberOfKeys: 3,
+  lua: `-- KEYS[1] bids, KEYS[2] asks, KEYS[3] meta (one hash tag)
 -- ARGV[1] depth: levels per side
--- returns nil when there is no book, else one string
---   "<levels per side at most>|<seq>|<updatedAt>|<bid>,<bid>,...|<ask>,<ask>,..."
--- with the best levels first, each "price:quantity"; the caller keeps the first <depth> of each side.
--- One string rather than nested arrays: the client parses one bulk reply instead of 2 x depth, which
--- is most of a depth read's client cost.
-local depth = tonumber(ARGV[1])
--- Up to the depth the writers keep in 'top', that string is the answer: one GET instead of two
--- ZRANGEs, whose conversion of every member into Lua is most of this script's cost.
-local top = redis.call('GET', KEYS[4])
-if top and depth <= tonumber(string.sub(top, 1, string.find(top, '|', 1, true) - 1)) then return top end
+-- returns nil when there is no book, else one string in the format of the top string
+--   "<depth>|<seq>|<updatedAt>|<bid>,<bid>,...|<ask>,<ask>,..."
+-- with the best levels first, each "price:quantity". One string rather than nested arrays: the
+-- client parses one bulk reply instead of 2 x depth, which is most of a depth read's client cost.
 local meta = redis.call('HMGET', KEYS[3], 'seq', 'updatedAt')
 if not meta[1] then return false end
-return depth .. '|' .. meta[1] .. '|' .. meta[2] .. '|' ..
-  table.concat(redis.call('ZRANGE', KEYS[1], 0, depth - 1, 'REV'), ',') .. '|' ..
-  table.concat(redis.call('ZRANGE', KEYS[2], 0, depth - 1), ',')
+local last = tonumber(ARGV[1]) - 1
+return ARGV[1] .. '|' .. meta[1] .. '|' .. meta[2] .. '|' ..
+  table.concat(redis.call('ZRANGE', KEYS[1], 0, last, 'REV'), ',') .. '|' ..
+  table.concat(redis.call('ZRANGE', KEYS[2], 0, last), ',')
 `,
 });

@@ -38,6 +38,8 @@ import type {
 interface BookEntry {
   /** bids, asks, meta, top: one hash tag. */
   keys: readonly [string, string, string, string];
+  /** bids, asks, meta: the read script's keys. */
+  scriptKeys: readonly [string, string, string];
   grid: ResolvedSymbolOptions;
 }
 
@@ -65,13 +67,15 @@ function toLevel(member: string): OrderBookLevel {
 
 /**
  * Order books in Redis, one per symbol: bids and asks in sorted sets scored by integer ticks, each
- * member the level's exact `price:quantity`, and a metadata hash; the three keys of a symbol share a
- * hash tag, so every operation is one script on one Cluster slot.
+ * member the level's exact `price:quantity`, a metadata hash, and a string of the top levels that
+ * every write re-renders; the keys of a symbol share a hash tag, so every operation is one command
+ * or one script on one Cluster slot.
  *
  * - `saveSnapshot` replaces a whole book atomically; `applyDelta` changes levels only when the
  *   sequence follows on (`sequenceMode`) and the book stays uncrossed (unless `allowCrossed`).
- * - `getSnapshot` and `getTop` read both sides and the metadata in one script: one consistent view,
- *   with a checksum clients can verify.
+ * - `getSnapshot` and `getTop` read one consistent view of both sides and the metadata: up to
+ *   `topDepth` levels one GET of the top string (written by the same script as each change), deeper
+ *   one script over the sorted sets; with a checksum clients can verify.
  * - Every write is validated whole before anything is sent: one bad level refuses the write.
  *
  * @example
@@ -177,8 +181,9 @@ export class OrderBookStore {
   }
 
   /**
-   * The top `depth` levels of each side and the metadata, read by one script, with the checksum of
-   * what was returned. `null` when there is no book for `symbol`.
+   * The top `depth` levels of each side and the metadata, one consistent view (one GET up to
+   * `topDepth`, else one script), with the checksum of what was returned. `null` when there is no
+   * book for `symbol`.
    */
   async getSnapshot(symbol: string, depth = 20): Promise<OrderBookSnapshot | null> {
     const book = this.book(symbol);
@@ -190,7 +195,7 @@ export class OrderBookStore {
     }
     const started = performance.now();
     try {
-      const reply = await readBookScript.run(this.client, book.keys, [depth]);
+      const reply = await this.read(book, depth);
       return reply === null ? null : parseBook(symbol, reply, depth);
     } finally {
       this.metrics.snapshotReadSeconds.observe((performance.now() - started) / 1000);
@@ -202,7 +207,7 @@ export class OrderBookStore {
     const book = this.book(symbol);
     const started = performance.now();
     try {
-      const reply = await readBookScript.run(this.client, book.keys, [1]);
+      const reply = await this.read(book, 1);
       if (reply === null) return null;
       const {
         bids: _bids,
@@ -246,6 +251,18 @@ export class OrderBookStore {
     }
   }
 
+  /**
+   * One consistent view of the top `depth` levels: the top string the writers keep (one GET) when it
+   * holds at least `depth` levels, else the read script over the sorted sets.
+   */
+  private async read(book: BookEntry, depth: number): Promise<string | null> {
+    if (depth <= this.options.topDepth) {
+      const top = await this.client.get(book.keys[3]);
+      if (top !== null && depth <= Number(top.slice(0, top.indexOf('|')))) return top;
+    }
+    return readBookScript.run(this.client, book.scriptKeys, [depth]);
+  }
+
   /** The keys and grid of `symbol`, memoised; throws for an invalid or unknown symbol. */
   private book(symbol: string): BookEntry {
     const known = this.books.get(symbol);
@@ -258,14 +275,12 @@ export class OrderBookStore {
     }
     const grid = this.options.symbols.get(symbol) ?? this.options.defaultSymbol;
     if (grid === undefined) throw new UnknownSymbolError(symbol);
-    const keys = this.keys;
+    const bids = this.keys.tagged(symbol, 'bids');
+    const asks = this.keys.tagged(symbol, 'asks');
+    const meta = this.keys.tagged(symbol, 'meta');
     const entry: BookEntry = {
-      keys: [
-        keys.tagged(symbol, 'bids'),
-        keys.tagged(symbol, 'asks'),
-        keys.tagged(symbol, 'meta'),
-        keys.tagged(symbol, 'top'),
-      ],
+      keys: [bids, asks, meta, this.keys.tagged(symbol, 'top')],
+      scriptKeys: [bids, asks, meta],
       grid,
     };
     if (this.books.size >= SYMBOL_MEMO_LIMIT) this.books.clear();
