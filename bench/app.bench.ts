@@ -4,7 +4,11 @@
 //
 // The API runs in its own process (bench/app/server.ts, forked), so autocannon's load generation has
 // its own event loop; both share the machine's cores. autocannon keeps 64 connections busy, one
-// request in flight each (no pipelining), for BENCH_SECONDS after BENCH_WARMUP_SECONDS of warm-up.
+// request in flight each (no pipelining), for BENCH_SECONDS per row after BENCH_WARMUP_SECONDS of
+// warm-up. A row is measured in three slices that alternate with the other subject of its scenario,
+// so that load from elsewhere on the machine hits both alike; ops/s are over all slices, p50/p99 the
+// median of the slices'. The extra column is the API process's CPU time per request (user + system,
+// from process.cpuUsage around each slice), which contention on a shared machine disturbs least.
 //
 // - bare-handler   GET /bare on a Nest app with one controller returning { ok: true }.
 // - book-cached    GET /markets/BTC-USD/book?depth=20: answered from the two-level cache's L1 (the
@@ -26,6 +30,9 @@ import { defaultSeconds, defaultWarmupSeconds, DEFAULT_IN_FLIGHT } from './lib/m
 import { markdownTable, writeResults, type Kind, type ResultRow } from './lib/report.js';
 import { REDIS_URL_ENV } from './lib/suite.js';
 
+/** Each row is measured in this many slices, alternating with the other subject of its scenario. */
+const ROUNDS = 3;
+
 interface Target {
   scenario: string;
   subject: string;
@@ -41,7 +48,14 @@ function run(url: string, seconds: number): Promise<AutocannonResult> {
   });
 }
 
-async function startServer(redisUrl: string): Promise<{ urls: { api: string; bare: string }; stop(): void }> {
+/** The forked API process: its URLs, and its CPU time so far (µs, user + system). */
+interface AppServer {
+  urls: { api: string; bare: string };
+  cpuMicros(): Promise<number>;
+  stop(): void;
+}
+
+async function startServer(redisUrl: string): Promise<AppServer> {
   const child = fork(fileURLToPath(new URL('./app/server.ts', import.meta.url)), [], {
     execArgv: [
       '--enable-source-maps',
@@ -55,7 +69,26 @@ async function startServer(redisUrl: string): Promise<{ urls: { api: string; bar
     child.once('message', (message) => resolve(message as { api: string; bare: string }));
     child.once('exit', (code) => reject(new Error(`the app server exited with ${code} before listening`)));
   });
-  return { urls, stop: () => child.disconnect() };
+  const cpuMicros = (): Promise<number> =>
+    new Promise((resolve) => {
+      child.once('message', (message) => resolve((message as { cpuMicros: number }).cpuMicros));
+      child.send('cpu');
+    });
+  return { urls, cpuMicros, stop: () => child.disconnect() };
+}
+
+/** What the rounds of one row add up to. */
+interface RowTotals {
+  requests: number;
+  seconds: number;
+  cpuMicros: number;
+  p50: number[];
+  p99: number[];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 async function main(): Promise<void> {
@@ -68,42 +101,69 @@ async function main(): Promise<void> {
 
   const seconds = defaultSeconds();
   const warmup = defaultWarmupSeconds();
+  const rounds = Math.max(1, Math.min(ROUNDS, Math.floor(seconds)));
   const server = await startServer(redisUrl);
   const rows: ResultRow[] = [];
   try {
-    const targets: Target[] = [
+    const book = `${server.urls.api}/markets/BTC-USD/book?depth=20`;
+    const bare = `${server.urls.bare}/bare`;
+    const scenarios: { scenario: string; targets: Target[] }[] = [
       {
         scenario: 'book-cached',
-        subject: 'redkit',
-        kind: 'redkit',
-        url: `${server.urls.api}/markets/BTC-USD/book?depth=20`,
+        targets: [
+          { scenario: 'book-cached', subject: 'redkit', kind: 'redkit', url: book },
+          { scenario: 'book-cached', subject: 'bare-handler', kind: 'limit', url: bare },
+        ],
       },
-      { scenario: 'book-cached', subject: 'bare-handler', kind: 'limit', url: `${server.urls.bare}/bare` },
       {
         scenario: 'book-uncached',
-        subject: 'redkit',
-        kind: 'redkit',
-        url: `${server.urls.api}/markets/BTC-USD/book?depth=20&fresh=true`,
+        targets: [
+          { scenario: 'book-uncached', subject: 'redkit', kind: 'redkit', url: `${book}&fresh=true` },
+          { scenario: 'book-uncached', subject: 'bare-handler', kind: 'limit', url: bare },
+        ],
       },
-      { scenario: 'book-uncached', subject: 'bare-handler', kind: 'limit', url: `${server.urls.bare}/bare` },
     ];
-    for (const target of targets) {
-      process.stderr.write(`app: ${target.scenario} / ${target.subject} ...\n`);
-      if (warmup > 0) await run(target.url, warmup);
-      const result = await run(target.url, seconds);
-      if (result.non2xx > 0 || result.errors > 0) {
-        throw new Error(
-          `${target.scenario}/${target.subject}: ${result.non2xx} non-2xx answers, ${result.errors} errors`,
-        );
+    for (const { scenario, targets } of scenarios) {
+      process.stderr.write(`app: ${scenario} (${targets.map((target) => target.subject).join(' / ')}) ...\n`);
+      if (warmup > 0) for (const target of targets) await run(target.url, warmup);
+      const totals = targets.map((): RowTotals => ({
+        requests: 0,
+        seconds: 0,
+        cpuMicros: 0,
+        p50: [],
+        p99: [],
+      }));
+      // Rounds alternate the subjects, so that load from elsewhere on the machine hits both alike.
+      for (let round = 0; round < rounds; round += 1) {
+        for (const [index, target] of targets.entries()) {
+          const cpuBefore = await server.cpuMicros();
+          const result = await run(target.url, seconds / rounds);
+          const cpuAfter = await server.cpuMicros();
+          if (result.non2xx > 0 || result.errors > 0) {
+            throw new Error(
+              `${scenario}/${target.subject}: ${result.non2xx} non-2xx answers, ${result.errors} errors`,
+            );
+          }
+          const row = totals[index] as RowTotals;
+          row.requests += result.requests.total;
+          row.seconds += result.duration;
+          row.cpuMicros += cpuAfter - cpuBefore;
+          row.p50.push(result.latency.p50);
+          row.p99.push(result.latency.p99);
+        }
       }
-      rows.push({
-        scenario: target.scenario,
-        subject: target.subject,
-        kind: target.kind,
-        opsPerSec: Math.round(result.requests.average),
-        p50us: Math.round(result.latency.p50 * 1000),
-        p99us: Math.round(result.latency.p99 * 1000),
-      });
+      for (const [index, target] of targets.entries()) {
+        const row = totals[index] as RowTotals;
+        rows.push({
+          scenario,
+          subject: target.subject,
+          kind: target.kind,
+          opsPerSec: Math.round(row.requests / row.seconds),
+          p50us: Math.round(median(row.p50) * 1000),
+          p99us: Math.round(median(row.p99) * 1000),
+          serverCpuUsPerRequest: Math.round((row.cpuMicros / row.requests) * 10) / 10,
+        });
+      }
     }
   } finally {
     server.stop();
@@ -116,7 +176,12 @@ async function main(): Promise<void> {
     inFlight: DEFAULT_IN_FLIGHT,
     rows,
   });
-  process.stdout.write(`\n## app (64 connections, ${seconds} s per row)\n\n${markdownTable(rows)}\n`);
+  process.stdout.write(
+    `\n## app (64 connections, ${seconds} s per row in ${rounds} alternating rounds)\n\n${markdownTable(
+      rows,
+      [{ key: 'serverCpuUsPerRequest', title: 'server CPU µs/req' }],
+    )}\n`,
+  );
   process.stderr.write(`results written to ${file}\n`);
 }
 

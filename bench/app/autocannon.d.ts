@@ -7,7 +7,9 @@ declare module 'autocannon' {
     duration?: number;
   }
   export interface AutocannonResult {
-    requests: { average: number };
+    requests: { average: number; total: number };
+    /** Seconds the run lasted. */
+    duration: number;
     latency: { p50: number; p99: number };
     non2xx: number;
     errors: number;
