@@ -2,19 +2,23 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 
-import { RedisServer, eventually, sharedRedisUrl } from '../../../test/harness/index.js';
+import { RedisServer, eventually } from '../../../test/harness/index.js';
 import { createApp } from '../src/app.factory.js';
 
 describe('orderbook-api skeleton', () => {
+  // Its own server: at startup the app writes its markets' books under the default key prefix.
+  let server: RedisServer;
   let app: INestApplication;
 
   beforeAll(async () => {
-    app = await createApp({ redisUrl: sharedRedisUrl(), host: '127.0.0.1', port: 0 }, false);
+    server = await RedisServer.start();
+    app = await createApp({ redisUrl: server.url, host: '127.0.0.1', port: 0 }, false);
     await app.init();
   });
 
   afterAll(async () => {
     await app?.close();
+    await server?.stop();
   });
 
   it('GET /health answers 200 with Redis up and its latency', async () => {
@@ -39,7 +43,7 @@ describe('orderbook-api skeleton', () => {
   });
 
   it('can be created a second time in the same process without metric registration errors', async () => {
-    const second = await createApp({ redisUrl: sharedRedisUrl(), host: '127.0.0.1', port: 0 }, false);
+    const second = await createApp({ redisUrl: server.url, host: '127.0.0.1', port: 0 }, false);
     await second.init();
     try {
       const response = await request(second.getHttpServer()).get('/metrics').expect(200);
@@ -69,6 +73,16 @@ describe('orderbook-api when Redis goes away', () => {
     await server.kill();
     const down = await request(app.getHttpServer()).get('/health').expect(503);
     expect(down.body.error.redis.status).toBe('down');
+    // Orders and fresh reads answer 503 with Retry-After and a JSON body, never a 500 or a stack.
+    const order = await request(app.getHttpServer())
+      .post('/markets/BTC-USD/orders')
+      .send({ side: 'buy', price: '100', quantity: '1' })
+      .expect(503);
+    expect(order.headers['retry-after']).toBe('1');
+    expect(order.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+    expect(JSON.stringify(order.body)).not.toContain('    at ');
+    const book = await request(app.getHttpServer()).get('/markets/BTC-USD/book?fresh=true').expect(503);
+    expect(book.body.statusCode).toBe(503);
     await eventually(async () => {
       const metrics = await request(app.getHttpServer()).get('/metrics').expect(200);
       expect(metrics.text).toContain('redkit_redis_connection_ready{connection="default"} 0');
