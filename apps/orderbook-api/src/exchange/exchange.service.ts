@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { CacheService } from '@redkit/cache';
-import { LockService } from '@redkit/lock';
+import { LockLostError, LockService } from '@redkit/lock';
 import { EventBus } from '@redkit/messaging';
 import { MetricsService } from '@redkit/metrics';
 import {
@@ -51,6 +51,8 @@ const MAX_FILLS_PER_ORDER = 1_000;
 /** Levels per side an imported book may have. */
 export const MAX_IMPORT_LEVELS = 1_000;
 const CLIENT_ORDER_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** How long the startup check of a market's book waits for its lock. */
+const STARTUP_LOCK_WAIT_MS = 2_000;
 
 /** An order as the scripts store it: integers (ticks, lots, epoch ms) as strings. */
 interface StoredOrder {
@@ -151,7 +153,9 @@ export class ExchangeService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     for (const market of this.markets.all()) {
       try {
-        await this.locks.using(this.lockResource(market.symbol), () => this.resyncBook(market));
+        await this.locks.using(this.lockResource(market.symbol), () => this.resyncBook(market), {
+          maxWaitMs: STARTUP_LOCK_WAIT_MS,
+        });
       } catch (error) {
         this.logger.warn(`could not check the book of ${market.symbol} at startup: ${String(error)}`);
       }
@@ -174,8 +178,8 @@ export class ExchangeService implements OnApplicationBootstrap {
     const market = this.markets.get(symbol);
     const checked = this.checkOrder(market, input);
     const started = performance.now();
-    const outcome = await this.locks.using(this.lockResource(symbol), (_signal, lock) =>
-      this.placeWithFence(market, checked, lock.fencingToken),
+    const outcome = await this.underLock(symbol, (fencingToken) =>
+      this.placeWithFence(market, checked, fencingToken),
     );
     await this.afterWrite(market, outcome.published, outcome.result.duplicate ? 0 : 1);
     this.matchSeconds.observe({ market: symbol }, (performance.now() - started) / 1000);
@@ -256,14 +260,14 @@ export class ExchangeService implements OnApplicationBootstrap {
   async cancelOrder(symbol: string, orderId: string): Promise<Order> {
     const market = this.markets.get(symbol);
     const id = this.checkOrderId(orderId);
-    const outcome = await this.locks.using(this.lockResource(symbol), async (_signal, lock) => {
+    const outcome = await this.underLock(symbol, async (fencingToken) => {
       const reply = await cancelOrderScript.run(this.client, this.keysOf(symbol).book, [
-        String(lock.fencingToken),
+        String(fencingToken),
         id,
         String(Date.now()),
       ]);
       const [status, first, sequence, bidText, askText] = reply;
-      if (status === 'FENCED') throw new FencedOutError(symbol, lock.fencingToken, Number(first));
+      if (status === 'FENCED') throw new FencedOutError(symbol, fencingToken, Number(first));
       if (status === 'NOT_FOUND') throw new OrderNotFoundError(symbol, id);
       const stored = JSON.parse(first as string) as StoredOrder;
       if (status === 'NOT_OPEN') throw new OrderNotOpenError(id, stored.status);
@@ -312,11 +316,11 @@ export class ExchangeService implements OnApplicationBootstrap {
         `cross the bids: best bid ${market.tick.format(bestBid)} >= best ask ${market.tick.format(bestAsk)}`,
       );
     }
-    const outcome = await this.locks.using(this.lockResource(symbol), async (_signal, lock) => {
-      const args = [String(lock.fencingToken), String(Date.now()), String(bids.length)];
+    const outcome = await this.underLock(symbol, async (fencingToken) => {
+      const args = [String(fencingToken), String(Date.now()), String(bids.length)];
       for (const [ticks, lots] of [...bids, ...asks]) args.push(ticks.toString(), lots.toString());
       const reply = await importBookScript.run(this.client, this.keysOf(symbol).book, args);
-      if (reply[0] === 'FENCED') throw new FencedOutError(symbol, lock.fencingToken, Number(reply[1]));
+      if (reply[0] === 'FENCED') throw new FencedOutError(symbol, fencingToken, Number(reply[1]));
       const levels = await this.resyncBook(market);
       const published = [
         this.publish<BookUpdatedEvent>(BOOK_UPDATED, {
@@ -370,6 +374,29 @@ export class ExchangeService implements OnApplicationBootstrap {
     const keys = this.keysOf(symbol).book;
     const [bids, asks] = await Promise.all([this.client.zcard(keys[2]), this.client.zcard(keys[3])]);
     return bids + asks > 0;
+  }
+
+  /**
+   * Runs one write of a market under its lock (`LockService.using`, extended while it runs). The
+   * write itself is guarded by the fencing token its script checks, so once the script has committed
+   * the write stands: a `LockLostError` raised after that (the lease ran out while the delta or the
+   * events were on their way) is not reported as a failure of a write that happened. Before the
+   * script has run, a lost lock fails the call (503) and nothing was written.
+   */
+  private async underLock<T>(
+    symbol: string,
+    write: (fencingToken: number) => Promise<LockedOutcome<T>>,
+  ): Promise<LockedOutcome<T>> {
+    let outcome: LockedOutcome<T> | undefined;
+    try {
+      await this.locks.using(this.lockResource(symbol), async (_signal, lock) => {
+        outcome = await write(lock.fencingToken);
+      });
+    } catch (error) {
+      if (!(error instanceof LockLostError) || outcome === undefined) throw error;
+      this.logger.warn(`the lock on ${symbol} was lost after a committed write: ${error.message}`);
+    }
+    return outcome as LockedOutcome<T>;
   }
 
   /** Checks and converts a new order; throws {@link InvalidFieldError} naming the field. */
