@@ -159,6 +159,23 @@ describe.each(sharedTopologies)('LockService on %s', (_name, redis) => {
     expect(order.indexOf('b')).toBeLessThan(16 + 64 + 1);
   });
 
+  it('times out and aborts waiters queued in-process like any other', async () => {
+    const held = await a.locks.acquire('local-wait', { ttlMs: 10_000 });
+    const timedOut = a.locks.acquire('local-wait', { maxWaitMs: 100 }).catch((error: unknown) => error);
+    const controller = new AbortController();
+    const aborted = a.locks
+      .acquire('local-wait', { signal: controller.signal })
+      .catch((error: unknown) => error);
+    const served = a.locks.acquire('local-wait');
+    controller.abort();
+    expect(await aborted).toMatchObject({ reason: 'aborted' });
+    expect(await timedOut).toMatchObject({ reason: 'timeout' });
+    await held.release();
+    const lock = await served;
+    expect(lock.fencingToken).toBe(held.fencingToken + 1);
+    await lock.release();
+  });
+
   it('moves local waiters on when a holder lets its lease run out without releasing', async () => {
     await a.locks.acquire('forgotten', { ttlMs: 200 }); // never released
     const lock = await a.locks.acquire('forgotten', { ttlMs: 5_000, maxWaitMs: 5_000 });
@@ -219,13 +236,13 @@ describe.each(sharedTopologies)('LockService on %s', (_name, redis) => {
       async (signal, lock) => {
         fence = lock.fencingToken;
         for (let step = 0; step < 10; step += 1) {
-          await sleep(50);
+          await sleep(150);
           expect(signal.aborted).toBe(false);
           expect(await b.locks.tryAcquire('long')).toBeNull();
         }
         return 'done';
       },
-      { ttlMs: 100 },
+      { ttlMs: 300 }, // 10 x 150 ms = 5 x the TTL
     );
     expect(result).toBe('done');
     const after = await b.locks.tryAcquire('long');

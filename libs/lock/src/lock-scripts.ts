@@ -125,7 +125,7 @@ end
 return 0`;
 
 /** Tokens a renewal reserves: a busy batch uses a block of 16 in well under a round trip. */
-export const RENEW_BLOCK = 4 * FENCE_BLOCK;
+export const RENEW_BLOCK = 16 * FENCE_BLOCK;
 
 /**
  * KEYS[1] owner, KEYS[2] fence, KEYS[3] queue. ARGV[1] token, ARGV[2] TTL ms.

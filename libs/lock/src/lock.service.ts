@@ -88,8 +88,8 @@ class LocalWaiter {
   readonly promise: Promise<Lock>;
   resolve!: (lock: Lock) => void;
   reject!: (error: unknown) => void;
-  private timer?: NodeJS.Timeout;
-  private onAbort?: () => void;
+  /** Set while listening to the caller's signal. */
+  onAbort?: () => void;
 
   constructor(
     readonly call: ResolvedAcquireOptions,
@@ -103,18 +103,10 @@ class LocalWaiter {
     });
   }
 
-  /** Calls `giveUp` at the deadline or when the signal aborts, until {@link detach}. */
-  watch(giveUp: (reason: 'timeout' | 'aborted') => void): void {
-    this.timer = setTimeout(() => giveUp('timeout'), Math.max(0, this.deadline - Date.now()));
-    if (this.signal !== undefined) {
-      this.onAbort = () => giveUp('aborted');
-      this.signal.addEventListener('abort', this.onAbort, { once: true });
-    }
-  }
-
+  /** Stops listening to the signal (the cohort's deadline timer needs no undoing). */
   detach(): void {
-    clearTimeout(this.timer);
     if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
+    this.onAbort = undefined;
   }
 }
 
@@ -138,6 +130,9 @@ interface Cohort {
   closing?: boolean;
   /** The holder's release, waiting for the renewal in flight because its block ran out. */
   parked?: () => void;
+  /** One timer for the queue's deadlines (not one per waiter), and when it fires. */
+  deadlineTimer?: NodeJS.Timeout;
+  deadlineAt?: number;
 }
 
 /**
@@ -278,6 +273,9 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     clearTimeout(cohort.expiryTimer);
     const next = cohort.queue.shift();
     if (next === undefined) {
+      clearTimeout(cohort.deadlineTimer);
+      cohort.deadlineTimer = undefined;
+      cohort.deadlineAt = undefined;
       if (this.cohorts?.get(resource) === cohort) this.cohorts.delete(resource);
       return;
     }
@@ -299,33 +297,77 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   ): Promise<Lock> {
     const waiter = new LocalWaiter(call, signal, startedAt, Date.now() + call.maxWaitMs);
     cohort.queue.push(waiter);
-    waiter.watch((reason) => {
-      const index = cohort.queue.indexOf(waiter);
-      if (index < 0) return;
-      cohort.queue.splice(index, 1);
-      waiter.detach();
-      try {
-        this.notAcquired(resource, 0, reason, startedAt, reason === 'aborted' ? signal?.reason : undefined);
-      } catch (error) {
-        waiter.reject(error);
-      }
-    });
+    if (cohort.deadlineAt === undefined || waiter.deadline < cohort.deadlineAt) {
+      this.scheduleDeadlines(cohort, resource, waiter.deadline);
+    }
+    if (signal !== undefined) {
+      waiter.onAbort = () => this.dropLocalWaiter(cohort, resource, waiter, 'aborted');
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
     if (cohort.holder !== undefined && cohort.expiryTimer === undefined) this.watchHolder(cohort);
     return waiter.promise;
+  }
+
+  /** Rejects a local waiter that timed out or was aborted, if it is still queued. */
+  private dropLocalWaiter(
+    cohort: Cohort,
+    resource: string,
+    waiter: LocalWaiter,
+    reason: 'timeout' | 'aborted',
+  ): void {
+    const index = cohort.queue.indexOf(waiter);
+    if (index < 0) return;
+    cohort.queue.splice(index, 1);
+    waiter.detach();
+    try {
+      this.notAcquired(
+        resource,
+        0,
+        reason,
+        waiter.startedAt,
+        reason === 'aborted' ? waiter.signal?.reason : undefined,
+      );
+    } catch (error) {
+      waiter.reject(error);
+    }
+  }
+
+  /** Arms the cohort's one deadline timer for `at`; when it fires, expired waiters are dropped. */
+  private scheduleDeadlines(cohort: Cohort, resource: string, at: number): void {
+    clearTimeout(cohort.deadlineTimer);
+    cohort.deadlineAt = at;
+    cohort.deadlineTimer = setTimeout(
+      () => {
+        cohort.deadlineTimer = undefined;
+        cohort.deadlineAt = undefined;
+        const now = Date.now();
+        let earliest = Infinity;
+        for (const waiter of [...cohort.queue]) {
+          if (waiter.deadline <= now) this.dropLocalWaiter(cohort, resource, waiter, 'timeout');
+          else earliest = Math.min(earliest, waiter.deadline);
+        }
+        if (earliest !== Infinity) this.scheduleDeadlines(cohort, resource, earliest);
+      },
+      Math.max(0, at - Date.now()),
+    );
+    cohort.deadlineTimer.unref();
   }
 
   /** Moves the queue on if the holder's lease runs out without a release (it crashed, it forgot). */
   private watchHolder(cohort: Cohort): void {
     clearTimeout(cohort.expiryTimer);
+    cohort.expiryTimer = undefined;
     const holder = cohort.holder;
     if (holder === undefined) return;
     cohort.expiryTimer = setTimeout(
       () => {
         cohort.expiryTimer = undefined;
-        if (cohort.holder !== holder) return;
-        if (holder.expiresAt > Date.now()) return this.watchHolder(cohort);
+        // Hand-overs pass the lease on: look at whoever holds it now.
+        const current = cohort.holder;
+        if (current === undefined) return;
+        if (current.expiresAt > Date.now()) return this.watchHolder(cohort);
         cohort.holder = undefined;
-        this.nextLeader(cohort, holder.resource);
+        this.nextLeader(cohort, current.resource);
       },
       Math.max(0, holder.expiresAt - Date.now()) + 1,
     );
