@@ -189,6 +189,34 @@ describe.each(sharedTopologies)('OrderBookStore on %s', (_name, redis) => {
     }
   });
 
+  it('reuses the parse of an unchanged book without sharing mutable state, and parses again after a write', async () => {
+    await a.store.saveSnapshot('reuse', {
+      sequence: 1,
+      bids: levels(30, 5000, -1),
+      asks: levels(30, 5001, 1),
+    });
+    const first = await b.store.getSnapshot('reuse', 20);
+    const second = await b.store.getSnapshot('reuse', 20);
+    expect(second).toEqual(first);
+    expect(second).not.toBe(first);
+    expect(second?.bids).not.toBe(first?.bids);
+    expect(Object.isFrozen(second?.bids[0])).toBe(true);
+    first?.bids.pop();
+    expect((await b.store.getSnapshot('reuse', 20))?.bids).toHaveLength(20);
+    await a.store.applyDelta('reuse', { sequence: 2, bids: [{ price: '50', quantity: '9' }], asks: [] });
+    const changed = await b.store.getSnapshot('reuse', 20);
+    expect(changed?.bids[0]).toEqual({ price: '50', quantity: '9' });
+    expect(changed?.checksum).not.toBe(first?.checksum);
+    const plain = await openStore({ ...redis(), keyPrefix }, { ...OPTIONS, reuseParsedReads: false });
+    try {
+      const fresh = await plain.store.getSnapshot('reuse', 20);
+      expect(fresh).toEqual(changed);
+      expect(Object.isFrozen(fresh?.bids[0])).toBe(false);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('accepts any higher sequence in greater mode', async () => {
     const loose = await openStore({ ...redis(), keyPrefix }, { ...OPTIONS, sequenceMode: 'greater' });
     try {

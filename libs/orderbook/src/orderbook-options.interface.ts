@@ -48,6 +48,13 @@ export interface OrderBookModuleOptions {
    * use the sorted sets. Costs each write two ZRANGEs of this depth. 0 turns it off. Default 50.
    */
   topDepth?: number;
+  /**
+   * When a read's reply is identical to the previous read of that book at that depth (the book has
+   * not changed), reuse its parse (levels, checksum, spread, mid) instead of parsing again. Every
+   * read still asks Redis. Level objects are then frozen and shared between such reads; the
+   * snapshot object and its arrays are always new. Default true.
+   */
+  reuseParsedReads?: boolean;
 }
 
 /** Module-level settings (Nest "extras"), given beside the options or beside `useFactory`. */

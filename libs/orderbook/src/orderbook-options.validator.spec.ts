@@ -31,6 +31,7 @@ describe('resolveOrderBookOptions', () => {
     [{ sequenceMode: 'any' }, 'sequenceMode', /"next" or "greater"/],
     [{ idleTtlMs: -5 }, 'idleTtlMs', /whole number/],
     [{ allowCrossed: 'yes' }, 'allowCrossed', /true or false/],
+    [{ reuseParsedReads: 1 }, 'reuseParsedReads', /true or false/],
     [{ maxDepth: 0 }, 'maxDepth', /whole number/],
     [{ topDepth: 1001 }, 'topDepth', /from 0 to 1000/],
   ])('refuses %j naming %s', (options, option, reason) => {

@@ -22,6 +22,7 @@ export interface ResolvedOrderBookOptions {
   maxLevelsPerSide: number;
   maxDepth: number;
   topDepth: number;
+  reuseParsedReads: boolean;
 }
 
 /** Longest symbol, in characters. */
@@ -83,11 +84,10 @@ export function resolveOrderBookOptions(options: OrderBookModuleOptions = {}): R
   if (sequenceMode !== 'next' && sequenceMode !== 'greater') {
     throw new OrderBookOptionsError('sequenceMode', `must be "next" or "greater", got ${show(sequenceMode)}`);
   }
-  if (options.allowCrossed !== undefined && typeof options.allowCrossed !== 'boolean') {
-    throw new OrderBookOptionsError(
-      'allowCrossed',
-      `must be true or false, got ${show(options.allowCrossed)}`,
-    );
+  for (const flag of ['allowCrossed', 'reuseParsedReads'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+      throw new OrderBookOptionsError(flag, `must be true or false, got ${show(options[flag])}`);
+    }
   }
   return {
     symbols,
@@ -99,6 +99,7 @@ export function resolveOrderBookOptions(options: OrderBookModuleOptions = {}): R
         : wholeNumber('idleTtlMs', options.idleTtlMs, 0, Number.MAX_SAFE_INTEGER),
     sequenceMode,
     allowCrossed: options.allowCrossed ?? false,
+    reuseParsedReads: options.reuseParsedReads ?? true,
     maxLevelsPerSide:
       options.maxLevelsPerSide === undefined
         ? 50_000

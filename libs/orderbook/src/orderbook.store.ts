@@ -41,6 +41,10 @@ interface BookEntry {
   /** bids, asks, meta: the read script's keys. */
   scriptKeys: readonly [string, string, string];
   grid: ResolvedSymbolOptions;
+  /** The last read's reply and depth and what it parsed to, reused while the book is unchanged. */
+  lastReply?: string;
+  lastDepth?: number;
+  lastSnapshot?: OrderBookSnapshot;
 }
 
 /** The memo of symbols is dropped whole when it grows past this. */
@@ -63,6 +67,10 @@ function decodeKeyPart(part: string): string {
 function toLevel(member: string): OrderBookLevel {
   const colon = member.indexOf(':');
   return { price: member.slice(0, colon), quantity: member.slice(colon + 1) };
+}
+
+function toFrozenLevel(member: string): OrderBookLevel {
+  return Object.freeze(toLevel(member));
 }
 
 /**
@@ -196,7 +204,7 @@ export class OrderBookStore {
     const started = performance.now();
     try {
       const reply = await this.read(book, depth);
-      return reply === null ? null : parseBook(symbol, reply, depth);
+      return reply === null ? null : this.parse(book, symbol, reply, depth);
     } finally {
       this.metrics.snapshotReadSeconds.observe((performance.now() - started) / 1000);
     }
@@ -215,7 +223,7 @@ export class OrderBookStore {
         depth: _depth,
         checksum: _checksum,
         ...top
-      } = parseBook(symbol, reply, 1);
+      } = this.parse(book, symbol, reply, 1);
       return top;
     } finally {
       this.metrics.topReadSeconds.observe((performance.now() - started) / 1000);
@@ -261,6 +269,23 @@ export class OrderBookStore {
       if (top !== null && depth <= Number(top.slice(0, top.indexOf('|')))) return top;
     }
     return readBookScript.run(this.client, book.scriptKeys, [depth]);
+  }
+
+  /**
+   * Parses a read's reply. With `reuseParsedReads`, a reply equal to the book's last one at the same
+   * depth (the book has not changed) reuses that parse: fresh snapshot object and arrays, shared
+   * frozen level objects. Equal replies are the same state, so this never mixes states.
+   */
+  private parse(book: BookEntry, symbol: string, reply: string, depth: number): OrderBookSnapshot {
+    if (!this.options.reuseParsedReads) return parseBook(symbol, reply, depth, false);
+    let snapshot = book.lastSnapshot;
+    if (snapshot === undefined || book.lastDepth !== depth || book.lastReply !== reply) {
+      snapshot = parseBook(symbol, reply, depth, true);
+      book.lastReply = reply;
+      book.lastDepth = depth;
+      book.lastSnapshot = snapshot;
+    }
+    return { ...snapshot, bids: snapshot.bids.slice(), asks: snapshot.asks.slice() };
   }
 
   /** The keys and grid of `symbol`, memoised; throws for an invalid or unknown symbol. */
@@ -360,14 +385,14 @@ function firstMembers(text: string, depth: number): string[] {
 }
 
 /** Reads the read script's `levels|seq|updatedAt|bids|asks` reply, keeping `depth` levels per side. */
-function parseBook(symbol: string, reply: string, depth: number): OrderBookSnapshot {
+function parseBook(symbol: string, reply: string, depth: number, freeze: boolean): OrderBookSnapshot {
   const first = reply.indexOf('|', reply.indexOf('|') + 1);
   const second = reply.indexOf('|', first + 1);
   const third = reply.indexOf('|', second + 1);
   const bidMembers = firstMembers(reply.slice(second + 1, third), depth);
   const askMembers = firstMembers(reply.slice(third + 1), depth);
-  const bids = bidMembers.map(toLevel);
-  const asks = askMembers.map(toLevel);
+  const bids = bidMembers.map(freeze ? toFrozenLevel : toLevel);
+  const asks = askMembers.map(freeze ? toFrozenLevel : toLevel);
   const bestBid = bids[0] ?? null;
   const bestAsk = asks[0] ?? null;
   const both = bestBid !== null && bestAsk !== null;
