@@ -198,7 +198,8 @@ export class StreamConsumer<T = unknown> {
     this.retryTimers.clear();
     this.wakeReader?.();
     await this.unblockReader();
-    await this.readLoop;
+    // Bounded: a read stuck past its timeout is abandoned by the watchdog anyway.
+    await Promise.race([this.readLoop, sleep(this.readLimitMs() + 100, undefined, { ref: false })]);
     while (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     this.flushAcks();
     while (this.settling.size > 0) await Promise.allSettled([...this.settling]);
@@ -280,18 +281,20 @@ export class StreamConsumer<T = unknown> {
       const reader = this.reader as RedisClient;
       let reply: [string, RawEntry[]][] | null;
       try {
-        reply = (await reader.xreadgroup(
-          'GROUP',
-          this.group,
-          this.consumer,
-          'COUNT',
-          Math.min(batchSize, free),
-          'BLOCK',
-          blockMs,
-          'STREAMS',
-          this.key,
-          '>',
-        )) as [string, RawEntry[]][] | null;
+        reply = await this.readWithWatchdog(
+          reader.xreadgroup(
+            'GROUP',
+            this.group,
+            this.consumer,
+            'COUNT',
+            Math.min(batchSize, free),
+            'BLOCK',
+            blockMs,
+            'STREAMS',
+            this.key,
+            '>',
+          ) as Promise<[string, RawEntry[]][] | null>,
+        );
         failures = 0;
       } catch (error) {
         if (this.stopRequested) break;
@@ -311,6 +314,30 @@ export class StreamConsumer<T = unknown> {
       if (entries === undefined) continue;
       for (const [id, fields] of entries) this.deliver(id, fields, 1);
     }
+  }
+
+  /**
+   * A read that outlives its own command timeout by a second is stuck (seen with a Cluster client
+   * after a node restart): the reading connection is replaced, so the consumer never stalls for good.
+   */
+  private readWithWatchdog<R>(read: Promise<R>): Promise<R> {
+    const limitMs = this.readLimitMs();
+    let timer: NodeJS.Timeout | undefined;
+    const watchdog = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const stuck = this.reader;
+        if (stuck !== undefined && !this.stopRequested) {
+          this.reader = this.openReader();
+          stuck.disconnect();
+        }
+        reject(new Error(`XREADGROUP did not settle within ${limitMs} ms; reading connection replaced`));
+      }, limitMs);
+    });
+    return Promise.race([read, watchdog]).finally(() => clearTimeout(timer));
+  }
+
+  private readLimitMs(): number {
+    return this.settings.blockMs + this.connection.options.commandTimeoutMs + 1_000;
   }
 
   /** Hands one delivered entry to the handler. */
