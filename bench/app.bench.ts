@@ -5,15 +5,23 @@
 // The API runs in its own process (bench/app/server.ts, forked), so autocannon's load generation has
 // its own event loop; both share the machine's cores. autocannon keeps 64 connections busy, one
 // request in flight each (no pipelining), for BENCH_SECONDS per row after BENCH_WARMUP_SECONDS of
-// warm-up. A row is measured in three slices that alternate with the other subject of its scenario,
+// warm-up. A row is measured in three slices that alternate with the other subjects of its scenario,
 // so that load from elsewhere on the machine hits both alike; ops/s are over all slices, p50/p99 the
 // median of the slices'. The extra column is the API process's CPU time per request (user + system,
 // from process.cpuUsage around each slice), which contention on a shared machine disturbs least.
 //
-// - bare-handler   GET /bare on a Nest app with one controller returning { ok: true }.
 // - book-cached    GET /markets/BTC-USD/book?depth=20: answered from the two-level cache's L1 (the
 //                  key never changes during the run), so the handler, its validation pipe and Redis
 //                  are skipped; what is left is Nest's routing, the cache interceptor and JSON.
+//
+// Two limits, both a handler returning { ok: true }:
+// - bare-handler   GET /bare inside the API (bench/app/server.ts adds the route): the same Express
+//                  app and the same global cache interceptor, validation pipe and exception filter
+//                  as the book route. This is the `vs limit` reference: it isolates what the book
+//                  route itself costs.
+// - bare-nest-app  GET /bare on a Nest app with nothing but that controller: also without the app's
+//                  global interceptor, which Nest runs through RxJS on every route (CacheModule
+//                  registers it app-wide, so every route of an app using @Cacheable pays it).
 // - book-uncached  the same with fresh=true, which bypasses the cache: validation, then one Lua read
 //                  of the top 20 levels of each side and the metadata from the order-book store.
 //
@@ -30,7 +38,7 @@ import { defaultSeconds, defaultWarmupSeconds, DEFAULT_IN_FLIGHT } from './lib/m
 import { markdownTable, writeResults, type Kind, type ResultRow } from './lib/report.js';
 import { REDIS_URL_ENV } from './lib/suite.js';
 
-/** Each row is measured in this many slices, alternating with the other subject of its scenario. */
+/** Each row is measured in this many slices, alternating with the other subjects of its scenario. */
 const ROUNDS = 3;
 
 interface Target {
@@ -106,13 +114,15 @@ async function main(): Promise<void> {
   const rows: ResultRow[] = [];
   try {
     const book = `${server.urls.api}/markets/BTC-USD/book?depth=20`;
-    const bare = `${server.urls.bare}/bare`;
+    const bare = `${server.urls.api}/bare`;
+    const bareApp = `${server.urls.bare}/bare`;
     const scenarios: { scenario: string; targets: Target[] }[] = [
       {
         scenario: 'book-cached',
         targets: [
           { scenario: 'book-cached', subject: 'redkit', kind: 'redkit', url: book },
           { scenario: 'book-cached', subject: 'bare-handler', kind: 'limit', url: bare },
+          { scenario: 'book-cached', subject: 'bare-nest-app', kind: 'limit', url: bareApp },
         ],
       },
       {
@@ -120,6 +130,7 @@ async function main(): Promise<void> {
         targets: [
           { scenario: 'book-uncached', subject: 'redkit', kind: 'redkit', url: `${book}&fresh=true` },
           { scenario: 'book-uncached', subject: 'bare-handler', kind: 'limit', url: bare },
+          { scenario: 'book-uncached', subject: 'bare-nest-app', kind: 'limit', url: bareApp },
         ],
       },
     ];

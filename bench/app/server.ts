@@ -1,7 +1,8 @@
 // The process the app benchmark measures (forked by bench/app.bench.ts, so that autocannon's load
-// generation does not share its event loop): the sample API (its TypeScript compiled by the same swc config as `npm start`'s build), and beside it
-// a bare Nest app whose one handler returns a constant, the limit. Both listen on free loopback
-// ports, which are sent to the parent once the order book is seeded.
+// generation does not share its event loop): the sample API (its TypeScript compiled with the same
+// swc configuration as `npm start`'s build) with one extra route, GET /bare, a handler returning a
+// constant; and a bare Nest app with only that handler. Both listen on free loopback ports, sent to
+// the parent once the order book is seeded.
 import 'reflect-metadata';
 
 import { Controller, Get, Module } from '@nestjs/common';
@@ -28,7 +29,13 @@ async function main(): Promise<void> {
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set');
   // Rate limits off: the guard's Redis round trip would be what the book routes measure.
-  const app = await createApp({ redisUrl, host: '127.0.0.1', port: 0, rateLimits: false }, ['error']);
+  // The constant handler inside the API: its global cache interceptor, validation pipe and
+  // exception filter apply to it as to the book route.
+  const app = await createApp(
+    { redisUrl, host: '127.0.0.1', port: 0, rateLimits: false },
+    ['error'],
+    [BareController],
+  );
   await app.listen(0, '127.0.0.1');
   const bids = [];
   const asks = [];

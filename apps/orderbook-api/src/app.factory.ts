@@ -1,18 +1,26 @@
 import 'reflect-metadata';
 
-import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
+import type { INestApplication, LoggerService, LogLevel, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 import type { AppConfig } from './app.config.js';
 import { AppModule } from './app.module.js';
 
-/** Builds the API with its OpenAPI docs at /docs; `main.ts` and the e2e tests share it. */
+/**
+ * Builds the API with its OpenAPI docs at /docs; `main.ts`, the e2e tests and the benchmark share it.
+ * `extraControllers` join the app's own (the benchmark's constant handler, which then goes through
+ * the same global interceptors, pipes and filters as the API's routes).
+ */
 export async function createApp(
   config: AppConfig,
   logger: LoggerService | LogLevel[] | false = ['log', 'warn', 'error'],
+  extraControllers: Type[] = [],
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forConfig(config), { logger, abortOnError: false });
+  const app = await NestFactory.create(AppModule.forConfig(config, extraControllers), {
+    logger,
+    abortOnError: false,
+  });
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

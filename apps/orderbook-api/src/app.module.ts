@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { CacheModule } from '@redkit/cache';
@@ -25,7 +25,7 @@ import { MarketRegistry } from './markets/market.registry.js';
 /** The sample exchange: every redkit module, wired as a user would wire them. */
 @Module({})
 export class AppModule {
-  static forConfig(config: AppConfig): DynamicModule {
+  static forConfig(config: AppConfig, extraControllers: Type[] = []): DynamicModule {
     const markets = new MarketRegistry(config.markets ?? DEFAULT_MARKETS);
     const symbols: Record<string, OrderBookSymbolOptions> = {};
     for (const market of markets.all()) {
@@ -60,7 +60,7 @@ export class AppModule {
         OrderBookModule.forRoot({ symbols, idleTtlMs: 0 }),
         MessagingModule.forRoot({}),
       ],
-      controllers: [HealthController, MarketsController],
+      controllers: [HealthController, MarketsController, ...extraControllers],
       providers,
     };
   }
