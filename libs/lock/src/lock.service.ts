@@ -549,7 +549,11 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         cohort.holder = handed;
         this.metrics.acquire.acquired.inc();
         this.metrics.waitSeconds.observe((performance.now() - next.startedAt) / 1_000);
-        next.resolve(handed);
+        // Hand-overs chain through promise callbacks, which would keep the event loop from reading
+        // the renewal's reply until the tokens ran out; while one is in flight, hand over on the
+        // next turn of the loop instead.
+        if (cohort.renewing) setImmediate(next.resolve, handed);
+        else next.resolve(handed);
         // Callers still queued: renew the lease and reserve the next block in the background, so
         // the batch does not stall at the block's end (one renewal in flight at a time).
         if (
@@ -557,7 +561,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
           !cohort.renewing &&
           !cohort.closing &&
           cohort.queue.length > 0 &&
-          cohort.lastToken - handed.fencingToken < RENEW_BLOCK
+          cohort.lastToken - handed.fencingToken < RENEW_BLOCK / 2
         ) {
           this.renew(cohort, handed);
         }
