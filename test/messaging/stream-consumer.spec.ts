@@ -109,6 +109,23 @@ describe.each(sharedTopologies)('Streams on %s', (_name, redis) => {
     ).toBe(1);
   });
 
+  it('dead-letters at once an entry that StreamProducer did not write, without calling the handler', async () => {
+    const key = producer.keyOf('foreign');
+    await connection.client.xadd(key, '*', 'something', 'else');
+    await producer.publish('foreign', 'job', { n: 1 });
+    const handled: number[] = [];
+    await consume<{ n: number }>({
+      stream: 'foreign',
+      group: 'g',
+      handler: (message) => void handled.push(message.data.n),
+    });
+    await eventually(async () => expect((await inspector.stats('foreign')).deadLetterLength).toBe(1));
+    expect(handled).toEqual([1]);
+    const [dead] = await inspector.deadLetters('foreign');
+    expect(dead?.error).toMatch(/malformed entry/);
+    expect(dead?.fields).toEqual({ something: 'else' });
+  });
+
   it('finishes and acks in-flight entries on graceful shutdown', async () => {
     for (let n = 0; n < 40; n++) await producer.publish('graceful', 'job', { n });
     let started = 0;
