@@ -41,6 +41,12 @@ class TradeListener {
   }
 }
 
+@Injectable()
+class BadListener {
+  @OnEvent('market.[ab]')
+  onMarket(): void {}
+}
+
 describe('MessagingModule in a Nest application', () => {
   const keyPrefix = uniquePrefix('module');
   let app: INestApplication;
@@ -107,6 +113,21 @@ describe('MessagingModule in a Nest application', () => {
     const pending = (await fresh.client.xpending(key, 'billing')) as [number];
     await fresh.close();
     expect(pending[0]).toBe(0);
+  });
+});
+
+describe('MessagingModule with a bad @OnEvent pattern', () => {
+  it('fails at startup, naming the method', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [RedisModule.forRoot({ url: sharedRedisUrl() }), MessagingModule.forRoot()],
+      providers: [BadListener],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    try {
+      await expect(app.init()).rejects.toThrow(/@OnEvent on BadListener.onMarket/);
+    } finally {
+      await app.close();
+    }
   });
 });
 

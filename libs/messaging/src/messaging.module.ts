@@ -1,10 +1,10 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 
 import { EventBus } from './event-bus.js';
 import { IdempotencyStore } from './idempotency.store.js';
 import { MessagingExplorer } from './messaging.explorer.js';
-import { MessagingConfigurableModule } from './messaging.module-definition.js';
+import { MessagingConfigurableModule, type MESSAGING_OPTIONS_TYPE } from './messaging.module-definition.js';
 import { StreamConsumers } from './stream-consumers.js';
 import { StreamInspector } from './stream-inspector.js';
 import { StreamProducer } from './stream-producer.js';
@@ -23,4 +23,9 @@ import { StreamProducer } from './stream-producer.js';
   providers: [MessagingExplorer],
   exports: [EventBus, StreamProducer, StreamConsumers, StreamInspector, IdempotencyStore],
 })
-export class MessagingModule extends MessagingConfigurableModule {}
+export class MessagingModule extends MessagingConfigurableModule {
+  /** Every option has a default, so `forRoot()` alone is enough. */
+  static override forRoot(options: typeof MESSAGING_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}
