@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 
-import { bookChecksum, checksumText, crc32, crc32Bytes } from './orderbook-checksum.js';
+import { bookChecksum, bookChecksumOfRanges, checksumText, crc32, crc32Bytes } from './orderbook-checksum.js';
 
 describe('crc32', () => {
   it('matches the IEEE check value and known vectors', () => {
@@ -29,5 +29,34 @@ describe('checksumText', () => {
 
   it('is the CRC-32 of that text', () => {
     expect(bookChecksum(['1:1'], ['2:2'])).toBe(crc32('1:1:2:2'));
+  });
+});
+
+describe('bookChecksumOfRanges', () => {
+  /** The bids and asks as one "bids|asks" text with the offsets of each level. */
+  function ranged(bids: string[], asks: string[]) {
+    const text = `${bids.join(',')}|${asks.join(',')}`;
+    const ranges = (levels: string[], from: number) => {
+      const out: number[] = [];
+      let at = from;
+      for (const level of levels) {
+        out.push(at, at + level.length);
+        at += level.length + 1;
+      }
+      return out;
+    };
+    return { text, bids: ranges(bids, 0), asks: ranges(asks, bids.join(',').length + 1) };
+  }
+
+  it.each([
+    [['100.5:2', '100:1', '99:4'], ['101:3']],
+    [['1:1'], ['2:2', '3:3', '4:4']],
+    [[], ['2:2', '3:3']],
+    [['1:1'], []],
+    [[], []],
+    [['1:€'], ['2:2']],
+  ])('equals bookChecksum for bids %j and asks %j', (bids, asks) => {
+    const { text, bids: bidRanges, asks: askRanges } = ranged(bids, asks);
+    expect(bookChecksumOfRanges(text, bidRanges, askRanges)).toBe(bookChecksum(bids, asks));
   });
 });

@@ -88,3 +88,46 @@ export function bookChecksum(bids: readonly string[], asks: readonly string[]): 
   }
   return crc === undefined ? crc32(checksumText(bids, asks)) : (crc ^ -1) >>> 0;
 }
+
+/**
+ * {@link bookChecksum} of levels given as ranges of one string: `bids` and `asks` hold
+ * `start, end` offsets into `text`, each range one `price:quantity`. The read path uses it on the
+ * reply itself, without slicing a string per level.
+ */
+export function bookChecksumOfRanges(text: string, bids: readonly number[], asks: readonly number[]): number {
+  let crc = -1;
+  const longest = Math.max(bids.length, asks.length);
+  for (let index = 0; index < longest; index += 2) {
+    if (index < bids.length) {
+      if (index > 0) crc = (CRC_TABLE[(crc ^ COLON) & 0xff] as number) ^ (crc >>> 8);
+      crc = updateRange(crc, text, bids[index] as number, bids[index + 1] as number);
+      if (crc === NON_ASCII) return bookChecksum(slices(text, bids), slices(text, asks));
+    }
+    if (index < asks.length) {
+      if (index > 0 || index < bids.length) crc = (CRC_TABLE[(crc ^ COLON) & 0xff] as number) ^ (crc >>> 8);
+      crc = updateRange(crc, text, asks[index] as number, asks[index + 1] as number);
+      if (crc === NON_ASCII) return bookChecksum(slices(text, bids), slices(text, asks));
+    }
+  }
+  return (crc ^ -1) >>> 0;
+}
+
+/** Not a CRC state: the CRC state lives in int32, this is a double. */
+const NON_ASCII = 0.5;
+
+/** Feeds `text[start, end)` into a running CRC; {@link NON_ASCII} when a character is not ASCII. */
+function updateRange(crc: number, text: string, start: number, end: number): number {
+  for (let at = start; at < end; at += 1) {
+    const code = text.charCodeAt(at);
+    if (code > 0x7f) return NON_ASCII;
+    crc = (CRC_TABLE[(crc ^ code) & 0xff] as number) ^ (crc >>> 8);
+  }
+  return crc;
+}
+
+function slices(text: string, ranges: readonly number[]): string[] {
+  const out: string[] = [];
+  for (let index = 0; index < ranges.length; index += 2)
+    out.push(text.slice(ranges[index], ranges[index + 1]));
+  return out;
+}

@@ -2,7 +2,7 @@ import { MetricsService } from '@redkit/metrics';
 import { scanKeys, type RedisClient, type RedisConnection, type RedisKeyspace } from '@redkit/redis';
 
 import { midpointOfDecimals, subtractDecimals } from './decimal.js';
-import { bookChecksum } from './orderbook-checksum.js';
+import { bookChecksumOfRanges } from './orderbook-checksum.js';
 import {
   BookNotFoundError,
   CrossedBookError,
@@ -62,15 +62,6 @@ function decodeKeyPart(part: string): string {
   return part.includes('%')
     ? part.replace(/%([0-9A-F]{2})/g, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16)))
     : part;
-}
-
-function toLevel(member: string): OrderBookLevel {
-  const colon = member.indexOf(':');
-  return { price: member.slice(0, colon), quantity: member.slice(colon + 1) };
-}
-
-function toFrozenLevel(member: string): OrderBookLevel {
-  return Object.freeze(toLevel(member));
 }
 
 /**
@@ -367,21 +358,37 @@ export class OrderBookStore {
   }
 }
 
-/** The first `depth` comma-separated items of `text` (none when it is empty). */
-function firstMembers(text: string, depth: number): string[] {
-  const members: string[] = [];
-  if (text.length === 0) return members;
-  let start = 0;
-  while (members.length < depth) {
+/**
+ * `start, end` offsets of the first `depth` comma-separated items of `text` between `from` and `to`
+ * (none when that range is empty).
+ */
+function memberRanges(text: string, from: number, to: number, depth: number): number[] {
+  const ranges: number[] = [];
+  if (from >= to) return ranges;
+  let start = from;
+  while (ranges.length < depth * 2) {
     const comma = text.indexOf(',', start);
-    if (comma === -1) {
-      members.push(text.slice(start));
+    if (comma === -1 || comma >= to) {
+      ranges.push(start, to);
       break;
     }
-    members.push(text.slice(start, comma));
+    ranges.push(start, comma);
     start = comma + 1;
   }
-  return members;
+  return ranges;
+}
+
+/** The levels of `ranges` (each `price:quantity`), frozen when they will be shared. */
+function levelsOf(text: string, ranges: readonly number[], freeze: boolean): OrderBookLevel[] {
+  const levels: OrderBookLevel[] = [];
+  for (let index = 0; index < ranges.length; index += 2) {
+    const start = ranges[index] as number;
+    const end = ranges[index + 1] as number;
+    const colon = text.indexOf(':', start);
+    const level = { price: text.slice(start, colon), quantity: text.slice(colon + 1, end) };
+    levels.push(freeze ? Object.freeze(level) : level);
+  }
+  return levels;
 }
 
 /** Reads the read script's `levels|seq|updatedAt|bids|asks` reply, keeping `depth` levels per side. */
@@ -389,10 +396,10 @@ function parseBook(symbol: string, reply: string, depth: number, freeze: boolean
   const first = reply.indexOf('|', reply.indexOf('|') + 1);
   const second = reply.indexOf('|', first + 1);
   const third = reply.indexOf('|', second + 1);
-  const bidMembers = firstMembers(reply.slice(second + 1, third), depth);
-  const askMembers = firstMembers(reply.slice(third + 1), depth);
-  const bids = bidMembers.map(freeze ? toFrozenLevel : toLevel);
-  const asks = askMembers.map(freeze ? toFrozenLevel : toLevel);
+  const bidRanges = memberRanges(reply, second + 1, third, depth);
+  const askRanges = memberRanges(reply, third + 1, reply.length, depth);
+  const bids = levelsOf(reply, bidRanges, freeze);
+  const asks = levelsOf(reply, askRanges, freeze);
   const bestBid = bids[0] ?? null;
   const bestAsk = asks[0] ?? null;
   const both = bestBid !== null && bestAsk !== null;
@@ -407,6 +414,6 @@ function parseBook(symbol: string, reply: string, depth: number, freeze: boolean
     depth,
     bids,
     asks,
-    checksum: bookChecksum(bidMembers, askMembers),
+    checksum: bookChecksumOfRanges(reply, bidRanges, askRanges),
   };
 }
