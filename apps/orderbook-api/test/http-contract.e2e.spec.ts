@@ -275,6 +275,7 @@ describe('orderbook-api HTTP contract', () => {
     expect(Object.keys(spec.paths).sort()).toEqual(
       expect.arrayContaining([
         '/health',
+        '/metrics',
         '/markets',
         '/markets/{symbol}/book',
         '/markets/{symbol}/orders',

@@ -85,6 +85,10 @@ interface StatusResponse {
   description: 'A field is invalid: `errors` names each one and why',
   type: ErrorResponse,
 })
+@ApiServiceUnavailableResponse({
+  description: 'Redis unreachable, or (writes) the market busy past 5 s: retry after Retry-After',
+  type: ErrorResponse,
+})
 @Controller('markets')
 export class MarketsController {
   constructor(
@@ -121,10 +125,6 @@ export class MarketsController {
   @ApiCreatedResponse({ type: PlaceOrderResponse, description: 'Placed (and possibly matched)' })
   @ApiOkResponse({ type: PlaceOrderResponse, description: 'Duplicate clientOrderId: the original order' })
   @ApiConflictResponse({ type: ErrorResponse, description: 'clientOrderId reused for a different order' })
-  @ApiServiceUnavailableResponse({
-    type: ErrorResponse,
-    description: 'Market busy or Redis unavailable; retry',
-  })
   async place(
     @Param('symbol') symbol: string,
     @Body() body: PlaceOrderRequest,
@@ -154,7 +154,6 @@ export class MarketsController {
   @ApiOkResponse({ type: OrderResponse, description: 'The cancelled order' })
   @ApiNotFoundResponse({ type: ErrorResponse })
   @ApiConflictResponse({ type: ErrorResponse, description: 'Filled or cancelled already' })
-  @ApiServiceUnavailableResponse({ type: ErrorResponse })
   cancel(@Param('symbol') symbol: string, @Param('id') id: string): Promise<Order> {
     return this.exchange.cancelOrder(symbol, id);
   }
