@@ -14,7 +14,9 @@
 //                  key never changes during the run), so the handler, its validation pipe and Redis
 //                  are skipped; what is left is Nest's routing, the cache interceptor and JSON.
 //
-// Two limits, both a handler returning { ok: true }:
+// Two limits, both a handler returning a constant: the same depth-20 book object, read once at
+// startup, so that every row of a scenario sends the same bytes (autocannon shares the machine, and
+// parsing bigger answers would cost it, not the server, throughput):
 // - bare-handler   GET /bare inside the API (bench/app/server.ts adds the route): the same Express
 //                  app and the same global cache interceptor, validation pipe and exception filter
 //                  as the book route. This is the `vs limit` reference: it isolates what the book

@@ -1,12 +1,13 @@
 // The process the app benchmark measures (forked by bench/app.bench.ts, so that autocannon's load
 // generation does not share its event loop): the sample API (its TypeScript compiled with the same
 // swc configuration as `npm start`'s build) with one extra route, GET /bare, a handler returning a
-// constant; and a bare Nest app with only that handler. Both listen on free loopback ports, sent to
+// constant (the depth-20 book, read once); and a bare Nest app with only that handler. Both listen on free loopback ports, sent to
 // the parent once the order book is seeded.
 import 'reflect-metadata';
 
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { OrderBookStore } from '@redkit/orderbook';
 
 import { createApp } from '../../apps/orderbook-api/src/app.factory.js';
 import { ExchangeService } from '../../apps/orderbook-api/src/exchange/exchange.service.js';
@@ -14,11 +15,17 @@ import { ExchangeService } from '../../apps/orderbook-api/src/exchange/exchange.
 /** Levels per side of the seeded book: reads take the top 20 of them. */
 const SEEDED_LEVELS = 200;
 
+/**
+ * What the bare handler returns: the book the cached route answers with (read once at startup), so
+ * both send the same bytes and autocannon, which shares the machine, parses the same answers.
+ */
+let constantBody: unknown = { ok: true };
+
 @Controller()
 class BareController {
   @Get('bare')
-  bare(): { ok: boolean } {
-    return { ok: true };
+  bare(): unknown {
+    return constantBody;
   }
 }
 
@@ -44,6 +51,7 @@ async function main(): Promise<void> {
     asks.push({ price: String(64_000 + level), quantity: `${level}.25` });
   }
   await app.get(ExchangeService).importBook('BTC-USD', { bids, asks });
+  constantBody = await app.get(OrderBookStore).getSnapshot('BTC-USD', 20);
 
   const bare = await NestFactory.create(BareModule, { logger: ['error'] });
   await bare.listen(0, '127.0.0.1');
