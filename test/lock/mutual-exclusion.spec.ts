@@ -41,7 +41,9 @@ describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_nam
 
   it(`keeps ${PROCESSES} processes x ${WORKERS} workers doing ${SECTIONS} read-await-write sections exact and never overlapping`, async () => {
     const counterKey = `${keyPrefix}:counter`;
-    const options = JSON.stringify({ ...redis(), keyPrefix });
+    // Generous command timeouts: on a loaded machine a 1 s timeout on the counter GET/SET would fail
+    // the run for reasons that have nothing to do with the lock.
+    const options = JSON.stringify({ ...redis(), keyPrefix, commandTimeoutMs: 10_000 });
     const started = Array.from({ length: PROCESSES }, () => {
       const child = fork(worker, [options, String(WORKERS), String(SECTIONS / PROCESSES), counterKey], {
         cwd: root,
@@ -56,7 +58,7 @@ describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_nam
     );
     for (const child of started) child.send('go');
     const results = await Promise.all(reports);
-    expect(results.map((result) => result.error)).toEqual(results.map(() => undefined));
+    expect(results.map((result) => result.error)).toEqual(results.map(() => undefined)); // errors named here
 
     // The counter is exact: no read-await-write interleaved with another.
     const connection = await RedisConnection.open('check', { ...redis(), keyPrefix });

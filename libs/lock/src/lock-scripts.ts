@@ -124,8 +124,11 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
-/** Tokens a renewal reserves: a busy batch uses a block of 16 in well under a round trip. */
-export const RENEW_BLOCK = 16 * FENCE_BLOCK;
+/**
+ * Tokens a renewal reserves. A busy batch uses hundreds in a round trip; tokens left unused when the
+ * batch ends are simply skipped (tokens increase, they need not be consecutive).
+ */
+export const RENEW_BLOCK = 64 * FENCE_BLOCK;
 
 /**
  * KEYS[1] owner, KEYS[2] fence, KEYS[3] queue. ARGV[1] token, ARGV[2] TTL ms.

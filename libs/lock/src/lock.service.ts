@@ -83,6 +83,12 @@ class Waiter implements GrantListener {
   }
 }
 
+/** Longest an in-process batch goes without asking Redis whether another process waits. */
+const BATCH_CHECK_MS = 10;
+
+/** While a renewal is in flight, one hand-over in this many waits for the next loop turn. */
+const YIELD_EVERY = 32;
+
 /** A waiter of this process queued behind a holder of this process (in-process hand-over). */
 class LocalWaiter {
   readonly promise: Promise<Lock>;
@@ -126,8 +132,12 @@ interface Cohort {
   expiryTimer?: NodeJS.Timeout;
   /** A renewal of the lease and the token block is in flight (single-server mode). */
   renewing?: boolean;
-  /** Other processes wait (or renewal failed): hand over no further than the current block. */
+  /** Other processes wait (or a renewal failed): the next release goes back through Redis. */
   closing?: boolean;
+  /** When the last renewal was sent (or the lock acquired in Redis). */
+  renewedAt: number;
+  /** Hand-overs since the last one deferred to the next loop turn. */
+  sinceYield: number;
   /** The holder's release, waiting for the renewal in flight because its block ran out. */
   parked?: () => void;
   /** One timer for the queue's deadlines (not one per waiter), and when it fires. */
@@ -242,7 +252,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     if (cohorts === undefined) return this.acquireFromRedis(resource, call, signal, startedAt, Date.now());
     const cohort = cohorts.get(resource);
     if (cohort !== undefined) return this.queueLocally(cohort, resource, call, signal, startedAt);
-    const created: Cohort = { lastToken: 0, queue: [] };
+    const created: Cohort = { lastToken: 0, queue: [], renewedAt: 0, sinceYield: 0 };
     cohorts.set(resource, created);
     return this.lead(created, resource, call, signal, startedAt, Date.now());
   }
@@ -260,6 +270,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       const lock = await this.acquireFromRedis(resource, call, signal, startedAt, sentAt);
       cohort.holder = lock;
       cohort.lastToken = lock.fencingToken + FENCE_BLOCK - 1;
+      cohort.renewedAt = Date.now();
       if (cohort.queue.length > 0) this.watchHolder(cohort);
       return lock;
     } catch (error) {
@@ -533,7 +544,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const cohort = this.cohorts?.get(lock.resource);
     if (cohort === undefined || cohort.holder !== lock) return this.releaseInRedis(lock);
     const next = cohort.queue[0];
-    if (next !== undefined && lock.expiresAt - Date.now() > next.call.ttlMs / 2) {
+    const now = Date.now();
+    if (next !== undefined && !cohort.closing && lock.expiresAt - now > next.call.ttlMs / 2) {
       if (lock.fencingToken < cohort.lastToken) {
         cohort.queue.shift();
         next.detach();
@@ -550,24 +562,28 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         this.metrics.acquire.acquired.inc();
         this.metrics.waitSeconds.observe((performance.now() - next.startedAt) / 1_000);
         // Hand-overs chain through promise callbacks, which would keep the event loop from reading
-        // the renewal's reply until the tokens ran out; while one is in flight, hand over on the
-        // next turn of the loop instead.
-        if (cohort.renewing) setImmediate(next.resolve, handed);
-        else next.resolve(handed);
+        // the renewal's reply until the tokens ran out; while one is in flight, every
+        // YIELD_EVERY-th hand-over waits for the next turn of the loop, so that the reply is read.
+        if (cohort.renewing && ++cohort.sinceYield >= YIELD_EVERY) {
+          cohort.sinceYield = 0;
+          setImmediate(next.resolve, handed);
+        } else next.resolve(handed);
         // Callers still queued: renew the lease and reserve the next block in the background, so
         // the batch does not stall at the block's end (one renewal in flight at a time).
+        // Renewing is also how the batch learns that another process waits: at least every
+        // BATCH_CHECK_MS while it lasts.
         if (
           this.mode === 'single' &&
           !cohort.renewing &&
-          !cohort.closing &&
           cohort.queue.length > 0 &&
-          cohort.lastToken - handed.fencingToken < RENEW_BLOCK / 2
+          (cohort.lastToken - handed.fencingToken < RENEW_BLOCK / 2 ||
+            now - cohort.renewedAt >= BATCH_CHECK_MS)
         ) {
           this.renew(cohort, handed);
         }
         return true;
       }
-      if (cohort.renewing && !cohort.closing) {
+      if (cohort.renewing) {
         return new Promise<boolean>((resolve) => {
           cohort.parked = () => resolve(this.handOverOrRelease(lock));
         });
@@ -591,6 +607,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    */
   private renew(cohort: Cohort, holder: Lock): void {
     cohort.renewing = true;
+    cohort.renewedAt = Date.now();
     const { ttlMs } = holder;
     const sentAt = Date.now();
     const keys = holder.keys[0] as string[];
