@@ -56,11 +56,15 @@ async function threeServers(redisUrl: string): Promise<{ urls: string[]; stop():
   };
 }
 
-async function redkitSubject(urls: string[], stopServers?: () => Promise<void>): Promise<LockSubject> {
+async function redkitSubject(
+  urls: string[],
+  stopServers?: () => Promise<void>,
+  localHandoff = true,
+): Promise<LockSubject> {
   const connections = await Promise.all(
     urls.map((url, index) => RedisConnection.open(`bench-${index}`, { url })),
   );
-  const locks = new LockService(connections, { ttlMs: TTL_MS, maxWaitMs: WAIT_MS });
+  const locks = new LockService(connections, { ttlMs: TTL_MS, maxWaitMs: WAIT_MS, localHandoff });
   await locks.onModuleInit();
   return {
     async section(resource) {
@@ -154,6 +158,13 @@ async function rawTwoRoundTripSubject(redisUrl: string): Promise<LockSubject> {
 
 const subjects: SubjectDefinition<LockSubject>[] = [
   { name: 'redkit', kind: 'redkit', create: (url) => redkitSubject([url]) },
+  // Every hand-over through Redis (strict arrival order across processes): what a lock costs when
+  // its waiters are spread over many processes.
+  {
+    name: 'redkit-no-local-handoff',
+    kind: 'redkit',
+    create: (url) => redkitSubject([url], undefined, false),
+  },
   {
     name: 'redkit-redlock-3',
     kind: 'redkit',
@@ -223,6 +234,9 @@ await runSuite({
     `Every subject: TTL ${TTL_MS / 1000} s, waits up to ${WAIT_MS / 1000} s, retry timers at library defaults ` +
       '(redlock 200 ms + jitter, redis-semaphore 10 ms; redkit: woken by the release, 100 ms fallback timer).',
     'redkit hands out a fencing token with every lock; no peer does. Redlock rows: 3 independent servers.',
+    "redkit's contended row hands the lock over in-process between the 16 workers (one process), renewing its " +
+      'lease and token block in the background; redkit-no-local-handoff sends every hand-over through Redis ' +
+      '(release hands the lock to the oldest waiter and tells it on pub/sub): one round trip per section.',
     'raw-evalsha: one EVALSHA (SET PX) per op. raw-two-round-trip: SET NX PX, then EVALSHA compare-and-delete.',
   ],
 });

@@ -58,7 +58,7 @@ describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_nam
     );
     for (const child of started) child.send('go');
     const results = await Promise.all(reports);
-    expect(results.map((result) => result.error)).toEqual(results.map(() => undefined)); // errors named here
+    expect(results.map((result) => result.error)).toEqual(results.map(() => undefined));
 
     // The counter is exact: no read-await-write interleaved with another.
     const connection = await RedisConnection.open('check', { ...redis(), keyPrefix });
