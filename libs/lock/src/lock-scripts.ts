@@ -98,6 +98,21 @@ if pttl < 0 then pttl = 0 end
 return -pttl`;
 
 /**
+ * KEYS[1] owner, KEYS[2] fence. ARGV[1] token, ARGV[2] TTL ms.
+ * The first attempt of an acquisition, and every Redlock round: the fast path of acquire alone, two
+ * keys, nothing queued. Returns the fencing token (the block's last) when the caller now holds the
+ * lock, else minus the holder's remaining TTL (<= 0).
+ */
+const TAKE_LUA = `-- KEYS[1] owner, KEYS[2] fence; ARGV[1] token, ARGV[2] ttl ms
+-- returns the fencing token when the caller now holds the lock, else minus the holder's remaining ttl
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCRBY', KEYS[2], ${FENCE_BLOCK})
+end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then pttl = 0 end
+return -pttl`;
+
+/**
  * KEYS as for acquire. ARGV[1] token.
  * Returns 1 when the caller held the lock: it is now free, or handed to the oldest live waiter.
  * Returns 0 (and changes nothing but the caller's own queue entry) when it did not: a stale token
@@ -161,6 +176,12 @@ export const acquireScript = defineScript<
   [token: string, ttlMs: number, channel: string, queueEntryMs: number, retry: '0' | '1'],
   number
 >({ name: 'lock_acquire', numberOfKeys: 4, lua: ACQUIRE_LUA });
+
+export const takeScript = defineScript<[token: string, ttlMs: number], number>({
+  name: 'lock_take',
+  numberOfKeys: 2,
+  lua: TAKE_LUA,
+});
 
 export const releaseScript = defineScript<[token: string], number>({
   name: 'lock_release',

@@ -25,6 +25,7 @@ import {
   raiseFenceScript,
   releaseScript,
   renewScript,
+  takeScript,
 } from './lock-scripts.js';
 
 /** One Redis server (or Cluster) locks are taken on. */
@@ -402,17 +403,12 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         return this.acquired(resource, first.fence, first.expiresAt, ttlMs, token, keys, startedAt);
       return this.wait(resource, keys, token, call, signal, startedAt, sentAt, first);
     }
-    // The common case, a free lock, in one script call and no allocation beyond the Lock; the
-    // caller joins the wait queue in that same call when the lock is taken.
+    // The common case, a free lock: one two-key script call and no allocation beyond the Lock. A
+    // caller that finds it taken joins the wait queue with the full script right after.
+    const ownerAndFence = keys[0] as string[];
     let reply: number;
     try {
-      reply = await acquireScript.run(this.client, keys[0] as string[], [
-        token,
-        ttlMs,
-        this.channel,
-        this.queueEntryMs(call),
-        '0',
-      ]);
+      reply = await takeScript.run(this.client, [ownerAndFence[0]!, ownerAndFence[1]!], [token, ttlMs]);
     } catch (error) {
       return this.wait(resource, keys, token, call, signal, startedAt, sentAt, unavailable(error));
     }
@@ -454,7 +450,9 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const waiter = new Waiter();
     this.notifier?.listen(token, waiter);
     try {
-      let attempt = first;
+      // The first attempt did not queue (single-server mode): try again at once, queueing this time.
+      let attempt =
+        this.mode === 'single' ? await this.attempt(keys, token, ttlMs, queueEntryMs, false) : first;
       for (let attempts = 1; ; attempts += 1) {
         if (attempts > 1) attempt = await this.attempt(keys, token, ttlMs, queueEntryMs, true);
         if (attempt.fence > 0)
@@ -705,15 +703,19 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   ): Promise<Attempt> {
     const sentAt = Date.now();
     if (this.mode !== 'single') return this.attemptQuorum(keys, token, ttlMs, sentAt);
+    const serverKeys = keys[0] as string[];
     let reply: number;
     try {
-      reply = await acquireScript.run(this.client, keys[0] as string[], [
-        token,
-        ttlMs,
-        this.channel,
-        queueEntryMs,
-        retry ? '1' : '0',
-      ]);
+      reply =
+        queueEntryMs === 0
+          ? await takeScript.run(this.client, [serverKeys[0]!, serverKeys[1]!], [token, ttlMs])
+          : await acquireScript.run(this.client, serverKeys, [
+              token,
+              ttlMs,
+              this.channel,
+              queueEntryMs,
+              retry ? '1' : '0',
+            ]);
     } catch (error) {
       return unavailable(error);
     }
@@ -738,8 +740,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     let error: unknown;
     const replies = await Promise.all(
       this.servers.map((server, index) =>
-        acquireScript
-          .run(server.client, keys[index] as string[], [token, ttlMs, '', 0, '0'])
+        takeScript
+          .run(server.client, (keys[index] as string[]).slice(0, 2), [token, ttlMs])
           .catch((failure: unknown) => {
             error = failure;
             return undefined;
