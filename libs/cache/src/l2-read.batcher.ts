@@ -15,8 +15,8 @@ const MAX_BATCH = 256;
  * many L1 misses in flight one MGET of N keys answers them for roughly half the client time of N
  * GETs, even with auto-pipelining. A lone read in its turn is still a plain GET.
  *
- * Reads are flushed on `process.nextTick`, the same moment ioredis flushes its auto-pipeline, so
- * coalescing adds no wait of its own. Reads of one batch share the batch's fate: if the MGET fails
+ * Reads are flushed on `process.nextTick`, before ioredis sends its auto-pipeline (on
+ * `setImmediate`), so coalescing adds no wait of its own. Reads of one batch share the batch's fate: if the MGET fails
  * or times out (the connection's command timeout), every caller of that batch gets that error.
  *
  * On a Cluster, keys of one MGET must share a slot and cache keys do not, so every read is a GET

@@ -67,10 +67,18 @@ export class CommandDeadlines {
   }
 }
 
+/** What this module reads and wraps on an ioredis Pipeline (auto-pipelines are Pipelines too). */
+interface TrackedPipeline {
+  promise: Promise<unknown>;
+  reject(error: Error): void;
+  exec(...args: unknown[]): unknown;
+}
+
 /**
  * Routes every command the client accepts through {@link CommandDeadlines}. On a Cluster this also
  * bounds commands still waiting for the cluster itself (slots refresh, reconnect), which ioredis
- * leaves unbounded because it arms `commandTimeout` only once a node is chosen.
+ * leaves unbounded because it arms `commandTimeout` only once a node is chosen, and two waits that
+ * hold no command at all (see {@link boundClusterWaits}).
  */
 export function installCommandDeadlines(client: Redis | Cluster, timeoutMs: number): void {
   const deadlines = new CommandDeadlines(timeoutMs);
@@ -79,4 +87,52 @@ export function installCommandDeadlines(client: Redis | Cluster, timeoutMs: numb
     deadlines.track(command as unknown as TrackedCommand);
     return send(command, ...rest);
   }) as typeof client.sendCommand;
+  if (client.isCluster) boundClusterWaits(client as Cluster, deadlines, timeoutMs);
+}
+
+/**
+ * On a Cluster, what a caller awaits is not always a command ioredis will time out:
+ *
+ * - An auto-pipelined command's caller awaits its Pipeline. When a pipeline's commands fail with
+ *   "Connection is closed." (a node restarted), ioredis parks the whole pipeline until a slots
+ *   refresh calls it back, and re-sends it then; if that never happens, its callers wait forever
+ *   while the cluster reports `ready`. So every pipeline's `exec` joins the deadlines too: past the
+ *   timeout the pipeline is rejected, and with it each of its callers.
+ * - Before the first slots refresh, commands and pipelines wait in `delayUntilReady` for a `ready`
+ *   event that may never come; that wait gets the timeout too.
+ */
+function boundClusterWaits(cluster: Cluster, deadlines: CommandDeadlines, timeoutMs: number): void {
+  const createPipeline = cluster.pipeline.bind(cluster) as (...args: unknown[]) => unknown;
+  cluster.pipeline = ((...args: unknown[]) => {
+    const pipeline = createPipeline(...args) as TrackedPipeline;
+    const exec = pipeline.exec;
+    pipeline.exec = function (this: TrackedPipeline, ...execArgs: unknown[]) {
+      // ioredis calls exec again on its own retries; the first call starts the one deadline.
+      pipeline.exec = exec;
+      const tracked: TrackedCommand = { isResolved: false, reject: (error) => pipeline.reject(error) };
+      const settle = () => {
+        tracked.isResolved = true;
+      };
+      pipeline.promise.then(settle, settle);
+      deadlines.track(tracked);
+      return exec.apply(this, execArgs);
+    };
+    return pipeline;
+  }) as unknown as typeof cluster.pipeline;
+
+  const delayUntilReady = cluster.delayUntilReady.bind(cluster);
+  cluster.delayUntilReady = (callback: (error?: Error | null) => void) => {
+    let waiting = true;
+    const timer = setTimeout(() => {
+      waiting = false;
+      callback(new Error('Command timed out'));
+    }, timeoutMs);
+    timer.unref();
+    delayUntilReady((error?: Error | null) => {
+      if (!waiting) return;
+      waiting = false;
+      clearTimeout(timer);
+      callback(error);
+    });
+  };
 }
