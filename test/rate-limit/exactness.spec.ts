@@ -108,7 +108,7 @@ describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %
     const admissions = await flood({ name: 'exact-log', limit: LIMIT, windowMs: WINDOW_MS }, 'log-key');
     // Several windows' worth of admissions, so the limit was reached again and again.
     expect(admissions.length).toBeGreaterThanOrEqual(LIMIT * 3);
-    expect(new Set(admissions).size).toBe(admissions.length);
+    // Admissions of one batch share its server time, so times repeat; the window count covers that.
     expect(maxInSlidingWindow(admissions, WINDOW_MS * 1_000)).toBe(LIMIT);
   });
 

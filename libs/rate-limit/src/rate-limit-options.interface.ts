@@ -83,6 +83,11 @@ export interface RateLimitModuleOptions {
   message?: string;
   /** Longest identity in UTF-8 bytes; longer ones are replaced by their SHA-256. Default 128. */
   maxIdentifierBytes?: number;
+  /**
+   * Send the checks of one event-loop turn to Redis as one script call (standalone servers; see the
+   * README, "Batching"). Default true.
+   */
+  coalesce?: boolean;
 }
 
 /** Module-level settings (Nest "extras"), given beside the options or beside `useFactory`. */

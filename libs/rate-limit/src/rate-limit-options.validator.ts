@@ -36,6 +36,7 @@ export interface ResolvedRateLimitOptions {
   trustProxy: TrustProxy;
   message: string;
   maxIdentifierBytes: number;
+  coalesce: boolean;
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -157,6 +158,9 @@ export function resolveRateLimitOptions(options: RateLimitModuleOptions = {}): R
   const message = options.message ?? 'Too Many Requests';
   if (typeof message !== 'string')
     throw new RateLimitOptionsError('message', `must be a string, got ${show(message)}`);
+  const coalesce = options.coalesce ?? true;
+  if (typeof coalesce !== 'boolean')
+    throw new RateLimitOptionsError('coalesce', `must be true or false, got ${show(coalesce)}`);
   return {
     limits,
     algorithm,
@@ -169,6 +173,7 @@ export function resolveRateLimitOptions(options: RateLimitModuleOptions = {}): R
       options.maxIdentifierBytes === undefined
         ? 128
         : wholeNumber('maxIdentifierBytes', options.maxIdentifierBytes, 4096),
+    coalesce,
   };
 }
 

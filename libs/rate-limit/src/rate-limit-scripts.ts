@@ -307,3 +307,179 @@ export function refundScript(count: number): RedisScript<ScriptArgument[], numbe
 export function admissionStamp(serverTimeUs: number): string {
   return `${Math.floor(serverTimeUs / 1_000_000)}.${serverTimeUs % 1_000_000}-`;
 }
+
+/**
+ * The checks of one event-loop turn, in one script call: `TIME` once, then each check in arrival
+ * order with the semantics of {@link CHECK_LUA} (all limits of a check decided together, a refused
+ * check charged nothing). The state of each key is read at most once per batch and kept in Lua as
+ * checks charge it; the writes (trim + one ZADD + PEXPIRE per sorted set, one HINCRBY or HSET +
+ * PEXPIREAT per hash) go out at the end, once per key. Admissions of one batch share its server
+ * time; their members are `<s>.<µs>-<check>.<n>`, unique within the batch.
+ */
+const BATCH_LUA = `-- KEYS      every limit's state key, check after check (sorted set: sliding-log; hash: sliding-counter)
+-- ARGV      per check, in arrival order: its number of limits n (negative: peek), then per limit:
+--           algorithm (1 log, 2 counter), limit, windowMs, cost
+-- returns   { server time µs, then per check: allowed 1|0, then per limit: remaining, resetMs, retryAfterMs }
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local stamp = t[1] .. '.' .. t[2] .. '-'
+-- One state per key and window, read on first use; "order" keeps them for the writes at the end.
+local states, order = {}, {}
+local function load(key, code, windowText, window)
+  local id = key .. '|' .. windowText
+  local s = states[id]
+  if s then return s end
+  if code == '1' then
+    s = { log = true, key = key, window = window, added = 0, members = {}, oldest = {},
+      base = redis.call('ZCOUNT', key, now - window + 1, '+inf') }
+  else
+    local h = redis.call('HMGET', key, 'w', 'c', 'p')
+    local index = math.floor(now / window)
+    local w = tonumber(h[1])
+    local current, previous = 0, 0
+    if w == index then current, previous = tonumber(h[2]), tonumber(h[3])
+    elseif w == index - 1 then previous = tonumber(h[2]) end
+    s = { log = false, key = key, window = window, added = 0, w = w, index = index,
+      current = current, previous = previous, share = 1 - (now - index * window) / window }
+  end
+  states[id] = s
+  order[#order + 1] = s
+  return s
+end
+
+local reply = { now }
+local r = 1
+local k, a, check = 0, 1, 0
+local lim, ok, retry = {}, {}, {}
+while a <= #ARGV do
+  check = check + 1
+  local n = tonumber(ARGV[a])
+  local consume = n > 0
+  if not consume then n = -n end
+  local allowed = true
+  for i = 1, n do
+    local b = a + (i - 1) * 4
+    local limit, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 4])
+    local s = load(KEYS[k + i], ARGV[b + 1], ARGV[b + 3], tonumber(ARGV[b + 3]) * 1000)
+    local window = s.window
+    local good, wait = true, 0
+    if s.log then
+      local count = s.base + s.added
+      if count + cost > limit then
+        good = false
+        -- The (count + cost - limit)-th oldest admission in the window must leave it first: one
+        -- stored before this batch (read from Redis, cached per offset), or one of this batch (now).
+        local offset = count + cost - limit - 1
+        local oldest = now
+        if offset < s.base then
+          oldest = s.oldest[offset]
+          if not oldest then
+            local found = redis.call('ZRANGE', s.key, now - window + 1, '+inf', 'BYSCORE', 'LIMIT', offset, 1, 'WITHSCORES')
+            oldest = tonumber(found[2])
+            s.oldest[offset] = oldest
+          end
+        end
+        wait = oldest + window - now
+      end
+    else
+      local estimate = s.previous * s.share + s.current
+      if estimate + cost > limit + 1e-9 then
+        good = false
+        if s.current + cost <= limit then
+          wait = (s.index + 1 - (limit - s.current - cost) / s.previous) * window - now
+        else
+          wait = (s.index + 2 - (limit - cost) / s.current) * window - now
+        end
+      end
+    end
+    if not good then allowed = false end
+    lim[i], ok[i], retry[i] = s, good, wait
+  end
+
+  local charge = allowed and consume
+  r = r + 1
+  reply[r] = allowed and 1 or 0
+  for i = 1, n do
+    local b = a + (i - 1) * 4
+    local limit, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 4])
+    local s = lim[i]
+    local window = s.window
+    local remaining, reset = 0, 0
+    if s.log then
+      if charge then
+        local members = s.members
+        if cost == 1 then members[#members + 1] = stamp .. check
+        else for j = 1, cost do members[#members + 1] = stamp .. check .. '.' .. j end end
+        s.added = s.added + cost
+      end
+      local count = s.base + s.added
+      if s.added > 0 then
+        -- Charged in this batch: the key's TTL becomes the window, when the newest admission leaves.
+        reset = window
+      elseif count > 0 then
+        if not s.ttl then s.ttl = redis.call('PTTL', s.key) * 1000 end
+        reset = s.ttl
+      end
+      remaining = limit - count
+    else
+      if charge then
+        s.current = s.current + cost
+        s.added = s.added + cost
+      end
+      remaining = math.floor(limit - (s.previous * s.share + s.current) + 1e-9)
+      if s.current > 0 then reset = (s.index + 2) * window - now
+      elseif s.previous > 0 then reset = (s.index + 1) * window - now end
+    end
+    if remaining < 0 then remaining = 0 end
+    local wait = 0
+    if not ok[i] then wait = math.max(1, math.ceil(retry[i] / 1000)) end
+    reply[r + 1] = remaining
+    reply[r + 2] = reset > 0 and math.ceil(reset / 1000) or 0
+    reply[r + 3] = wait
+    r = r + 3
+  end
+  k = k + n
+  a = a + 1 + n * 4
+end
+
+-- The writes, once per key.
+for _, s in ipairs(order) do
+  if s.added > 0 then
+    local key, window = s.key, s.window
+    if s.log then
+      -- Trimmed only when adding, which keeps the set at most \`limit\` members.
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+      local args = { 'ZADD', key }
+      for _, member in ipairs(s.members) do
+        args[#args + 1] = now
+        args[#args + 1] = member
+        if #args >= 2000 then redis.call(unpack(args)); args = { 'ZADD', key } end
+      end
+      if #args > 2 then redis.call(unpack(args)) end
+      redis.call('PEXPIRE', key, window / 1000)
+    elseif s.w == s.index then
+      redis.call('HINCRBY', key, 'c', s.added)
+    else
+      redis.call('HSET', key, 'w', s.index, 'c', s.current, 'p', s.previous)
+      redis.call('PEXPIREAT', key, (s.index + 2) * window / 1000)
+    end
+  end
+end
+return reply
+`;
+
+const batchScripts: RedisScript<ScriptArgument[], number[]>[] = [];
+
+/** The batch script for `count` keys in all (see {@link checkScript} for why one per count). */
+export function batchScript(count: number): RedisScript<ScriptArgument[], number[]> {
+  let script = batchScripts[count];
+  if (script === undefined) {
+    script = defineScript<ScriptArgument[], number[]>({
+      name: `ratelimit_batch_${count}`,
+      numberOfKeys: count,
+      lua: BATCH_LUA,
+    });
+    batchScripts[count] = script;
+  }
+  return script;
+}

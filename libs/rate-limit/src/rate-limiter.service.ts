@@ -10,6 +10,7 @@ import {
 } from '@redkit/redis';
 
 import { InMemoryRateLimiter } from './in-memory-rate-limiter.js';
+import { RateLimitCheckBatcher } from './rate-limit-check.batcher.js';
 import { MAX_LIMITS_PER_CHECK, RATE_LIMIT_KEYSPACE } from './rate-limit.constants.js';
 import { RateLimitOptionsError } from './rate-limit.errors.js';
 import { RateLimitMetrics, type LimitOutcomes } from './rate-limit.metrics.js';
@@ -109,6 +110,8 @@ export class RateLimiterService {
   private readonly partOptions: KeyPartOptions;
   private readonly insurance?: InMemoryRateLimiter;
   private readonly isCluster: boolean;
+  /** Coalesces the checks of one event-loop turn (standalone servers, unless `coalesce: false`). */
+  private readonly batcher?: RateLimitCheckBatcher;
   /** `<prefix>:rate-limit:{`, the start of every key. */
   private readonly base: string;
   private lastWarning = 0;
@@ -126,6 +129,7 @@ export class RateLimiterService {
     this.metrics = new RateLimitMetrics(metrics);
     const { insurance } = this.options;
     if (insurance) this.insurance = new InMemoryRateLimiter(insurance.share, insurance.maxKeys);
+    if (this.options.coalesce && !this.isCluster) this.batcher = new RateLimitCheckBatcher(this.client);
   }
 
   /** The module's options, resolved (for the guard). */
@@ -265,11 +269,14 @@ export class RateLimiterService {
     const started = performance.now();
     let reply: CheckReply;
     try {
-      reply = await checkScript(1).run(
-        this.client,
-        [redisKey],
-        consume ? policy.consumeArgs : policy.peekArgs,
-      );
+      reply =
+        this.batcher !== undefined
+          ? await this.batcher.submit([redisKey], [policy], consume)
+          : await singleScript(policy).run(
+              this.client,
+              [redisKey],
+              consume ? policy.consumeArgs : policy.peekArgs,
+            );
     } catch (error) {
       const decision = this.fallback([redisKey], [policy], consume, error);
       return { ...(decision.results[0] as RateLimitResult), source: decision.source };
@@ -304,6 +311,10 @@ export class RateLimiterService {
     tags: string[],
     consume: boolean,
   ): Promise<Array<{ indexes: number[]; reply: CheckReply }>> {
+    if (this.batcher !== undefined) {
+      const reply = await this.batcher.submit(keys, policies, consume);
+      return [{ indexes: keys.map((_, index) => index), reply }];
+    }
     const groups = new Map<string, number[]>();
     if (!this.isCluster)
       groups.set(

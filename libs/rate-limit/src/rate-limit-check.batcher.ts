@@ -1,0 +1,138 @@
+import type { RedisClient, ScriptArgument } from '@redkit/redis';
+
+import type { RateLimitPolicy } from './rate-limit-options.validator.js';
+import { batchScript, checkScript, singleLimitScripts, type CheckReply } from './rate-limit-scripts.js';
+
+/** One check waiting for its batch: its keys and limits, in the order of its reply. */
+interface PendingCheck {
+  keys: readonly string[];
+  policies: readonly RateLimitPolicy[];
+  consume: boolean;
+  resolve(reply: CheckReply): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Keys per batch at most (a check of several limits counts each); a turn with more goes out as
+ * several batches. Keeps a batch's server time near a millisecond and its ZADD/reply tables small.
+ */
+export const MAX_BATCH_KEYS = 256;
+
+/**
+ * Coalesces the checks of one event-loop turn into one EVALSHA of the batch script, which reads
+ * `TIME` once and decides each check in arrival order, atomically, with each check's own semantics.
+ * An ioredis command costs the client more CPU than a check costs Redis (a Command, a promise, its
+ * own reply frame), and each script call costs Redis a `TIME` and the call itself, so one call for
+ * N checks amortizes both. A lone check in its turn still runs the one-check scripts.
+ *
+ * Checks are flushed on `process.nextTick`, when ioredis flushes its auto-pipeline, so coalescing
+ * adds no wait of its own. The checks of one batch share its fate: when the call fails or times out,
+ * each of them gets that error (and the service decides it without Redis).
+ *
+ * Standalone servers only: the keys of one script call must share a Cluster slot and identities are
+ * hash tags of their own, so on a Cluster the service runs one call per check (pipelined per node).
+ */
+export class RateLimitCheckBatcher {
+  private pending: PendingCheck[] = [];
+  private keyCount = 0;
+  private scheduled = false;
+
+  constructor(private readonly client: RedisClient) {}
+
+  /**
+   * Decides one check (its limits together) in the next batch; resolves with the reply of the
+   * one-check script: `[allowed, server time µs, then remaining, resetMs, retryAfterMs per limit]`.
+   */
+  submit(
+    keys: readonly string[],
+    policies: readonly RateLimitPolicy[],
+    consume: boolean,
+  ): Promise<CheckReply> {
+    return new Promise((resolve, reject) => {
+      if (this.keyCount + keys.length > MAX_BATCH_KEYS) this.flush();
+      this.pending.push({ keys, policies, consume, resolve, reject });
+      this.keyCount += keys.length;
+      if (this.keyCount >= MAX_BATCH_KEYS) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        process.nextTick(this.flushScheduled);
+      }
+    });
+  }
+
+  private readonly flushScheduled = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    const checks = this.pending;
+    const keyCount = this.keyCount;
+    if (checks.length === 0) return;
+    this.pending = [];
+    this.keyCount = 0;
+    if (checks.length === 1) {
+      this.runAlone(checks[0] as PendingCheck);
+      return;
+    }
+    const keys: string[] = new Array(keyCount);
+    const args: ScriptArgument[] = [];
+    let at = 0;
+    for (const check of checks) {
+      const n = check.keys.length;
+      args.push(check.consume ? n : -n);
+      for (let index = 0; index < n; index += 1) {
+        keys[at] = check.keys[index] as string;
+        at += 1;
+        const limitArgs = (check.policies[index] as RateLimitPolicy).args;
+        args.push(
+          limitArgs[0] as string,
+          limitArgs[1] as string,
+          limitArgs[2] as string,
+          limitArgs[3] as string,
+        );
+      }
+    }
+    batchScript(keyCount)
+      .run(this.client, keys, args)
+      .then(
+        (reply) => split(reply, checks),
+        (error: unknown) => {
+          for (const check of checks) check.reject(error);
+        },
+      );
+  }
+
+  private runAlone(check: PendingCheck): void {
+    const { keys, policies, consume } = check;
+    let run: Promise<CheckReply>;
+    if (keys.length === 1) {
+      const policy = policies[0] as RateLimitPolicy;
+      run = singleLimitScripts[policy.algorithm === 'sliding-log' ? '1' : '2'].run(
+        this.client,
+        keys,
+        consume ? policy.consumeArgs : policy.peekArgs,
+      );
+    } else {
+      const args: string[] = [consume ? '1' : '0'];
+      for (const policy of policies) args.push(...policy.args);
+      run = checkScript(keys.length).run(this.client, keys, args);
+    }
+    run.then(check.resolve, check.reject);
+  }
+}
+
+/** Hands each check its part of the batch reply, shaped like the one-check scripts' reply. */
+function split(reply: number[], checks: readonly PendingCheck[]): void {
+  const now = reply[0] as number;
+  let at = 1;
+  for (const check of checks) {
+    const n = check.keys.length;
+    const own: CheckReply = new Array(2 + n * 3);
+    own[0] = reply[at] as number;
+    own[1] = now;
+    for (let index = 0; index < n * 3; index += 1) own[2 + index] = reply[at + 1 + index] as number;
+    at += 1 + n * 3;
+    check.resolve(own);
+  }
+}
