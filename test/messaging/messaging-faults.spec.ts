@@ -7,9 +7,9 @@ import {
   type EventEnvelope,
   type ReconnectInfo,
 } from '@redkit/messaging';
-import type { RedisConnection } from '@redkit/redis';
+import type { RedisConnection, RedisModuleOptions } from '@redkit/redis';
 
-import { eventually, RedisServer } from '../harness/index.js';
+import { eventually, RedisClusterServers, RedisServer } from '../harness/index.js';
 import { open, uniquePrefix } from './messaging-test-kit.js';
 
 /** Publishes until one arrives: right after a restart the subscriber may still be reconnecting. */
@@ -25,14 +25,51 @@ async function publishUntilReceived(bus: EventBus, received: EventEnvelope[], ty
   );
 }
 
-describe('messaging when its Redis server is killed and restarted', () => {
+/** Servers a test owns and can kill and restart: one standalone server, or a 3-master cluster. */
+interface OwnRedis {
+  options: RedisModuleOptions;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function ownStandalone(): Promise<OwnRedis> {
+  const server = await RedisServer.start();
+  return {
+    options: { url: server.url, reconnectMaxDelayMs: 200 },
+    kill: () => server.kill(),
+    restart: () => server.restart(),
+    stop: () => server.stop(),
+  };
+}
+
+async function ownCluster(): Promise<OwnRedis> {
+  const cluster = await RedisClusterServers.start();
+  return {
+    options: { cluster: { nodes: cluster.nodes }, reconnectMaxDelayMs: 200 },
+    kill: async () => {
+      for (const server of cluster.servers) await server.kill();
+    },
+    restart: async () => {
+      for (const server of cluster.servers) await server.restart();
+    },
+    stop: () => cluster.stop(),
+  };
+}
+
+const topologies: [string, () => Promise<OwnRedis>][] = [
+  ['a standalone server', ownStandalone],
+  ['a 3-master cluster (every master)', ownCluster],
+];
+
+describe.each(topologies)('messaging when %s is killed and restarted', (_name, start) => {
   const keyPrefix = uniquePrefix('faults');
-  let server: RedisServer;
+  let server: OwnRedis;
   let connection: RedisConnection;
 
   beforeAll(async () => {
-    server = await RedisServer.start();
-    connection = await open({ url: server.url, reconnectMaxDelayMs: 200 }, keyPrefix);
+    server = await start();
+    connection = await open(server.options, keyPrefix);
   });
 
   afterAll(async () => {
