@@ -244,18 +244,38 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    * @throws LockNotAcquiredError when `maxWaitMs` passes, the retries run out, `signal` aborts, or
    * Redis (a quorum) cannot be reached until then. Errors carry the attempts made.
    */
-  async acquire(resource: string, options?: AcquireOptions): Promise<Lock> {
-    const call = options === undefined ? this.options : resolveAcquireOptions(this.options, options);
-    const signal = options?.signal;
-    if (signal?.aborted) return this.notAcquired(resource, 0, 'aborted', performance.now(), signal.reason);
-    const startedAt = performance.now();
-    const { cohorts } = this;
-    if (cohorts === undefined) return this.acquireFromRedis(resource, call, signal, startedAt, Date.now());
-    const cohort = cohorts.get(resource);
-    if (cohort !== undefined) return this.queueLocally(cohort, resource, call, signal, startedAt);
-    const created: Cohort = { lastToken: 0, queue: [], renewedAt: 0, sinceYield: 0 };
-    cohorts.set(resource, created);
-    return this.lead(created, resource, call, signal, startedAt, Date.now());
+  acquire(resource: string, options?: AcquireOptions): Promise<Lock> {
+    // Not async: on the uncontended path every promise layer counts.
+    try {
+      const call = options === undefined ? this.options : resolveAcquireOptions(this.options, options);
+      const signal = options?.signal;
+      if (signal?.aborted) this.notAcquired(resource, 0, 'aborted', performance.now(), signal.reason);
+      const startedAt = performance.now();
+      const { cohorts } = this;
+      if (cohorts === undefined) return this.acquireFromRedis(resource, call, signal, startedAt, Date.now());
+      const cohort = cohorts.get(resource);
+      if (cohort !== undefined) return this.queueLocally(cohort, resource, call, signal, startedAt);
+      const created: Cohort = { lastToken: 0, queue: [], renewedAt: 0, sinceYield: 0 };
+      cohorts.set(resource, created);
+      return this.acquireFromRedis(resource, call, signal, startedAt, Date.now()).then(
+        (lock) => this.becomeHolder(created, lock),
+        (error: unknown) => {
+          this.nextLeader(created, resource);
+          throw error;
+        },
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A cohort's leader got the lock from Redis: it holds it for the cohort now. */
+  private becomeHolder(cohort: Cohort, lock: Lock): Lock {
+    cohort.holder = lock;
+    cohort.lastToken = lock.fencingToken + FENCE_BLOCK - 1;
+    cohort.renewedAt = Date.now();
+    if (cohort.queue.length > 0) this.watchHolder(cohort);
+    return lock;
   }
 
   /** Gets the lock from Redis for a cohort, making it the cohort's holder; on failure the next local waiter tries. */
@@ -268,12 +288,10 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     sentAt: number,
   ): Promise<Lock> {
     try {
-      const lock = await this.acquireFromRedis(resource, call, signal, startedAt, sentAt);
-      cohort.holder = lock;
-      cohort.lastToken = lock.fencingToken + FENCE_BLOCK - 1;
-      cohort.renewedAt = Date.now();
-      if (cohort.queue.length > 0) this.watchHolder(cohort);
-      return lock;
+      return this.becomeHolder(
+        cohort,
+        await this.acquireFromRedis(resource, call, signal, startedAt, sentAt),
+      );
     } catch (error) {
       this.nextLeader(cohort, resource);
       throw error;
@@ -530,6 +548,17 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   /** @internal Used by {@link Lock.release}. */
   releaseLock(lock: Lock): Promise<boolean> {
     this.metrics.holdSeconds.observe((performance.now() - lock.acquiredAt) / 1_000);
+    const cohort = this.cohorts?.get(lock.resource);
+    if (cohort === undefined || cohort.holder !== lock) return this.releaseInRedis(lock);
+    if (cohort.queue.length === 0 && cohort.parked === undefined) {
+      // Nobody of this process waits: the cohort ends here (a caller arriving meanwhile starts a
+      // new one, queueing in Redis behind this release).
+      cohort.holder = undefined;
+      clearTimeout(cohort.expiryTimer);
+      clearTimeout(cohort.deadlineTimer);
+      this.cohorts?.delete(lock.resource);
+      return this.releaseInRedis(lock);
+    }
     return this.handOverOrRelease(lock);
   }
 
