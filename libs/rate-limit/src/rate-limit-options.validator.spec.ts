@@ -30,6 +30,7 @@ describe('rate-limit options', () => {
     expect(() => resolveRateLimitOptions({ headers: ['nope' as never] })).toThrow('"headers[0]"');
     expect(() => resolveRateLimitOptions({ trustProxy: 'yes' as never })).toThrow('"trustProxy"');
     expect(() => resolveRateLimitOptions({ insurance: { share: 2 } })).toThrow('"insurance.share"');
+    expect(() => resolveRateLimitOptions({ coalesce: 'yes' as never })).toThrow('"coalesce"');
     expect(() => resolveRateLimitOptions({ limits: [{ limit: 1, windowMs: 0 }] })).toThrow(
       '"limits[0].windowMs"',
     );
