@@ -31,12 +31,13 @@ export interface LockModuleOptions {
    */
   notifications?: boolean;
   /**
-   * Single-server mode: while this process holds a lock, its own later callers for the resource
-   * queue in-process and a release hands the lock straight to the next of them (same lease, next
-   * fencing token), up to 15 times in a row before it goes back through Redis, where other processes'
-   * waiters come first. Much higher throughput on a contended resource; order is arrival order
-   * within a process and batch by batch across processes. Off: every acquisition goes through the
-   * Redis queue, strictly in arrival order. Default true.
+   * While this process holds a lock, its own later callers for the resource queue in-process and a
+   * release hands the lock straight to the next of them (same lease, next fencing token of a block
+   * reserved in Redis), with no round trip. A batch renews the lease and reserves more tokens in the
+   * background (single-server mode), asking Redis at least every 10 ms whether another process
+   * waits, and ends as soon as one does. Order: arrival order within a process, batch by batch
+   * across processes. Off: every acquisition goes through the Redis queue, strictly in arrival
+   * order, one round trip per hand-over. Default true.
    */
   localHandoff?: boolean;
 }
