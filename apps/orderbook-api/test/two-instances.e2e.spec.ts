@@ -3,7 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 
 import { RedisServer } from '../../../test/harness/index.js';
-import type { Order, Trade } from '../src/exchange/exchange.types.js';
+import { ExchangeService } from '../src/exchange/exchange.service.js';
+import type { Order } from '../src/exchange/exchange.types.js';
 import { MarketRegistry } from '../src/markets/market.registry.js';
 import { testMarkets } from './support/markets.js';
 import { replay, type ReplayOrder } from './support/replay.js';
