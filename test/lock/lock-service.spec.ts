@@ -104,7 +104,9 @@ describe.each(sharedTopologies)('LockService on %s', (_name, redis) => {
             await lock.release();
           }),
         );
-        await sleep(20); // arrivals a few ms apart
+        // Arrivals 50 ms apart: a waiter arrives when its queueing attempt lands (its second round
+        // trip), which a loaded machine can delay by more than a few ms.
+        await sleep(50);
       }
       await held.release();
       await Promise.all(waiters);

@@ -257,13 +257,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       if (cohort !== undefined) return this.queueLocally(cohort, resource, call, signal, startedAt);
       const created: Cohort = { lastToken: 0, queue: [], renewedAt: 0, sinceYield: 0 };
       cohorts.set(resource, created);
-      return this.acquireFromRedis(resource, call, signal, startedAt, Date.now()).then(
-        (lock) => this.becomeHolder(created, lock),
-        (error: unknown) => {
-          this.nextLeader(created, resource);
-          throw error;
-        },
-      );
+      return this.acquireFromRedis(resource, call, signal, startedAt, Date.now(), created);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -276,26 +270,6 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     cohort.renewedAt = Date.now();
     if (cohort.queue.length > 0) this.watchHolder(cohort);
     return lock;
-  }
-
-  /** Gets the lock from Redis for a cohort, making it the cohort's holder; on failure the next local waiter tries. */
-  private async lead(
-    cohort: Cohort,
-    resource: string,
-    call: ResolvedAcquireOptions,
-    signal: AbortSignal | undefined,
-    startedAt: number,
-    sentAt: number,
-  ): Promise<Lock> {
-    try {
-      return this.becomeHolder(
-        cohort,
-        await this.acquireFromRedis(resource, call, signal, startedAt, sentAt),
-      );
-    } catch (error) {
-      this.nextLeader(cohort, resource);
-      throw error;
-    }
   }
 
   /** No holder in the cohort: its first local waiter goes to Redis on its own behalf, or the cohort ends. */
@@ -311,7 +285,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     }
     next.detach();
     const call = { ...next.call, maxWaitMs: Math.max(0, next.deadline - Date.now()) };
-    this.lead(cohort, resource, call, next.signal, next.startedAt, Date.now()).then(
+    this.acquireFromRedis(resource, call, next.signal, next.startedAt, Date.now(), cohort).then(
       next.resolve,
       next.reject,
     );
@@ -411,41 +385,61 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     signal: AbortSignal | undefined,
     startedAt: number,
     sentAt: number,
+    cohort?: Cohort,
   ): Promise<Lock> {
-    const keys = this.keysOf(resource);
-    const token = randomUUID();
-    const { ttlMs } = call;
-    if (this.mode !== 'single') {
-      const first = await this.attemptQuorum(keys, token, ttlMs, sentAt);
-      if (first.fence > 0)
-        return this.acquired(resource, first.fence, first.expiresAt, ttlMs, token, keys, startedAt);
-      return this.wait(resource, keys, token, call, signal, startedAt, sentAt, first);
-    }
-    // The common case, a free lock: one two-key script call and no allocation beyond the Lock. A
-    // caller that finds it taken joins the wait queue with the full script right after.
-    const ownerAndFence = keys[0] as string[];
-    let reply: number;
+    // A cohort's leader: holding, it becomes the cohort's holder; failing, the next local waiter
+    // tries. Done here rather than in a .then() of the caller: one promise layer less.
     try {
-      reply = await takeScript.run(this.client, [ownerAndFence[0]!, ownerAndFence[1]!], [token, ttlMs]);
+      const keys = this.keysOf(resource);
+      const token = randomUUID();
+      const { ttlMs } = call;
+      let lock: Lock;
+      if (this.mode !== 'single') {
+        const first = await this.attemptQuorum(keys, token, ttlMs, sentAt);
+        lock =
+          first.fence > 0
+            ? this.acquired(resource, first.fence, first.expiresAt, ttlMs, token, keys, startedAt)
+            : await this.wait(resource, keys, token, call, signal, startedAt, sentAt, first);
+      } else {
+        // The common case, a free lock: one two-key script call. A caller that finds it taken joins
+        // the wait queue with the full script right after.
+        const serverKeys = keys[0] as string[];
+        let reply: number | undefined;
+        let failure: unknown;
+        try {
+          reply = await takeScript.run(this.client, [serverKeys[0]!, serverKeys[1]!], [token, ttlMs]);
+        } catch (error) {
+          failure = error;
+        }
+        lock =
+          reply !== undefined && reply > 0
+            ? this.acquired(
+                resource,
+                reply,
+                sentAt + ttlMs - this.drift(ttlMs),
+                ttlMs,
+                token,
+                keys,
+                startedAt,
+              )
+            : await this.wait(
+                resource,
+                keys,
+                token,
+                call,
+                signal,
+                startedAt,
+                sentAt,
+                reply === undefined
+                  ? unavailable(failure)
+                  : { fence: 0, expiresAt: 0, holderTtlMs: -reply, unavailable: false },
+              );
+      }
+      return cohort === undefined ? lock : this.becomeHolder(cohort, lock);
     } catch (error) {
-      return this.wait(resource, keys, token, call, signal, startedAt, sentAt, unavailable(error));
+      if (cohort !== undefined) this.nextLeader(cohort, resource);
+      throw error;
     }
-    if (reply > 0)
-      return this.acquired(
-        resource,
-        reply,
-        sentAt + ttlMs - this.drift(ttlMs),
-        ttlMs,
-        token,
-        keys,
-        startedAt,
-      );
-    return this.wait(resource, keys, token, call, signal, startedAt, sentAt, {
-      fence: 0,
-      expiresAt: 0,
-      holderTtlMs: -reply,
-      unavailable: false,
-    });
   }
 
   /**
