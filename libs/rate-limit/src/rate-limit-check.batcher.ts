@@ -71,11 +71,18 @@ export class RateLimitCheckBatcher {
     if (checks.length === 0) return;
     this.pending = [];
     this.keyCount = 0;
+    this.send(checks, keyCount);
+  }
+
+  private send(checks: PendingCheck[], keyCount: number): void {
     if (checks.length === 1) {
       this.runAlone(checks[0] as PendingCheck);
       return;
     }
     const keys: string[] = new Array(keyCount);
+    // The distinct limits of the batch go first, four values each; checks then name them by number.
+    const numbers = new Map<RateLimitPolicy, number>();
+    const limits: ScriptArgument[] = [0];
     const args: ScriptArgument[] = [];
     let at = 0;
     for (const check of checks) {
@@ -84,17 +91,19 @@ export class RateLimitCheckBatcher {
       for (let index = 0; index < n; index += 1) {
         keys[at] = check.keys[index] as string;
         at += 1;
-        const limitArgs = (check.policies[index] as RateLimitPolicy).args;
-        args.push(
-          limitArgs[0] as string,
-          limitArgs[1] as string,
-          limitArgs[2] as string,
-          limitArgs[3] as string,
-        );
+        const policy = check.policies[index] as RateLimitPolicy;
+        let number = numbers.get(policy);
+        if (number === undefined) {
+          number = numbers.size + 1;
+          numbers.set(policy, number);
+          limits.push(...policy.args);
+        }
+        args.push(number);
       }
     }
+    limits[0] = numbers.size;
     batchScript(keyCount)
-      .run(this.client, keys, args)
+      .run(this.client, keys, limits.concat(args))
       .then(
         (reply) => split(reply, checks),
         (error: unknown) => {

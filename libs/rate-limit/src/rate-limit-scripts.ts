@@ -312,26 +312,58 @@ export function admissionStamp(serverTimeUs: number): string {
  * The checks of one event-loop turn, in one script call: `TIME` once, then each check in arrival
  * order with the semantics of {@link CHECK_LUA} (all limits of a check decided together, a refused
  * check charged nothing). The state of each key is read at most once per batch and kept in Lua as
- * checks charge it; the writes (trim + one ZADD + PEXPIRE per sorted set, one HINCRBY or HSET +
- * PEXPIREAT per hash) go out at the end, once per key. Admissions of one batch share its server
- * time; their members are `<s>.<µs>-<check>.<n>`, unique within the batch.
+ * checks charge it; the writes (one ZADD + PEXPIRE per sorted set, one HINCRBY or HSET + PEXPIREAT
+ * per hash) go out at the end, once per key. Admissions of one batch share its server time; their
+ * members are `<s>.<µs>-<check>` (`-<check>.<n>` for a cost above 1), unique within the batch.
+ *
+ * The sliding log trims expired admissions when it first reads a key (a write only when one has
+ * expired), so the set holds exactly the window: ZCARD is the count and rank r the (r+1)-th oldest
+ * admission, both cheaper than ZCOUNT and ZRANGE BYSCORE on a listpack. The state lives in flat
+ * arrays indexed by state number rather than a table per key, which keeps the Lua work per check small.
  */
 const BATCH_LUA = `-- KEYS      every limit's state key, check after check (sorted set: sliding-log; hash: sliding-counter)
--- ARGV      per check, in arrival order: its number of limits n (negative: peek), then per limit:
---           algorithm (1 log, 2 counter), limit, windowMs, cost
+-- ARGV[1]   P, the number of distinct limits in the batch
+-- ARGV[2+4(p-1) .. 5+4(p-1)]   limit p: algorithm (1 log, 2 counter), limit, windowMs, cost
+-- ARGV[2+4P ..]   per check, in arrival order: its number of limits n (negative: peek), then the n
+--           limits' numbers p (1-based), one per key of the check
 -- returns   { server time µs, then per check: allowed 1|0, then per limit: remaining, resetMs, retryAfterMs }
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local stamp = t[1] .. '.' .. t[2] .. '-'
--- One state per key and window, read on first use; "order" keeps them for the writes at the end.
-local states, order = {}, {}
-local function load(key, code, windowText, window)
-  local id = key .. '|' .. windowText
-  local s = states[id]
-  if s then return s end
-  if code == '1' then
-    s = { log = true, key = key, window = window, added = 0, members = {}, oldest = {},
-      base = redis.call('ZCOUNT', key, now - window + 1, '+inf') }
+local P = tonumber(ARGV[1])
+local plog, plimit, pwindow, pcost = {}, {}, {}, {}
+for p = 1, P do
+  local b = 2 + (p - 1) * 4
+  plog[p], plimit[p], pwindow[p], pcost[p] = ARGV[b] == '1', tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]) * 1000, tonumber(ARGV[b + 3])
+end
+
+-- State number by key (by key and window for a key met again with another window); per state:
+-- key, limit number, added units, then log: count before the batch, new member(s), PTTL cache,
+-- rank cache; counter: stored window index, current index, current and previous counts, share of
+-- the previous window still counted.
+local sid = {}
+local skey, sp, sadded, sbase, smember, sttl, srank = {}, {}, {}, {}, {}, {}, {}
+local sw, sindex, scur, sprev, sshare = {}, {}, {}, {}, {}
+local nstates = 0
+local function load(key, p)
+  local id = sid[key]
+  if id then
+    if pwindow[sp[id]] == pwindow[p] then return id end
+    local alias = key .. '|' .. pwindow[p]
+    id = sid[alias]
+    if id then return id end
+    nstates = nstates + 1
+    sid[alias] = nstates
+  else
+    nstates = nstates + 1
+    sid[key] = nstates
+  end
+  id = nstates
+  local window = pwindow[p]
+  skey[id], sp[id], sadded[id] = key, p, 0
+  if plog[p] then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    sbase[id] = redis.call('ZCARD', key)
   else
     local h = redis.call('HMGET', key, 'w', 'c', 'p')
     local index = math.floor(now / window)
@@ -339,96 +371,103 @@ local function load(key, code, windowText, window)
     local current, previous = 0, 0
     if w == index then current, previous = tonumber(h[2]), tonumber(h[3])
     elseif w == index - 1 then previous = tonumber(h[2]) end
-    s = { log = false, key = key, window = window, added = 0, w = w, index = index,
-      current = current, previous = previous, share = 1 - (now - index * window) / window }
+    sw[id], sindex[id], scur[id], sprev[id] = w, index, current, previous
+    sshare[id] = 1 - (now - index * window) / window
   end
-  states[id] = s
-  order[#order + 1] = s
-  return s
+  return id
 end
 
 local reply = { now }
 local r = 1
-local k, a, check = 0, 1, 0
+local k, a, check = 0, 2 + P * 4, 0
 local lim, ok, retry = {}, {}, {}
-while a <= #ARGV do
+local nargs = #ARGV
+while a <= nargs do
   check = check + 1
   local n = tonumber(ARGV[a])
   local consume = n > 0
   if not consume then n = -n end
   local allowed = true
   for i = 1, n do
-    local b = a + (i - 1) * 4
-    local limit, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 4])
-    local s = load(KEYS[k + i], ARGV[b + 1], ARGV[b + 3], tonumber(ARGV[b + 3]) * 1000)
-    local window = s.window
+    local p = tonumber(ARGV[a + i])
+    local id = load(KEYS[k + i], p)
+    local limit, cost, window = plimit[p], pcost[p], pwindow[p]
     local good, wait = true, 0
-    if s.log then
-      local count = s.base + s.added
+    if plog[p] then
+      local base = sbase[id]
+      local count = base + sadded[id]
       if count + cost > limit then
         good = false
         -- The (count + cost - limit)-th oldest admission in the window must leave it first: one
-        -- stored before this batch (read from Redis, cached per offset), or one of this batch (now).
-        local offset = count + cost - limit - 1
+        -- stored before this batch (by rank, cached), or one of this batch (now).
+        local rank = count + cost - limit - 1
         local oldest = now
-        if offset < s.base then
-          oldest = s.oldest[offset]
+        if rank < base then
+          local ranks = srank[id]
+          if not ranks then ranks = {}; srank[id] = ranks end
+          oldest = ranks[rank]
           if not oldest then
-            local found = redis.call('ZRANGE', s.key, now - window + 1, '+inf', 'BYSCORE', 'LIMIT', offset, 1, 'WITHSCORES')
-            oldest = tonumber(found[2])
-            s.oldest[offset] = oldest
+            oldest = tonumber(redis.call('ZRANGE', skey[id], rank, rank, 'WITHSCORES')[2])
+            ranks[rank] = oldest
           end
         end
         wait = oldest + window - now
       end
     else
-      local estimate = s.previous * s.share + s.current
-      if estimate + cost > limit + 1e-9 then
+      local current, previous = scur[id], sprev[id]
+      if previous * sshare[id] + current + cost > limit + 1e-9 then
         good = false
-        if s.current + cost <= limit then
-          wait = (s.index + 1 - (limit - s.current - cost) / s.previous) * window - now
+        if current + cost <= limit then
+          -- The previous window's share decays enough within this window.
+          wait = (sindex[id] + 1 - (limit - current - cost) / previous) * window - now
         else
-          wait = (s.index + 2 - (limit - cost) / s.current) * window - now
+          -- Only once this window has become the previous one and decayed enough.
+          wait = (sindex[id] + 2 - (limit - cost) / current) * window - now
         end
       end
     end
     if not good then allowed = false end
-    lim[i], ok[i], retry[i] = s, good, wait
+    lim[i], ok[i], retry[i] = id, good, wait
   end
 
   local charge = allowed and consume
   r = r + 1
   reply[r] = allowed and 1 or 0
   for i = 1, n do
-    local b = a + (i - 1) * 4
-    local limit, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 4])
-    local s = lim[i]
-    local window = s.window
+    local p = tonumber(ARGV[a + i])
+    local id = lim[i]
+    local limit, cost, window = plimit[p], pcost[p], pwindow[p]
     local remaining, reset = 0, 0
-    if s.log then
+    if plog[p] then
       if charge then
-        local members = s.members
-        if cost == 1 then members[#members + 1] = stamp .. check
-        else for j = 1, cost do members[#members + 1] = stamp .. check .. '.' .. j end end
-        s.added = s.added + cost
+        local member = smember[id]
+        if cost == 1 and member == nil then
+          smember[id] = stamp .. check
+        else
+          if type(member) ~= 'table' then member = { member }; smember[id] = member end
+          if cost == 1 then member[#member + 1] = stamp .. check
+          else for j = 1, cost do member[#member + 1] = stamp .. check .. '.' .. j end end
+        end
+        sadded[id] = sadded[id] + cost
       end
-      local count = s.base + s.added
-      if s.added > 0 then
+      local count = sbase[id] + sadded[id]
+      if sadded[id] > 0 then
         -- Charged in this batch: the key's TTL becomes the window, when the newest admission leaves.
         reset = window
       elseif count > 0 then
-        if not s.ttl then s.ttl = redis.call('PTTL', s.key) * 1000 end
-        reset = s.ttl
+        reset = sttl[id]
+        if not reset then reset = redis.call('PTTL', skey[id]) * 1000; sttl[id] = reset end
       end
       remaining = limit - count
     else
       if charge then
-        s.current = s.current + cost
-        s.added = s.added + cost
+        scur[id] = scur[id] + cost
+        sadded[id] = sadded[id] + cost
       end
-      remaining = math.floor(limit - (s.previous * s.share + s.current) + 1e-9)
-      if s.current > 0 then reset = (s.index + 2) * window - now
-      elseif s.previous > 0 then reset = (s.index + 1) * window - now end
+      local current = scur[id]
+      remaining = math.floor(limit - (sprev[id] * sshare[id] + current) + 1e-9)
+      if current > 0 then reset = (sindex[id] + 2) * window - now
+      elseif sprev[id] > 0 then reset = (sindex[id] + 1) * window - now end
     end
     if remaining < 0 then remaining = 0 end
     local wait = 0
@@ -439,29 +478,34 @@ while a <= #ARGV do
     r = r + 3
   end
   k = k + n
-  a = a + 1 + n * 4
+  a = a + 1 + n
 end
 
 -- The writes, once per key.
-for _, s in ipairs(order) do
-  if s.added > 0 then
-    local key, window = s.key, s.window
-    if s.log then
-      -- Trimmed only when adding, which keeps the set at most \`limit\` members.
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-      local args = { 'ZADD', key }
-      for _, member in ipairs(s.members) do
-        args[#args + 1] = now
-        args[#args + 1] = member
-        if #args >= 2000 then redis.call(unpack(args)); args = { 'ZADD', key } end
+for id = 1, nstates do
+  local added = sadded[id]
+  if added > 0 then
+    local key, p = skey[id], sp[id]
+    local window = pwindow[p]
+    if plog[p] then
+      local member = smember[id]
+      if type(member) ~= 'table' then
+        redis.call('ZADD', key, now, member)
+      else
+        local args = { 'ZADD', key }
+        for _, one in ipairs(member) do
+          args[#args + 1] = now
+          args[#args + 1] = one
+          if #args >= 2000 then redis.call(unpack(args)); args = { 'ZADD', key } end
+        end
+        if #args > 2 then redis.call(unpack(args)) end
       end
-      if #args > 2 then redis.call(unpack(args)) end
       redis.call('PEXPIRE', key, window / 1000)
-    elseif s.w == s.index then
-      redis.call('HINCRBY', key, 'c', s.added)
+    elseif sw[id] == sindex[id] then
+      redis.call('HINCRBY', key, 'c', added)
     else
-      redis.call('HSET', key, 'w', s.index, 'c', s.current, 'p', s.previous)
-      redis.call('PEXPIREAT', key, (s.index + 2) * window / 1000)
+      redis.call('HSET', key, 'w', sindex[id], 'c', scur[id], 'p', sprev[id])
+      redis.call('PEXPIREAT', key, (sindex[id] + 2) * window / 1000)
     end
   end
 end
