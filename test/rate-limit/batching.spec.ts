@@ -195,6 +195,19 @@ describe('RateLimiterService coalesces the checks of one event-loop turn (own se
     expect(calls).toBeLessThan(checks / 10);
   });
 
+  it('recovers from a flushed script cache (NOSCRIPT) for batches and lone checks alike', async () => {
+    const rule: RateLimitRule = { name: 'noscript', limit: 10, windowMs: 60_000 };
+    await admin.script('FLUSH');
+    const batch = await Promise.all(Array.from({ length: 5 }, () => batched.limiter.consume(id, rule)));
+    expect(batch.map((result) => result.source)).toEqual(['redis', 'redis', 'redis', 'redis', 'redis']);
+    await admin.script('FLUSH');
+    expect(await batched.limiter.consume(id, rule)).toMatchObject({
+      allowed: true,
+      remaining: 4,
+      source: 'redis',
+    });
+  });
+
   it('while Redis is paused every check of a batch gets its fail-open or fail-closed answer', async () => {
     const open: RateLimitRule = { name: 'paused-open', limit: 100, windowMs: 60_000 };
     const closed: RateLimitRule = {

@@ -1,4 +1,5 @@
-import type { RedisClient, ScriptArgument } from '@redkit/redis';
+import type { RedisClient, RedisScript, ScriptArgument } from '@redkit/redis';
+import { Command, type Redis } from 'ioredis';
 
 import type { RateLimitPolicy } from './rate-limit-options.validator.js';
 import { batchScript, checkScript, singleLimitScripts, type CheckReply } from './rate-limit-scripts.js';
@@ -102,32 +103,51 @@ export class RateLimitCheckBatcher {
       }
     }
     limits[0] = numbers.size;
-    batchScript(keyCount)
-      .run(this.client, keys, limits.concat(args))
-      .then(
-        (reply) => split(reply, checks),
-        (error: unknown) => {
-          for (const check of checks) check.reject(error);
-        },
-      );
+    const script = batchScript(keyCount);
+    this.evalsha(script, keys, limits.concat(args)).then(
+      (reply) => split(reply, checks),
+      (error: unknown) => {
+        for (const check of checks) check.reject(error);
+      },
+    );
+  }
+
+  /**
+   * A batch's (or lone check's) EVALSHA, handed to the connection at once (`sendCommand`) rather than through
+   * ioredis's auto-pipeline: a batch is already one command per turn, and skipping the pipeline's
+   * bookkeeping saves the client about a microsecond per check. The connection's command deadline
+   * still applies; NOSCRIPT falls back to the script's EVAL.
+   */
+  private async evalsha(
+    script: RedisScript<ScriptArgument[], number[]>,
+    keys: readonly string[],
+    args: ScriptArgument[],
+  ): Promise<number[]> {
+    try {
+      const command = new Command('evalsha', [script.sha1, keys.length, ...keys, ...args], {
+        replyEncoding: 'utf8',
+      });
+      return (await (this.client as Redis).sendCommand(command)) as number[];
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      return script.run(this.client, keys, args);
+    }
   }
 
   private runAlone(check: PendingCheck): void {
     const { keys, policies, consume } = check;
-    let run: Promise<CheckReply>;
     if (keys.length === 1) {
       const policy = policies[0] as RateLimitPolicy;
-      run = singleLimitScripts[policy.algorithm === 'sliding-log' ? '1' : '2'].run(
-        this.client,
-        keys,
-        consume ? policy.consumeArgs : policy.peekArgs,
+      const script = singleLimitScripts[policy.algorithm === 'sliding-log' ? '1' : '2'];
+      this.evalsha(script, keys, consume ? policy.consumeArgs : policy.peekArgs).then(
+        check.resolve,
+        check.reject,
       );
-    } else {
-      const args: string[] = [consume ? '1' : '0'];
-      for (const policy of policies) args.push(...policy.args);
-      run = checkScript(keys.length).run(this.client, keys, args);
+      return;
     }
-    run.then(check.resolve, check.reject);
+    const args: string[] = [consume ? '1' : '0'];
+    for (const policy of policies) args.push(...policy.args);
+    this.evalsha(checkScript(keys.length), keys, args).then(check.resolve, check.reject);
   }
 }
 

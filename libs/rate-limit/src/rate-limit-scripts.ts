@@ -148,11 +148,16 @@ const LOG_LUA = `-- KEYS[1]   sorted set of admissions (score = server time µs,
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local key, limit, window, cost = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]) * 1000, tonumber(ARGV[5])
-local count = redis.call('ZCOUNT', key, now - window + 1, '+inf')
+-- Expired admissions go first (a write only when one has expired): the set then holds exactly the
+-- window, so ZCARD is the count and rank r the (r+1)-th oldest admission (cheaper than ZCOUNT and
+-- ZRANGE BYSCORE on a small set's listpack).
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
 if count + cost > limit then
   -- The (count + cost - limit)-th oldest admission in the window must leave it first; the newest
   -- leaves with the key, whose TTL every admission sets to the window.
-  local oldest = redis.call('ZRANGE', key, now - window + 1, '+inf', 'BYSCORE', 'LIMIT', count + cost - limit - 1, 1, 'WITHSCORES')
+  local rank = count + cost - limit - 1
+  local oldest = redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')
   local remaining = limit - count
   if remaining < 0 then remaining = 0 end
   return { 0, now, remaining, redis.call('PTTL', key), math.ceil((tonumber(oldest[2]) + window - now) / 1000) }
@@ -162,7 +167,6 @@ if ARGV[1] ~= '1' then
   if count > 0 then reset = redis.call('PTTL', key) end
   return { 1, now, limit - count, reset, 0 }
 end
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local stamp = t[1] .. '.' .. t[2] .. '-'
 if cost == 1 then
   redis.call('ZADD', key, now, stamp .. '1')
