@@ -12,7 +12,10 @@
 //
 // Subjects:
 // - redkit-log, redkit-counter: RateLimiterService.consume with a precompiled policy, through a
-//   RedisConnection with the product defaults (one Lua script per check, EVALSHA).
+//   RedisConnection with the product defaults: the checks of one event-loop turn go to Redis as one
+//   EVALSHA of the batch script (a lone check as one EVALSHA of its one-check script).
+// - redkit-log-unbatched, redkit-counter-unbatched: the same with `coalesce: false`, one EVALSHA per
+//   check, to show what batching buys in the same run.
 // - rate-limiter-flexible: RateLimiterRedis.consume (its Lua INCR + EXPIRE, fixed window); a refused
 //   check rejects with a RateLimiterRes, which the subject catches.
 // - nestjs-throttler: what ThrottlerGuard does per request, less the HTTP parts: the key is its
@@ -43,9 +46,13 @@ interface LimiterSubject extends Closeable {
   check(key: string): Promise<boolean>;
 }
 
-async function redkitSubject(redisUrl: string, algorithm: 'sliding-log' | 'sliding-counter') {
+async function redkitSubject(
+  redisUrl: string,
+  algorithm: 'sliding-log' | 'sliding-counter',
+  coalesce = true,
+) {
   const connection = await RedisConnection.open('bench', { url: redisUrl });
-  const limiter = new RateLimiterService(connection);
+  const limiter = new RateLimiterService(connection, { coalesce });
   const policy: RateLimitPolicy = limiter.policy({
     name: 'bench',
     limit: LIMIT,
@@ -114,6 +121,16 @@ async function rawEvalshaSubject(redisUrl: string): Promise<LimiterSubject> {
 const subjects: SubjectDefinition<LimiterSubject>[] = [
   { name: 'redkit-log', kind: 'redkit', create: (url) => redkitSubject(url, 'sliding-log') },
   { name: 'redkit-counter', kind: 'redkit', create: (url) => redkitSubject(url, 'sliding-counter') },
+  {
+    name: 'redkit-log-unbatched',
+    kind: 'redkit',
+    create: (url) => redkitSubject(url, 'sliding-log', false),
+  },
+  {
+    name: 'redkit-counter-unbatched',
+    kind: 'redkit',
+    create: (url) => redkitSubject(url, 'sliding-counter', false),
+  },
   { name: 'rate-limiter-flexible', kind: 'peer', create: rateLimiterFlexibleSubject },
   { name: 'nestjs-throttler', kind: 'peer', create: nestThrottlerSubject },
   { name: 'raw-evalsha', kind: 'limit', create: rawEvalshaSubject },
@@ -157,7 +174,9 @@ await runSuite({
   notes: [
     `Limit ${LIMIT} per ${WINDOW_MS / 1000} s for every subject. distinct-keys: checks cycle over ` +
       `${DISTINCT_KEYS.toLocaleString('en-US')} clients (almost all admitted); hot-key: one client floods its limit (almost all refused).`,
-    'redkit-log / redkit-counter: RateLimiterService.consume, one EVALSHA per check (server clock, exact log / weighted counter).',
+    'redkit-log / redkit-counter: RateLimiterService.consume (server clock, exact log / weighted counter); the checks of ' +
+      "one event-loop turn go as one EVALSHA of the batch script, so cmds/op counts the batch's EVALSHA and TIME once.",
+    'redkit-*-unbatched: the same with coalesce: false, one EVALSHA per check.',
     'rate-limiter-flexible: RateLimiterRedis (fixed window; refusals reject and are caught).',
     'nestjs-throttler: ThrottlerGuard key (sha256) + a bench-only Redis ThrottlerStorage in bench/rate-limit/ after ' +
       '@nest-lab/throttler-storage-redis, which does not install with Nest 12: one Lua INCR/PEXPIRE/block-key script.',
