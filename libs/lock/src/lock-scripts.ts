@@ -30,22 +30,23 @@ end
 `;
 
 const GRANT_HEAD = `
--- Hands the free lock to the oldest waiter whose entry is still alive, dropping dead entries on the
--- way (at most 32 per call, to bound the script's time). Publishes "<token> <fence>" on the
--- waiter's channel unless the waiter is the caller (ARGV[1]). Returns token, fence or false.
-local function grant_head(now)
+-- Hands the free lock of one resource (owner key o, fence key f, queue q, waiters w) to the oldest
+-- waiter whose entry is still alive, dropping dead entries on the way (at most 32 per call, to bound
+-- the script's time). Publishes "<token> <fence>" on the waiter's channel unless the waiter is the
+-- caller. Returns token, fence or false.
+local function grant_head(o, f, q, w, caller, now)
   for _ = 1, 32 do
-    local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+    local head = redis.call('ZRANGE', q, 0, 0)[1]
     if not head then return false end
-    local entry = redis.call('HGET', KEYS[4], head)
-    redis.call('ZREM', KEYS[3], head)
-    redis.call('HDEL', KEYS[4], head)
+    local entry = redis.call('HGET', w, head)
+    redis.call('ZREM', q, head)
+    redis.call('HDEL', w, head)
     if entry then
       local deadline, ttl, channel = string.match(entry, '^(%d+) (%d+) (.*)$')
       if deadline and tonumber(deadline) >= now then
-        redis.call('SET', KEYS[1], head, 'PX', ttl)
-        local fence = redis.call('INCRBY', KEYS[2], ${FENCE_BLOCK})
-        if channel ~= '' and head ~= ARGV[1] then
+        redis.call('SET', o, head, 'PX', ttl)
+        local fence = redis.call('INCRBY', f, ${FENCE_BLOCK})
+        if channel ~= '' and head ~= caller then
           redis.call('PUBLISH', channel, head .. ' ' .. fence)
         end
         return head, fence
@@ -127,7 +128,9 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   if redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then redis.call('ZREM', KEYS[3], ARGV[1]) end
   return 0
 end
-if redis.call('EXISTS', KEYS[3]) == 1 and grant_head(now_ms()) then return 1 end
+if redis.call('EXISTS', KEYS[3]) == 1 and grant_head(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], now_ms()) then
+  return 1
+end
 redis.call('DEL', KEYS[1])
 return 1`;
 
@@ -138,6 +141,53 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0`;
+
+/**
+ * The first attempts of one event-loop turn, as one call (see LockBatcher). KEYS: owner, fence of
+ * each take in turn (2 per take). ARGV: token, TTL ms of each take (2 per take).
+ * Returns one reply per take, in order, each exactly what TAKE_LUA returns for it alone: takes run one
+ * after the other, so two takes of one resource in a batch behave as two calls in that order.
+ */
+const TAKE_BATCH_LUA = `-- KEYS: owner, fence per take; ARGV: token, ttl ms per take
+-- returns per take: the fencing token when the caller now holds the lock, else minus the holder's remaining ttl
+local out = {}
+for i = 1, #KEYS, 2 do
+  local reply
+  if redis.call('SET', KEYS[i], ARGV[i], 'NX', 'PX', ARGV[i + 1]) then
+    reply = redis.call('INCRBY', KEYS[i + 1], ${FENCE_BLOCK})
+  else
+    reply = redis.call('PTTL', KEYS[i])
+    if reply < 0 then reply = 0 end
+    reply = -reply
+  end
+  out[#out + 1] = reply
+end
+return out`;
+
+/**
+ * The releases of one event-loop turn, as one call (see LockBatcher). KEYS: owner, fence, queue,
+ * waiters of each release in turn (4 per release). ARGV: the token of each release.
+ * Returns one reply per release, in order, each exactly what RELEASE_LUA returns for it alone.
+ */
+const RELEASE_BATCH_LUA = `-- KEYS: owner, fence, queue, waiters per release; ARGV: token per release
+-- returns per release: 1 if the caller held the lock (now released or handed over), else 0
+${NOW_MS}
+${GRANT_HEAD}
+local out = {}
+for i = 1, #ARGV do
+  local k = (i - 1) * 4
+  local o, q, w, token = KEYS[k + 1], KEYS[k + 3], KEYS[k + 4], ARGV[i]
+  if redis.call('GET', o) ~= token then
+    if redis.call('HDEL', w, token) == 1 then redis.call('ZREM', q, token) end
+    out[i] = 0
+  else
+    if not (redis.call('EXISTS', q) == 1 and grant_head(o, KEYS[k + 2], q, w, token, now_ms())) then
+      redis.call('DEL', o)
+    end
+    out[i] = 1
+  end
+end
+return out`;
 
 /**
  * Tokens a renewal reserves. A busy batch uses hundreds in a round trip; tokens left unused when the
@@ -205,4 +255,18 @@ export const raiseFenceScript = defineScript<[token: string, fence: number], num
   name: 'lock_raise_fence',
   numberOfKeys: 2,
   lua: RAISE_FENCE_LUA,
+});
+
+/** Variable key count: run through LockBatcher, which passes the count itself. */
+export const takeBatchScript = defineScript<(string | number)[], number[]>({
+  name: 'lock_take_batch',
+  numberOfKeys: 0,
+  lua: TAKE_BATCH_LUA,
+});
+
+/** Variable key count: run through LockBatcher, which passes the count itself. */
+export const releaseBatchScript = defineScript<string[], number[]>({
+  name: 'lock_release_batch',
+  numberOfKeys: 0,
+  lua: RELEASE_BATCH_LUA,
 });

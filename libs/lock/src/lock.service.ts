@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { MetricsService } from '@redkit/metrics';
@@ -6,6 +6,7 @@ import type { RedisClient, RedisConnection, RedisKeyspace } from '@redkit/redis'
 
 import { Lock, type LockOwner } from './lock.js';
 import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
+import { LockBatcher } from './lock.batcher.js';
 import { LockExtender } from './lock-extender.js';
 import { LockGrantNotifier, type GrantListener } from './lock-grant.notifier.js';
 import { createLockMetrics, type LockMetrics } from './lock.metrics.js';
@@ -32,6 +33,21 @@ import {
 interface LockServer {
   readonly client: RedisClient;
   readonly keyspace: RedisKeyspace;
+}
+
+/**
+ * Lock tokens: a random prefix per process (96 bits from the OS's CSPRNG) and a counter. What safety
+ * needs of a token is that no two acquisitions ever share one, so that a stale holder's token never
+ * matches the current holder's; the prefix makes processes' tokens distinct (a collision needs two
+ * processes drawing the same 96 random bits), the counter makes one process's distinct. Tokens are
+ * not secrets: anyone who can read the lock's key in Redis can delete it anyway.
+ */
+const TOKEN_PREFIX = randomBytes(12).toString('base64url') + '.';
+let tokenCounter = 0;
+
+function newToken(): string {
+  tokenCounter += 1;
+  return TOKEN_PREFIX + tokenCounter.toString(36);
 }
 
 /** What one acquisition round returned. */
@@ -179,6 +195,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private readonly channel: string;
   /** In-process hand-over state by resource; undefined when `localHandoff` is off or in Redlock mode. */
   private readonly cohorts?: Map<string, Cohort>;
+  /** Coalesces the takes and releases of one loop turn (single server, standalone only). */
+  private readonly batcher?: LockBatcher;
 
   constructor(
     connections: RedisConnection | readonly RedisConnection[],
@@ -203,6 +221,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     }
     this.channel = this.notifier?.channel ?? '';
     if (this.options.localHandoff) this.cohorts = new Map();
+    if (this.mode === 'single' && !this.client.isCluster) this.batcher = new LockBatcher(this.client);
   }
 
   /** Starts the grant subscriber (bounded; waiters fall back to timers while it is not listening). */
@@ -223,7 +242,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const ttlMs =
       options?.ttlMs === undefined ? this.options.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
     const keys = this.keysOf(resource);
-    const token = randomUUID();
+    const token = newToken();
     const attempt = await this.attempt(keys, token, ttlMs, 0, false);
     if (attempt.fence > 0) {
       this.metrics.acquire.acquired.inc();
@@ -391,7 +410,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     // tries. Done here rather than in a .then() of the caller: one promise layer less.
     try {
       const keys = this.keysOf(resource);
-      const token = randomUUID();
+      const token = newToken();
       const { ttlMs } = call;
       let lock: Lock;
       if (this.mode !== 'single') {
@@ -407,7 +426,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         let reply: number | undefined;
         let failure: unknown;
         try {
-          reply = await takeScript.run(this.client, [serverKeys[0]!, serverKeys[1]!], [token, ttlMs]);
+          reply = await this.take(serverKeys, token, ttlMs);
         } catch (error) {
           failure = error;
         }
@@ -662,7 +681,12 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   /** Releases in Redis: compare-and-delete (or hand to the oldest waiter), on every server in Redlock mode. */
   private async releaseInRedis(lock: Lock): Promise<boolean> {
     if (this.mode === 'single') {
-      return (await releaseScript.run(this.client, lock.keys[0] as string[], [lock.token])) === 1;
+      const keys = lock.keys[0] as string[];
+      const reply =
+        this.batcher === undefined
+          ? await releaseScript.run(this.client, keys, [lock.token])
+          : await this.batcher.release(keys, lock.token);
+      return reply === 1;
     }
     // Every server, including those that did not grant it (they may have, unbeknown to us).
     const released = await Promise.all(
@@ -700,6 +724,12 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     return true;
   }
 
+  /** A first attempt (single-server mode): the take script, in this turn's batch when batching. */
+  private take(serverKeys: string[], token: string, ttlMs: number): Promise<number> {
+    if (this.batcher !== undefined) return this.batcher.take(serverKeys[0]!, serverKeys[1]!, token, ttlMs);
+    return takeScript.run(this.client, [serverKeys[0]!, serverKeys[1]!], [token, ttlMs]);
+  }
+
   /** The four keys of `resource` on each server; they share the resource as their hash tag. */
   private keysOf(resource: string): string[][] {
     if (this.servers.length === 1) {
@@ -731,7 +761,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     try {
       reply =
         queueEntryMs === 0
-          ? await takeScript.run(this.client, [serverKeys[0]!, serverKeys[1]!], [token, ttlMs])
+          ? await this.take(serverKeys, token, ttlMs)
           : await acquireScript.run(this.client, serverKeys, [
               token,
               ttlMs,
