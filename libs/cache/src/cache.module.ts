@@ -1,9 +1,9 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 
 import { CacheDecoratorsExplorer } from './cache-decorators.explorer.js';
 import { CacheInterceptor } from './cache.interceptor.js';
-import { CacheConfigurableModule } from './cache.module-definition.js';
+import { CacheConfigurableModule, CACHE_OPTIONS_TYPE } from './cache.module-definition.js';
 import { CacheService } from './cache.service.js';
 
 /**
@@ -23,4 +23,9 @@ import { CacheService } from './cache.service.js';
   ],
   exports: [CacheService],
 })
-export class CacheModule extends CacheConfigurableModule {}
+export class CacheModule extends CacheConfigurableModule {
+  /** Every option has a default, so `forRoot()` alone is enough. */
+  static override forRoot(options: typeof CACHE_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

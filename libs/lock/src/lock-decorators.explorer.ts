@@ -34,10 +34,15 @@ export class LockDecoratorsExplorer implements OnModuleInit {
       const prototype = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
       if (!prototype) continue;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
-        const method = prototype[name];
-        if (typeof method !== 'function' || installed.has(method)) continue;
-        const options = this.reflector.get<WithLockOptions | undefined>(WITH_LOCK_METADATA, method);
+        // The options are on the declared method; what runs is whatever the instance holds now, which
+        // another explorer (the cache's, say) may already have wrapped, so the two wrappers compose.
+        const declared = prototype[name];
+        const current = (instance as Record<string, unknown>)[name];
+        if (typeof declared !== 'function' || typeof current !== 'function' || installed.has(current))
+          continue;
+        const options = this.reflector.get<WithLockOptions | undefined>(WITH_LOCK_METADATA, declared);
         if (options === undefined) continue;
+        const method = current;
         if (!wrapper.isDependencyTreeStatic()) {
           this.logger.warn(
             `@WithLock on ${instance.constructor.name}.${name} skipped: not a singleton provider`,
@@ -66,6 +71,10 @@ export class LockDecoratorsExplorer implements OnModuleInit {
     };
     installed.add(wrapped);
     Object.defineProperty(wrapped, 'name', { value: name });
+    // Explorers that run later (the cache's) still find their decorators' metadata on the wrapper.
+    for (const key of Reflect.getOwnMetadataKeys(method)) {
+      Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, method), wrapped);
+    }
     instance[name] = wrapped;
   }
 }

@@ -1,8 +1,8 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 
 import { LockDecoratorsExplorer } from './lock-decorators.explorer.js';
-import { LockConfigurableModule } from './lock.module-definition.js';
+import { LockConfigurableModule, LOCK_OPTIONS_TYPE } from './lock.module-definition.js';
 import { LockService } from './lock.service.js';
 
 /**
@@ -19,4 +19,9 @@ import { LockService } from './lock.service.js';
   providers: [LockDecoratorsExplorer],
   exports: [LockService],
 })
-export class LockModule extends LockConfigurableModule {}
+export class LockModule extends LockConfigurableModule {
+  /** Every option has a default, so `forRoot()` alone is enough. */
+  static override forRoot(options: typeof LOCK_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

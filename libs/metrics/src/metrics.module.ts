@@ -1,5 +1,5 @@
-import { Module } from '@nestjs/common';
-import { ConfigurableModuleClass } from './metrics.module-definition.js';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigurableModuleClass, OPTIONS_TYPE } from './metrics.module-definition.js';
 import { MetricsService } from './metrics.service.js';
 
 /**
@@ -18,4 +18,9 @@ import { MetricsService } from './metrics.service.js';
  * })
  */
 @Module({ providers: [MetricsService], exports: [MetricsService] })
-export class MetricsModule extends ConfigurableModuleClass {}
+export class MetricsModule extends ConfigurableModuleClass {
+  /** Every option has a default, so `forRoot()` alone is enough. */
+  static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

@@ -1,7 +1,7 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 
 import { RateLimitGuard } from './rate-limit.guard.js';
-import { RateLimitConfigurableModule } from './rate-limit.module-definition.js';
+import { RateLimitConfigurableModule, RATE_LIMIT_OPTIONS_TYPE } from './rate-limit.module-definition.js';
 import { RateLimiterService } from './rate-limiter.service.js';
 
 /**
@@ -17,4 +17,9 @@ import { RateLimiterService } from './rate-limiter.service.js';
   providers: [RateLimitGuard],
   exports: [RateLimiterService, RateLimitGuard],
 })
-export class RateLimitModule extends RateLimitConfigurableModule {}
+export class RateLimitModule extends RateLimitConfigurableModule {
+  /** Every option has a default, so `forRoot()` alone is enough. */
+  static override forRoot(options: typeof RATE_LIMIT_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}
