@@ -10,7 +10,7 @@ export class RateLimitError extends Error {
 export class RateLimitOptionsError extends RateLimitError {
   constructor(
     readonly option: string,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`RateLimit option "${option}" ${reason}`);
   }

@@ -1,5 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 
+import { RateLimitDecoratorsValidator } from './rate-limit-decorators.validator.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { RateLimitConfigurableModule, RATE_LIMIT_OPTIONS_TYPE } from './rate-limit.module-definition.js';
 import { RateLimiterService } from './rate-limiter.service.js';
@@ -14,7 +16,8 @@ import { RateLimiterService } from './rate-limiter.service.js';
  * imports: [RedisModule.forRoot({ url }), RateLimitModule.forRoot({ limits: [{ limit: 100, windowMs: 60_000 }] })]
  */
 @Module({
-  providers: [RateLimitGuard],
+  imports: [DiscoveryModule],
+  providers: [RateLimitGuard, RateLimitDecoratorsValidator],
   exports: [RateLimiterService, RateLimitGuard],
 })
 export class RateLimitModule extends RateLimitConfigurableModule {
