@@ -331,7 +331,8 @@ const BATCH_LUA = `-- KEYS      every limit's state key, check after check (sort
 -- ARGV[2+4P ..]   per check, in arrival order: its number of limits n (negative: peek), then the n
 --           limits' numbers p (1-based), one per key of the check
 -- returns   { server time µs, then per check: allowed 1|0, then per limit: remaining, resetMs, retryAfterMs }
-local t = redis.call('TIME')
+local call, tonumber, floor, ceil = redis.call, tonumber, math.floor, math.ceil
+local t = call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local stamp = t[1] .. '.' .. t[2] .. '-'
 local P = tonumber(ARGV[1])
@@ -366,11 +367,11 @@ local function load(key, p)
   local window = pwindow[p]
   skey[id], sp[id], sadded[id] = key, p, 0
   if plog[p] then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-    sbase[id] = redis.call('ZCARD', key)
+    call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    sbase[id] = call('ZCARD', key)
   else
-    local h = redis.call('HMGET', key, 'w', 'c', 'p')
-    local index = math.floor(now / window)
+    local h = call('HMGET', key, 'w', 'c', 'p')
+    local index = floor(now / window)
     local w = tonumber(h[1])
     local current, previous = 0, 0
     if w == index then current, previous = tonumber(h[2]), tonumber(h[3])
@@ -384,7 +385,7 @@ end
 local reply = { now }
 local r = 1
 local k, a, check = 0, 2 + P * 4, 0
-local lim, ok, retry = {}, {}, {}
+local lim, lp, ok, retry = {}, {}, {}, {}
 local nargs = #ARGV
 while a <= nargs do
   check = check + 1
@@ -411,7 +412,7 @@ while a <= nargs do
           if not ranks then ranks = {}; srank[id] = ranks end
           oldest = ranks[rank]
           if not oldest then
-            oldest = tonumber(redis.call('ZRANGE', skey[id], rank, rank, 'WITHSCORES')[2])
+            oldest = tonumber(call('ZRANGE', skey[id], rank, rank, 'WITHSCORES')[2])
             ranks[rank] = oldest
           end
         end
@@ -431,15 +432,14 @@ while a <= nargs do
       end
     end
     if not good then allowed = false end
-    lim[i], ok[i], retry[i] = id, good, wait
+    lim[i], lp[i], ok[i], retry[i] = id, p, good, wait
   end
 
   local charge = allowed and consume
   r = r + 1
   reply[r] = allowed and 1 or 0
   for i = 1, n do
-    local p = tonumber(ARGV[a + i])
-    local id = lim[i]
+    local p, id = lp[i], lim[i]
     local limit, cost, window = plimit[p], pcost[p], pwindow[p]
     local remaining, reset = 0, 0
     if plog[p] then
@@ -460,7 +460,7 @@ while a <= nargs do
         reset = window
       elseif count > 0 then
         reset = sttl[id]
-        if not reset then reset = redis.call('PTTL', skey[id]) * 1000; sttl[id] = reset end
+        if not reset then reset = call('PTTL', skey[id]) * 1000; sttl[id] = reset end
       end
       remaining = limit - count
     else
@@ -469,15 +469,18 @@ while a <= nargs do
         sadded[id] = sadded[id] + cost
       end
       local current = scur[id]
-      remaining = math.floor(limit - (sprev[id] * sshare[id] + current) + 1e-9)
+      remaining = floor(limit - (sprev[id] * sshare[id] + current) + 1e-9)
       if current > 0 then reset = (sindex[id] + 2) * window - now
       elseif sprev[id] > 0 then reset = (sindex[id] + 1) * window - now end
     end
     if remaining < 0 then remaining = 0 end
     local wait = 0
-    if not ok[i] then wait = math.max(1, math.ceil(retry[i] / 1000)) end
+    if not ok[i] then
+      wait = ceil(retry[i] / 1000)
+      if wait < 1 then wait = 1 end
+    end
     reply[r + 1] = remaining
-    reply[r + 2] = reset > 0 and math.ceil(reset / 1000) or 0
+    reply[r + 2] = reset > 0 and ceil(reset / 1000) or 0
     reply[r + 3] = wait
     r = r + 3
   end
@@ -494,22 +497,22 @@ for id = 1, nstates do
     if plog[p] then
       local member = smember[id]
       if type(member) ~= 'table' then
-        redis.call('ZADD', key, now, member)
+        call('ZADD', key, now, member)
       else
         local args = { 'ZADD', key }
         for _, one in ipairs(member) do
           args[#args + 1] = now
           args[#args + 1] = one
-          if #args >= 2000 then redis.call(unpack(args)); args = { 'ZADD', key } end
+          if #args >= 2000 then call(unpack(args)); args = { 'ZADD', key } end
         end
-        if #args > 2 then redis.call(unpack(args)) end
+        if #args > 2 then call(unpack(args)) end
       end
-      redis.call('PEXPIRE', key, window / 1000)
+      call('PEXPIRE', key, window / 1000)
     elseif sw[id] == sindex[id] then
-      redis.call('HINCRBY', key, 'c', added)
+      call('HINCRBY', key, 'c', added)
     else
-      redis.call('HSET', key, 'w', sindex[id], 'c', scur[id], 'p', sprev[id])
-      redis.call('PEXPIREAT', key, (sindex[id] + 2) * window / 1000)
+      call('HSET', key, 'w', sindex[id], 'c', scur[id], 'p', sprev[id])
+      call('PEXPIREAT', key, (sindex[id] + 2) * window / 1000)
     end
   end
 end
