@@ -15,14 +15,8 @@ import { SubscriberConnection } from './event-subscriber.connection.js';
 import { MESSAGING_KEY_MODULE } from './messaging.constants.js';
 import { MessagingMetrics } from './messaging.metrics.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
+import { ThrottledWarnings } from './throttled-warnings.js';
 import { resolveMessagingOptions, type ResolvedMessagingOptions } from './messaging-options.validator.js';
-
-/** At most one warning per this period for repeated failures of one kind, with a count of those skipped. */
-const REPEAT_REPORT_MS = 30_000;
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** A channel or pattern and the handlers listening on it. */
 interface Listeners {
@@ -46,6 +40,7 @@ interface Listeners {
  */
 export class EventBus implements OnApplicationShutdown {
   private readonly logger = new Logger('EventBus');
+  private readonly warnings = new ThrottledWarnings(this.logger);
   private readonly options: ResolvedMessagingOptions;
   private readonly metrics: MessagingMetrics;
   /** `<keyPrefix>:messaging:events:` */
@@ -57,7 +52,6 @@ export class EventBus implements OnApplicationShutdown {
   private listening?: Promise<void>;
   private markListening?: () => void;
   private disconnectedAt?: Date;
-  private readonly lastReport = new Map<string, { at: number; skipped: number }>();
 
   constructor(
     private readonly connection: RedisConnection,
@@ -110,7 +104,7 @@ export class EventBus implements OnApplicationShutdown {
       try {
         await subscriber.subscribe(channel, isPattern);
       } catch (error) {
-        this.report('subscribe', `subscribing to ${pattern} failed (retried on reconnect)`, error);
+        this.warnings.report('subscribe', `subscribing to ${pattern} failed (retried on reconnect)`, error);
       }
     }
     await this.waitListening();
@@ -172,7 +166,7 @@ export class EventBus implements OnApplicationShutdown {
         this.logger.warn('subscriber connection lost; events published meanwhile are not received');
         for (const listener of this.disconnectListeners) this.callHook('onDisconnect', () => listener(at));
       },
-      onError: (error) => this.report('connection', 'subscriber connection failed', error),
+      onError: (error) => this.warnings.report('connection', 'subscriber connection failed', error),
     });
     this.subscriber.start();
     return this.subscriber;
@@ -213,7 +207,7 @@ export class EventBus implements OnApplicationShutdown {
     try {
       await this.subscriber?.unsubscribe(channel, listeners.isPattern);
     } catch (error) {
-      this.report('subscribe', `unsubscribing from ${channel} failed`, error);
+      this.warnings.report('subscribe', `unsubscribing from ${channel} failed`, error);
     }
   }
 
@@ -224,7 +218,7 @@ export class EventBus implements OnApplicationShutdown {
     const envelope = parseEnvelope(message, type);
     if (typeof envelope === 'string') {
       this.metrics.malformed.inc();
-      this.report('malformed', `dropped a malformed event on ${channel}: ${envelope}`);
+      this.warnings.report('malformed', `dropped a malformed event on ${channel}: ${envelope}`);
       return;
     }
     this.metrics.eventReceived(type).inc();
@@ -244,29 +238,16 @@ export class EventBus implements OnApplicationShutdown {
 
   private handlerFailed(envelope: EventEnvelope, error: unknown): void {
     this.metrics.eventHandlerFailed(envelope.type).inc();
-    this.report('handler', `a handler of ${envelope.type} (event ${envelope.id}) failed`, error);
+    this.warnings.report('handler', `a handler of ${envelope.type} (event ${envelope.id}) failed`, error);
   }
 
   private callHook(name: string, call: () => unknown): void {
     try {
       const result = call();
       if (result instanceof Promise)
-        result.catch((error: unknown) => this.report(name, `${name} listener failed`, error));
+        result.catch((error: unknown) => this.warnings.report(name, `${name} listener failed`, error));
     } catch (error) {
-      this.report(name, `${name} listener failed`, error);
+      this.warnings.report(name, `${name} listener failed`, error);
     }
-  }
-
-  /** A warning, at most one per kind per 30 s, saying how many were skipped. */
-  private report(kind: string, message: string, error?: unknown): void {
-    const now = Date.now();
-    const last = this.lastReport.get(kind);
-    if (last && now - last.at < REPEAT_REPORT_MS) {
-      last.skipped += 1;
-      return;
-    }
-    const skipped = last && last.skipped > 0 ? ` (${last.skipped} more since the last report)` : '';
-    this.logger.warn(`${message}${error === undefined ? '' : `: ${describeError(error)}`}${skipped}`);
-    this.lastReport.set(kind, { at: now, skipped: 0 });
   }
 }

@@ -19,6 +19,7 @@ import {
 import { StreamKeys } from './stream-keys.js';
 import { decodeEntry, type StreamMessage, type StreamMessageHandler } from './stream-message.js';
 import { DELETE_IDLE_CONSUMERS, SETTLE_FAILURE } from './stream-scripts.js';
+import { describeError, ThrottledWarnings } from './throttled-warnings.js';
 
 /** Options of one consumer; unset settings come from the module's `consumers` defaults. */
 export interface StreamConsumerOptions<T = unknown> extends StreamConsumerDefaults {
@@ -45,12 +46,6 @@ export interface StreamConsumerContext {
 
 /** Raw XREADGROUP / XCLAIM entry: id and flat field list (null fields for an entry deleted while pending, Redis 6.2). */
 type RawEntry = [id: string, fields: string[] | null];
-
-const REPEAT_REPORT_MS = 30_000;
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function isNoGroup(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOGROUP');
@@ -86,6 +81,7 @@ export class StreamConsumer<T = unknown> {
   readonly consumer: string;
   readonly settings: ResolvedConsumerSettings;
   private readonly logger: Logger;
+  private readonly warnings: ThrottledWarnings;
   private readonly key: string;
   private readonly deadLetterKey: string;
   private readonly handler: StreamMessageHandler<T>;
@@ -109,7 +105,6 @@ export class StreamConsumer<T = unknown> {
   private claimTimer?: NodeJS.Timeout;
   private claimCursor = '0-0';
   private lastConsumerCleanup = performance.now();
-  private readonly lastReport = new Map<string, { at: number; skipped: number }>();
 
   constructor(
     private readonly connection: RedisConnection,
@@ -141,6 +136,7 @@ export class StreamConsumer<T = unknown> {
         : new MessagingMetrics(context.metrics ?? new MetricsService());
     this.metrics = metrics.forStream(this.stream, this.group);
     this.logger = new Logger(`StreamConsumer ${this.stream}/${this.group}`);
+    this.warnings = new ThrottledWarnings(this.logger);
   }
 
   /** True from start() until stop() is called. */
@@ -170,7 +166,7 @@ export class StreamConsumer<T = unknown> {
         this.running = false;
         throw error;
       }
-      this.report('group', 'cannot create the consumer group yet (retrying)', error);
+      this.warnings.report('group', 'cannot create the consumer group yet (retrying)', error);
     }
     this.reader = this.openReader();
     await this.waitForReader(this.reader);
@@ -236,7 +232,9 @@ export class StreamConsumer<T = unknown> {
           .catch(() => (this.readerId = undefined));
       });
     }
-    reader.on('error', (error: unknown) => this.report('reader', 'reading connection failed', error));
+    reader.on('error', (error: unknown) =>
+      this.warnings.report('reader', 'reading connection failed', error),
+    );
     reader.connect().catch(() => undefined);
     return reader;
   }
@@ -302,10 +300,10 @@ export class StreamConsumer<T = unknown> {
         if (isNoGroup(error)) {
           this.logger.warn('the consumer group is gone (Redis restarted or failed over?); creating it again');
           await this.ensureGroup().catch((cause: unknown) =>
-            this.report('group', 'cannot create the group', cause),
+            this.warnings.report('group', 'cannot create the group', cause),
           );
         } else {
-          this.report('read', 'XREADGROUP failed (retrying)', error);
+          this.warnings.report('read', 'XREADGROUP failed (retrying)', error);
         }
         await sleep(backoff(failures));
         continue;
@@ -408,7 +406,11 @@ export class StreamConsumer<T = unknown> {
         },
         // Still pending: delivered again once claimed, which at-least-once allows.
         (error: unknown) =>
-          this.report('ack', `XACK of ${ids.length} entries failed; they will be redelivered`, error),
+          this.warnings.report(
+            'ack',
+            `XACK of ${ids.length} entries failed; they will be redelivered`,
+            error,
+          ),
       ),
     );
   }
@@ -452,7 +454,11 @@ export class StreamConsumer<T = unknown> {
           }
         },
         (cause: unknown) =>
-          this.report('settle', `cannot record the failure of ${message.id} (it stays pending)`, cause),
+          this.warnings.report(
+            'settle',
+            `cannot record the failure of ${message.id} (it stays pending)`,
+            cause,
+          ),
       ),
     );
   }
@@ -476,7 +482,8 @@ export class StreamConsumer<T = unknown> {
             // Empty: another consumer took it meanwhile, or it was deleted (Redis 7 drops it from the PEL).
             if (entry !== undefined) this.deliver(entry[0], entry[1], deliveries + 1);
           },
-          (error: unknown) => this.report('retry', `retry of ${id} failed (it stays pending)`, error),
+          (error: unknown) =>
+            this.warnings.report('retry', `retry of ${id} failed (it stays pending)`, error),
         ),
       );
     }, this.settings.retryDelayMs);
@@ -538,7 +545,7 @@ export class StreamConsumer<T = unknown> {
         await this.ensureGroup().catch(() => undefined);
         return;
       }
-      this.report('claim', 'claiming idle entries failed (retrying)', error);
+      this.warnings.report('claim', 'claiming idle entries failed (retrying)', error);
     }
   }
 
@@ -551,7 +558,7 @@ export class StreamConsumer<T = unknown> {
     try {
       await DELETE_IDLE_CONSUMERS.run(this.client, [this.key], [this.group, this.consumer, after]);
     } catch (error) {
-      this.report('cleanup', 'removing idle consumers failed', error);
+      this.warnings.report('cleanup', 'removing idle consumers failed', error);
     }
   }
 
@@ -571,19 +578,6 @@ export class StreamConsumer<T = unknown> {
   private track(promise: Promise<unknown>): void {
     this.settling.add(promise);
     void promise.finally(() => this.settling.delete(promise));
-  }
-
-  /** A warning, at most one per kind per 30 s, saying how many were skipped. */
-  private report(kind: string, message: string, error?: unknown): void {
-    const now = Date.now();
-    const last = this.lastReport.get(kind);
-    if (last && now - last.at < REPEAT_REPORT_MS) {
-      last.skipped += 1;
-      return;
-    }
-    const skipped = last && last.skipped > 0 ? ` (${last.skipped} more since the last report)` : '';
-    this.logger.warn(`${message}${error === undefined ? '' : `: ${describeError(error)}`}${skipped}`);
-    this.lastReport.set(kind, { at: now, skipped: 0 });
   }
 }
 
