@@ -195,8 +195,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private readonly channel: string;
   /** In-process hand-over state by resource; undefined when `localHandoff` is off or in Redlock mode. */
   private readonly cohorts?: Map<string, Cohort>;
-  /** Coalesces the takes and releases of one loop turn (single server, standalone only). */
-  private readonly batcher?: LockBatcher;
+  /** Per server: coalesces the takes and releases of one loop turn (standalone servers only). */
+  private readonly batchers: readonly (LockBatcher | undefined)[];
 
   constructor(
     connections: RedisConnection | readonly RedisConnection[],
@@ -221,7 +221,9 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     }
     this.channel = this.notifier?.channel ?? '';
     if (this.options.localHandoff) this.cohorts = new Map();
-    if (this.mode === 'single' && !this.client.isCluster) this.batcher = new LockBatcher(this.client);
+    this.batchers = this.servers.map(({ client }) =>
+      client.isCluster ? undefined : new LockBatcher(client),
+    );
   }
 
   /** Starts the grant subscriber (bounded; waiters fall back to timers while it is not listening). */
@@ -681,17 +683,12 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   /** Releases in Redis: compare-and-delete (or hand to the oldest waiter), on every server in Redlock mode. */
   private async releaseInRedis(lock: Lock): Promise<boolean> {
     if (this.mode === 'single') {
-      const keys = lock.keys[0] as string[];
-      const reply =
-        this.batcher === undefined
-          ? await releaseScript.run(this.client, keys, [lock.token])
-          : await this.batcher.release(keys, lock.token);
-      return reply === 1;
+      return (await this.releaseOn(0, lock.keys[0] as string[], lock.token)) === 1;
     }
     // Every server, including those that did not grant it (they may have, unbeknown to us).
     const released = await Promise.all(
       this.servers.map((server, index) =>
-        releaseScript.run(server.client, lock.keys[index] as string[], [lock.token]).catch(() => 0),
+        this.releaseOn(index, lock.keys[index] as string[], lock.token).catch(() => 0),
       ),
     );
     return released.filter((value) => value === 1).length >= this.quorum;
@@ -726,8 +723,27 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
 
   /** A first attempt (single-server mode): the take script, in this turn's batch when batching. */
   private take(serverKeys: string[], token: string, ttlMs: number): Promise<number> {
-    if (this.batcher !== undefined) return this.batcher.take(serverKeys[0]!, serverKeys[1]!, token, ttlMs);
-    return takeScript.run(this.client, [serverKeys[0]!, serverKeys[1]!], [token, ttlMs]);
+    return this.takeOn(0, serverKeys, token, ttlMs);
+  }
+
+  /** The take script on one server, in this turn's batch there unless it is a Cluster. */
+  private takeOn(
+    index: number,
+    serverKeys: readonly string[],
+    token: string,
+    ttlMs: number,
+  ): Promise<number> {
+    const batcher = this.batchers[index];
+    if (batcher !== undefined) return batcher.take(serverKeys[0]!, serverKeys[1]!, token, ttlMs);
+    const { client } = this.servers[index] as LockServer;
+    return takeScript.run(client, [serverKeys[0]!, serverKeys[1]!], [token, ttlMs]);
+  }
+
+  /** The release script on one server, in this turn's batch there unless it is a Cluster. */
+  private releaseOn(index: number, serverKeys: readonly string[], token: string): Promise<number> {
+    const batcher = this.batchers[index];
+    if (batcher !== undefined) return batcher.release(serverKeys, token);
+    return releaseScript.run((this.servers[index] as LockServer).client, serverKeys, [token]);
   }
 
   /** The four keys of `resource` on each server; they share the resource as their hash tag. */
@@ -793,12 +809,10 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     let error: unknown;
     const replies = await Promise.all(
       this.servers.map((server, index) =>
-        takeScript
-          .run(server.client, (keys[index] as string[]).slice(0, 2), [token, ttlMs])
-          .catch((failure: unknown) => {
-            error = failure;
-            return undefined;
-          }),
+        this.takeOn(index, keys[index] as string[], token, ttlMs).catch((failure: unknown) => {
+          error = failure;
+          return undefined;
+        }),
       ),
     );
     let granted = 0;
@@ -832,9 +846,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     if (held && expiresAt > Date.now())
       return { fence: highest, expiresAt, holderTtlMs: 0, unavailable: false };
     await Promise.all(
-      this.servers.map((server, index) =>
-        releaseScript.run(server.client, keys[index] as string[], [token]).catch(() => 0),
-      ),
+      this.servers.map((_, index) => this.releaseOn(index, keys[index] as string[], token).catch(() => 0)),
     );
     return { fence: 0, expiresAt: 0, holderTtlMs, unavailable: answered < this.quorum, error };
   }
