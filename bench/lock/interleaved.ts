@@ -2,7 +2,9 @@
 // ROUND_SECONDS in turn, ROUNDS times, in one process against one server, and the median of the
 // per-round ratios is printed, which is steadier on a shared machine than one row per subject.
 // Point BENCH_REDIS_URL at a scratch server (it is flushed). Usage:
-//   node --conditions=redkit-source --import ./bench/lib/register.mjs bench/lock/interleaved.ts [rounds] [seconds]
+//   node --conditions=redkit-source --import ./bench/lib/register.mjs bench/lock/interleaved.ts [rounds] [seconds] [contended]
+// With `contended`, 16 callers share one resource and only redkit runs, coalesced or not, without
+// in-process hand-over (every hand-over through Redis).
 import 'reflect-metadata';
 
 import { randomUUID } from 'node:crypto';
@@ -13,16 +15,22 @@ import { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import { Mutex } from 'redis-semaphore';
 
-const [roundsText = '5', secondsText = '1'] = process.argv.slice(2);
+const [roundsText = '5', secondsText = '1', mode = 'uncontended'] = process.argv.slice(2);
+const contended = mode === 'contended';
 const url = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6399';
 if (Number(new URL(url).port || 6379) === 6379) throw new Error('refusing to flush 6379');
-const IN_FLIGHT = 64;
+const IN_FLIGHT = contended ? 16 : 64;
 const TTL_MS = 10_000;
 const KEYS = 10_000;
 
 const connection = await RedisConnection.open('interleaved', { url });
 const locks = new LockService(connection, { ttlMs: TTL_MS, maxWaitMs: 30_000 });
 await locks.onModuleInit();
+const options = { ttlMs: TTL_MS, maxWaitMs: 30_000, localHandoff: !contended };
+const uncoalesced = new LockService(connection, { ...options, coalesce: false });
+await uncoalesced.onModuleInit();
+const noHandoff = new LockService(connection, options);
+await noHandoff.onModuleInit();
 const raw = new Redis(url, { enableAutoPipelining: true });
 await raw.flushall();
 const setSha = (await raw.script(
@@ -36,17 +44,19 @@ const delSha = (await raw.script(
 const redlock = new Redlock([raw], { retryCount: -1 });
 redlock.on('error', () => undefined);
 
-const subjects: Record<string, (resource: string) => Promise<unknown>> = {
+const redkitSection = (service: LockService) => async (resource: string) => {
+  const lock = await service.acquire(resource);
+  await lock.release();
+};
+const uncontendedSubjects: Record<string, (resource: string) => Promise<unknown>> = {
   'raw-evalsha': (resource) => raw.evalsha(setSha, 1, `e:${resource}`, randomUUID(), TTL_MS),
   'raw-two-round-trip': async (resource) => {
     const token = randomUUID();
     if ((await raw.set(`t:${resource}`, token, 'PX', TTL_MS, 'NX')) !== 'OK') throw new Error('held');
     await raw.evalsha(delSha, 1, `t:${resource}`, token);
   },
-  redkit: async (resource) => {
-    const lock = await locks.acquire(resource);
-    await lock.release();
-  },
+  redkit: redkitSection(locks),
+  'redkit-uncoalesced': redkitSection(uncoalesced),
   redlock: async (resource) => {
     const lock = await redlock.acquire([`r:${resource}`], TTL_MS);
     await lock.release();
@@ -61,13 +71,20 @@ const subjects: Record<string, (resource: string) => Promise<unknown>> = {
     await mutex.release();
   },
 };
+const subjects = contended
+  ? { 'redkit-no-handoff': redkitSection(noHandoff), 'redkit-no-handoff-uncoal': redkitSection(uncoalesced) }
+  : uncontendedSubjects;
 const resources = Array.from({ length: KEYS }, (_, index) => `uncontended:${index}`);
 
 async function measure(section: (resource: string) => Promise<unknown>) {
   let seq = 0;
   let running = true;
   const caller = async () => {
-    while (running) await section(resources[seq++ % KEYS]!);
+    while (running) {
+      const resource = contended ? 'contended' : resources[seq % KEYS]!;
+      seq += 1;
+      await section(resource);
+    }
   };
   const callers = Array.from({ length: IN_FLIGHT }, caller);
   await new Promise((resolve) => setTimeout(resolve, 200));
@@ -90,6 +107,10 @@ for (let round = 0; round < Number(roundsText); round += 1) {
 const ratio = (name: string, base: string) =>
   median((rates[name] as number[]).map((rate, index) => rate / (rates[base] as number[])[index]!)).toFixed(2);
 for (const name of Object.keys(subjects)) {
+  if (contended) {
+    console.log(`${name.padEnd(26)} median ${Math.round(median(rates[name] as number[]))} sections/s`);
+    continue;
+  }
   console.log(
     `${name.padEnd(20)} median ${Math.round(median(rates[name] as number[]))
       .toLocaleString('en-US')
@@ -100,6 +121,6 @@ for (const name of Object.keys(subjects)) {
       `${ratio(name, 'redlock')}x redlock  ${ratio(name, 'redis-semaphore')}x semaphore`,
   );
 }
-await locks.onApplicationShutdown();
+await Promise.all([locks, uncoalesced, noHandoff].map((service) => service.onApplicationShutdown()));
 await connection.close();
 await raw.quit();

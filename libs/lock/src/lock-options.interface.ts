@@ -40,6 +40,11 @@ export interface LockModuleOptions {
    * order, one round trip per hand-over. Default true.
    */
   localHandoff?: boolean;
+  /**
+   * Coalesce the first attempts and the releases of one event-loop turn into one script call each
+   * (per standalone server; never on a Cluster). Default true. Each lock is decided exactly as alone.
+   */
+  coalesce?: boolean;
 }
 
 /** Module-level settings, given beside the options (or beside `useFactory`). */

@@ -16,6 +16,7 @@ describe('resolveLockOptions', () => {
       extendAtFraction: 0.5,
       notifications: true,
       localHandoff: true,
+      coalesce: true,
     });
   });
 
@@ -28,6 +29,7 @@ describe('resolveLockOptions', () => {
     [{ driftFactor: 0.5 }, 'driftFactor'],
     [{ extendAtFraction: 1 }, 'extendAtFraction'],
     [{ notifications: 'yes' }, 'notifications'],
+    [{ coalesce: 1 }, 'coalesce'],
   ])('refuses %j naming %s', (options, option) => {
     expect(() => resolveLockOptions(options as never)).toThrow(LockOptionsError);
     expect(() => resolveLockOptions(options as never)).toThrow(`"${option}"`);

@@ -13,6 +13,7 @@ export interface ResolvedLockOptions {
   extendAtFraction: number;
   notifications: boolean;
   localHandoff: boolean;
+  coalesce: boolean;
 }
 
 function show(value: unknown): string {
@@ -54,7 +55,7 @@ export function resolveLockOptions(options: LockModuleOptions = {}): ResolvedLoc
   if (maxRetryDelayMs < retryDelayMs) {
     throw new LockOptionsError('maxRetryDelayMs', `must not be below retryDelayMs (${retryDelayMs})`);
   }
-  for (const flag of ['notifications', 'localHandoff'] as const) {
+  for (const flag of ['notifications', 'localHandoff', 'coalesce'] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
       throw new LockOptionsError(flag, `must be true or false, got ${show(options[flag])}`);
     }
@@ -70,6 +71,7 @@ export function resolveLockOptions(options: LockModuleOptions = {}): ResolvedLoc
     extendAtFraction: checkFraction('extendAtFraction', options.extendAtFraction ?? 0.5, 0.05, 0.95),
     notifications: options.notifications ?? true,
     localHandoff: options.localHandoff ?? true,
+    coalesce: options.coalesce ?? true,
   };
 }
 

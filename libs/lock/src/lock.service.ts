@@ -222,7 +222,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     this.channel = this.notifier?.channel ?? '';
     if (this.options.localHandoff) this.cohorts = new Map();
     this.batchers = this.servers.map(({ client }) =>
-      client.isCluster ? undefined : new LockBatcher(client),
+      client.isCluster || !this.options.coalesce ? undefined : new LockBatcher(client),
     );
   }
 
