@@ -4,3 +4,4 @@ export { RedisClusterServers } from './redis-cluster.js';
 export { RedisServer, type RedisServerOptions } from './redis-server.js';
 export { sharedClusterNodes, sharedRedisUrl, sharedTopologies } from './shared-servers.js';
 export { generateTlsFiles, type TlsFiles } from './tls-files.js';
+export { deleteKeys, metricValue, sleep, uniquePrefix } from './test-keys.js';

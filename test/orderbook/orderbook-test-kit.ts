@@ -5,7 +5,7 @@ import {
   type OrderBookLevel,
   type OrderBookModuleOptions,
 } from '@redkit/orderbook';
-import { RedisConnection, scanKeys, type RedisModuleOptions } from '@redkit/redis';
+import { RedisConnection, type RedisModuleOptions } from '@redkit/redis';
 
 /** A store with its own connection and metrics, as one app instance would have. */
 export interface StoreInstance {
@@ -23,25 +23,6 @@ export async function openStore(
   const metrics = new MetricsService();
   const store = new OrderBookStore(connection, options, metrics);
   return { store, connection, metrics, close: () => connection.close() };
-}
-
-/** Deletes every key under `<prefix>:` (SCAN + UNLINK). */
-export async function deleteKeys(connection: RedisConnection, prefix: string): Promise<void> {
-  for await (const batch of scanKeys(connection.client, `${prefix}:*`)) {
-    await Promise.all(batch.map((key) => connection.client.unlink(key)));
-  }
-}
-
-/** A unique key prefix per test file run, so parallel files never share keys. */
-export function uniquePrefix(name: string): string {
-  return `rk${name}${process.pid}${Date.now().toString(36)}`;
-}
-
-/** The value of one series in the registry's text output, or 0. */
-export async function metricValue(metrics: MetricsService, series: string): Promise<number> {
-  const text = await metrics.metrics();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
 
 /**
@@ -94,3 +75,5 @@ export function levels(count: number, startCents: number, stepCents: number, sal
     return { price, quantity };
   });
 }
+
+export { deleteKeys, metricValue, uniquePrefix } from '../harness/index.js';

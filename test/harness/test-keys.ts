@@ -1,0 +1,23 @@
+import type { MetricsService } from '@redkit/metrics';
+import { scanKeys, type RedisConnection } from '@redkit/redis';
+
+/** A key prefix no other test file or run uses: `rk<name><pid><time>`. */
+export function uniquePrefix(name: string): string {
+  return `rk${name}${process.pid}${Date.now().toString(36)}`;
+}
+
+/** Deletes every key under `<prefix>:` (SCAN + UNLINK, on every master of a Cluster). */
+export async function deleteKeys(connection: RedisConnection, prefix: string): Promise<void> {
+  for await (const batch of scanKeys(connection.client, `${prefix}:*`)) {
+    await Promise.all(batch.map((key) => connection.client.unlink(key)));
+  }
+}
+
+/** The value of one series in the registry's text output, or 0. */
+export async function metricValue(metrics: MetricsService, series: string): Promise<number> {
+  const text = await metrics.metrics();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
