@@ -33,8 +33,10 @@ const GRANT_HEAD = `
 -- Hands the free lock of one resource (owner key o, fence key f, queue q, waiters w) to the oldest
 -- waiter whose entry is still alive, dropping dead entries on the way (at most 32 per call, to bound
 -- the script's time). Publishes "<token> <fence>" on the waiter's channel unless the waiter is the
--- caller. Returns token, fence or false.
-local function grant_head(o, f, q, w, caller, now)
+-- caller. Returns token, fence or false. Reads the server's clock (now_ms) only when the queue has an
+-- entry: an empty or absent queue costs one ZRANGE.
+local function grant_head(o, f, q, w, caller)
+  local now
   for _ = 1, 32 do
     local head = redis.call('ZRANGE', q, 0, 0)[1]
     if not head then return false end
@@ -43,6 +45,7 @@ local function grant_head(o, f, q, w, caller, now)
     redis.call('HDEL', w, head)
     if entry then
       local deadline, ttl, channel = string.match(entry, '^(%d+) (%d+) (.*)$')
+      now = now or now_ms()
       if deadline and tonumber(deadline) >= now then
         redis.call('SET', o, head, 'PX', ttl)
         local fence = redis.call('INCRBY', f, ${FENCE_BLOCK})
@@ -128,7 +131,7 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   if redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then redis.call('ZREM', KEYS[3], ARGV[1]) end
   return 0
 end
-if redis.call('EXISTS', KEYS[3]) == 1 and grant_head(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], now_ms()) then
+if grant_head(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1]) then
   return 1
 end
 redis.call('DEL', KEYS[1])
@@ -181,7 +184,7 @@ for i = 1, #ARGV do
     if redis.call('HDEL', w, token) == 1 then redis.call('ZREM', q, token) end
     out[i] = 0
   else
-    if not (redis.call('EXISTS', q) == 1 and grant_head(o, KEYS[k + 2], q, w, token, now_ms())) then
+    if not grant_head(o, KEYS[k + 2], q, w, token) then
       redis.call('DEL', o)
     end
     out[i] = 1
