@@ -39,21 +39,4 @@ export async function listKeys(connection: RedisConnection, prefix: string): Pro
   return keys;
 }
 
-/** Deletes every key under `<prefix>:`. */
-export async function deleteKeys(connection: RedisConnection, prefix: string): Promise<void> {
-  for (const key of await listKeys(connection, prefix)) await connection.client.unlink(key);
-}
-
-/** The value of one series in the registry's text output, or 0. */
-export async function metricValue(metrics: MetricsService, series: string): Promise<number> {
-  const text = await metrics.metrics();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
-
-/** A unique key prefix per test file run, so parallel files never share keys. */
-export function uniquePrefix(name: string): string {
-  return `rk${name}${process.pid}${Date.now().toString(36)}`;
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { deleteKeys, metricValue, sleep, uniquePrefix } from '../harness/index.js';
