@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection } from '@redkit/redis';
 
-import { sharedTopologies } from '../harness/index.js';
+import { messageFrom, sharedTopologies } from '../harness/index.js';
 import { deleteKeys, uniquePrefix } from './cache-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -13,13 +13,6 @@ const worker = fileURLToPath(new URL('./fixtures/single-flight.worker.mjs', impo
 interface WorkerReport {
   loaderCalls: number;
   loadedBy: number[];
-}
-
-function once<T>(child: ChildProcess, predicate: (message: unknown) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    child.on('message', (message) => predicate(message) && resolve(message as T));
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before answering`)));
-  });
 }
 
 describe.each(sharedTopologies)('distributed single-flight on %s', (_name, redis) => {
@@ -45,9 +38,9 @@ describe.each(sharedTopologies)('distributed single-flight on %s', (_name, redis
       children.push(child);
       return child;
     });
-    await Promise.all(started.map((child) => once(child, (message) => message === 'ready')));
+    await Promise.all(started.map((child) => messageFrom(child, (message) => message === 'ready')));
     const reports = started.map((child) =>
-      once<WorkerReport>(child, (message) => typeof message === 'object'),
+      messageFrom<WorkerReport>(child, (message) => typeof message === 'object'),
     );
     for (const child of started) child.send('go');
     const results = await Promise.all(reports);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection } from '@redkit/redis';
 
-import { sharedTopologies } from '../harness/index.js';
+import { messageFrom, sharedTopologies } from '../harness/index.js';
 import { deleteKeys, uniquePrefix } from './lock-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,13 +15,6 @@ const WORKERS = 16;
 const SECTIONS = 10_000;
 
 type Section = [fence: number, read: number, start: number, end: number];
-
-function once<T>(child: ChildProcess, predicate: (message: unknown) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    child.on('message', (message) => predicate(message) && resolve(message as T));
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before answering`)));
-  });
-}
 
 describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_name, redis) => {
   const keyPrefix = uniquePrefix('mutex');
@@ -52,9 +45,9 @@ describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_nam
       children.push(child);
       return child;
     });
-    await Promise.all(started.map((child) => once(child, (message) => message === 'ready')));
+    await Promise.all(started.map((child) => messageFrom(child, (message) => message === 'ready')));
     const reports = started.map((child) =>
-      once<{ sections?: Section[]; error?: string }>(child, (message) => typeof message === 'object'),
+      messageFrom<{ sections?: Section[]; error?: string }>(child, (message) => typeof message === 'object'),
     );
     for (const child of started) child.send('go');
     const results = await Promise.all(reports);

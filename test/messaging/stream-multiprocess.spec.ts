@@ -5,21 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StreamInspector, StreamProducer } from '@redkit/messaging';
 import type { RedisConnection } from '@redkit/redis';
 
-import { eventually, sharedTopologies } from '../harness/index.js';
+import { eventually, messageFrom, sharedTopologies } from '../harness/index.js';
 import { deleteKeys, open, uniquePrefix } from './messaging-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/stream-consumer.worker.mjs', import.meta.url));
 const ENTRIES = 10_000;
-
-function waitFor<T>(child: ChildProcess, predicate: (message: unknown) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    child.on('message', (message) => predicate(message) && resolve(message as T));
-    child.once('exit', (code, signal) =>
-      reject(new Error(`worker exited (${code ?? signal}) before answering`)),
-    );
-  });
-}
 
 beforeAll(() => {
   // The workers run the compiled libs, as a deployed service would.
@@ -65,9 +56,9 @@ describe.each(sharedTopologies)('3 consumer processes on %s', (_name, redis) => 
         }),
       );
     }
-    await Promise.all(children.map((child) => waitFor(child, (message) => message === 'ready')));
+    await Promise.all(children.map((child) => messageFrom(child, (message) => message === 'ready')));
     const victim = children[0] as ChildProcess;
-    const victimBusy = waitFor(
+    const victimBusy = messageFrom(
       victim,
       (message) => ((message as { handled?: number }).handled ?? 0) >= 1_000,
     );
@@ -94,7 +85,10 @@ describe.each(sharedTopologies)('3 consumer processes on %s', (_name, redis) => 
 
     const survivors = children.slice(1);
     const stopped = survivors.map((child) =>
-      waitFor(child, (message) => typeof message === 'object' && message !== null && 'stopped' in message),
+      messageFrom(
+        child,
+        (message) => typeof message === 'object' && message !== null && 'stopped' in message,
+      ),
     );
     for (const child of survivors) child.send('stop');
     await Promise.all(stopped);

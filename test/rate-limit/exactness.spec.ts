@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection } from '@redkit/redis';
 import type { RateLimitRule } from '@redkit/rate-limit';
 
-import { sharedTopologies } from '../harness/index.js';
+import { messageFrom, sharedTopologies } from '../harness/index.js';
 import { deleteKeys, uniquePrefix } from './rate-limit-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,17 +32,6 @@ interface WorkerReport {
   admissions: number[];
   refused: number;
   failed: number;
-}
-
-function once<T>(child: ChildProcess, predicate: (message: unknown) => boolean): Promise<T> {
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('message', (message) => predicate(message) && resolve(message as T));
-    child.once('exit', (code) =>
-      reject(new Error(`worker exited with ${code} before answering: ${stderr.slice(-2_000)}`)),
-    );
-  });
 }
 
 /** The most admissions any window (t - window, t] holds, t running over every admission. */
@@ -81,7 +70,7 @@ describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %
         }),
       );
     }
-    await Promise.all(workers.map((child) => once(child, (message) => message === 'ready')));
+    await Promise.all(workers.map((child) => messageFrom(child, (message) => message === 'ready')));
   }, 60_000);
 
   afterAll(async () => {
@@ -94,7 +83,7 @@ describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %
   /** Every worker floods `key` at once; returns the admissions' server times, sorted. */
   async function flood(rules: RateLimitRule | RateLimitRule[], key: string): Promise<number[]> {
     const reports = workers.map((child) =>
-      once<WorkerReport>(child, (message) => typeof message === 'object'),
+      messageFrom<WorkerReport>(child, (message) => typeof message === 'object'),
     );
     for (const child of workers) child.send({ rules, key });
     const results = await Promise.all(reports);

@@ -244,24 +244,25 @@ export const singleLimitScripts = {
 /** The reply of {@link CHECK_LUA}: a header, then remaining, resetMs and retryAfterMs per limit. */
 export type CheckReply = number[];
 
-const scripts: RedisScript<ScriptArgument[], CheckReply>[] = [];
-
 /**
- * The check script for `count` keys. The script registry fixes a script's key count, so there is
- * one registration per count; all of them share the Lua source, hence one SHA-1 on the server.
+ * One script for every key count: the script registry fixes a script's key count, so each count is
+ * registered on first use; all of them share the Lua source, hence one SHA-1 on the server.
  */
-export function checkScript(count: number): RedisScript<ScriptArgument[], CheckReply> {
-  let script = scripts[count];
-  if (script === undefined) {
-    script = defineScript<ScriptArgument[], CheckReply>({
-      name: `ratelimit_check_${count}`,
+function perKeyCount<TResult>(
+  name: string,
+  lua: string,
+): (count: number) => RedisScript<ScriptArgument[], TResult> {
+  const byCount: RedisScript<ScriptArgument[], TResult>[] = [];
+  return (count) =>
+    (byCount[count] ??= defineScript<ScriptArgument[], TResult>({
+      name: `${name}_${count}`,
       numberOfKeys: count,
-      lua: CHECK_LUA,
-    });
-    scripts[count] = script;
-  }
-  return script;
+      lua,
+    }));
 }
+
+/** The check script for `count` keys. */
+export const checkScript = perKeyCount<CheckReply>('ratelimit_check', CHECK_LUA);
 
 /**
  * Takes back what {@link CHECK_LUA} charged, for a request admitted by one identity's limits but
@@ -291,21 +292,8 @@ end
 return refunded
 `;
 
-const refundScripts: RedisScript<ScriptArgument[], number>[] = [];
-
-/** The refund script for `count` keys (see {@link checkScript} for why one per count). */
-export function refundScript(count: number): RedisScript<ScriptArgument[], number> {
-  let script = refundScripts[count];
-  if (script === undefined) {
-    script = defineScript<ScriptArgument[], number>({
-      name: `ratelimit_refund_${count}`,
-      numberOfKeys: count,
-      lua: REFUND_LUA,
-    });
-    refundScripts[count] = script;
-  }
-  return script;
-}
+/** The refund script for `count` keys. */
+export const refundScript = perKeyCount<number>('ratelimit_refund', REFUND_LUA);
 
 /** The member prefix the check script gave admissions at `serverTimeUs`: `<seconds>.<microseconds>-`. */
 export function admissionStamp(serverTimeUs: number): string {
@@ -519,18 +507,5 @@ end
 return reply
 `;
 
-const batchScripts: RedisScript<ScriptArgument[], number[]>[] = [];
-
-/** The batch script for `count` keys in all (see {@link checkScript} for why one per count). */
-export function batchScript(count: number): RedisScript<ScriptArgument[], number[]> {
-  let script = batchScripts[count];
-  if (script === undefined) {
-    script = defineScript<ScriptArgument[], number[]>({
-      name: `ratelimit_batch_${count}`,
-      numberOfKeys: count,
-      lua: BATCH_LUA,
-    });
-    batchScripts[count] = script;
-  }
-  return script;
-}
+/** The batch script for `count` keys in all. */
+export const batchScript = perKeyCount<number[]>('ratelimit_batch', BATCH_LUA);
