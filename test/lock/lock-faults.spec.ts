@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LockLostError } from '@redkit/lock';
 
-import { RedisServer } from '../harness/index.js';
+import { eventually, RedisServer } from '../harness/index.js';
 import { openLocks, sleep, uniquePrefix, type LockInstance } from './lock-test-kit.js';
 
 describe('a held lock while its server is paused', () => {
@@ -47,5 +47,40 @@ describe('a held lock while its server is paused', () => {
     await sleep(100);
     const lock = await instance.locks.acquire('paused', { maxWaitMs: 5_000 });
     await lock.release();
+  });
+});
+
+describe('waiters after the server restarts', () => {
+  const keyPrefix = uniquePrefix('lockrestart');
+  let server: RedisServer;
+  let a: LockInstance;
+  let b: LockInstance;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    const options = { url: server.url, keyPrefix, reconnectMaxDelayMs: 100 };
+    [a, b] = await Promise.all([openLocks(options), openLocks(options)]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await server?.stop();
+  });
+
+  it('are woken by a release again: the grant subscriber resubscribes after the restart', async () => {
+    await server.kill();
+    await server.restart();
+    // Both instances work again, then a waiter whose own retry is 20 s away must be woken.
+    const held = await eventually(() => a.locks.acquire('after-restart', { ttlMs: 30_000 }), 10_000, 100);
+    await sleep(500); // the subscriber's reconnect and resubscribe
+    const waiting = b.locks.acquire('after-restart', { retryDelayMs: 20_000, maxWaitMs: 25_000 });
+    await sleep(100);
+    const releasedAt = Date.now();
+    await held.release();
+    const granted = await waiting;
+    // Generous bound: without the notice the waiter would only look again after 20 s.
+    expect(Date.now() - releasedAt).toBeLessThan(5_000);
+    expect(granted.fencingToken).toBeGreaterThan(held.fencingToken);
+    await granted.release();
   });
 });

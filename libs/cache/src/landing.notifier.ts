@@ -1,4 +1,10 @@
 import type { RedisClient } from '@redkit/redis';
+import { Cluster } from 'ioredis';
+
+/** A duplicate for SUBSCRIBE; on a standalone server ioredis's auto-resubscribe is off (see start). */
+function subscriberOf(client: RedisClient): RedisClient {
+  return client instanceof Cluster ? client.duplicate() : client.duplicate({ autoResubscribe: false });
+}
 
 /** A wait for one key's value to land; `cancel` stops waiting. */
 export interface LandingWait {
@@ -21,9 +27,17 @@ export class LandingNotifier {
   ) {}
 
   async start(): Promise<void> {
-    const subscriber = this.client.duplicate();
+    const subscriber = subscriberOf(this.client);
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined);
+    // ioredis's own resubscription after a reconnect leaves its promise unhandled when the
+    // connection drops again at once; this one is caught (a failure is retried on the next ready).
+    let subscribed = false;
+    if (!(subscriber instanceof Cluster)) {
+      subscriber.on('ready', () => {
+        if (subscribed) subscriber.subscribe(this.channel).catch(() => undefined);
+      });
+    }
     subscriber.on('message', (channel: string, key: string) => {
       if (channel !== this.channel) return;
       const waiting = this.waiters.get(key);
@@ -33,6 +47,7 @@ export class LandingNotifier {
     });
     if (subscriber.status === 'wait') await subscriber.connect();
     await subscriber.subscribe(this.channel);
+    subscribed = true;
   }
 
   /** Tells every waiter (on every instance) that `key` has a value now. Never throws. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { Logger } from '@nestjs/common';
 import type { RedisClient } from '@redkit/redis';
+import { Cluster } from 'ioredis';
 
 /** What a waiter exposes to the notifier: told when the lock was handed to it. */
 export interface GrantListener {
@@ -49,8 +50,18 @@ export class LockGrantNotifier {
   /** Connects and subscribes; resolves when listening, or after a bound (waiters then use timers). */
   start(): Promise<void> {
     this.starting ??= new Promise<void>((resolve) => {
-      const subscriber = this.client.duplicate();
+      // On a standalone server ioredis's own resubscription after a reconnect leaves its promise
+      // unhandled when the connection drops again at once; this one resubscribes on ready, caught.
+      const client = this.client;
+      const subscriber =
+        client instanceof Cluster ? client.duplicate() : client.duplicate({ autoResubscribe: false });
       this.subscriber = subscriber;
+      let subscribed = false;
+      if (!(subscriber instanceof Cluster)) {
+        subscriber.on('ready', () => {
+          if (subscribed) subscriber.subscribe(this.channel).catch(() => undefined);
+        });
+      }
       const timer = setTimeout(resolve, START_TIMEOUT_MS);
       timer.unref();
       let warned = false;
@@ -69,6 +80,7 @@ export class LockGrantNotifier {
         .then(() => subscriber.subscribe(this.channel))
         .then(
           () => {
+            subscribed = true;
             clearTimeout(timer);
             resolve();
           },
