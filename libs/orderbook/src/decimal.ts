@@ -103,8 +103,11 @@ export function pow10(n: number): bigint {
 
 /** Writes `mantissa / 10^scale` as a normalised decimal string (sign kept). */
 export function formatDecimal(mantissa: bigint, scale: number): string {
-  const negative = mantissa < 0n;
-  let digits = (negative ? -mantissa : mantissa).toString();
+  return formatDigits(mantissa < 0n, (mantissa < 0n ? -mantissa : mantissa).toString(), scale);
+}
+
+/** `digits / 10^scale` with trailing fractional zeros dropped, and a minus sign unless it is 0. */
+function formatDigits(negative: boolean, digits: string, scale: number): string {
   if (scale > 0) {
     digits = digits.padStart(scale + 1, '0');
     let end = digits.length;
@@ -134,19 +137,7 @@ const SMALL_POWERS = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 
 /** Writes `mantissa / 10^scale` for a mantissa that is an exact integer double. */
 function formatSmall(mantissa: number, scale: number): string {
-  const negative = mantissa < 0;
-  let digits = String(negative ? -mantissa : mantissa);
-  if (scale > 0) {
-    digits = digits.padStart(scale + 1, '0');
-    let end = digits.length;
-    const pointAt = digits.length - scale;
-    while (end > pointAt && digits.charCodeAt(end - 1) === 48) end -= 1;
-    digits =
-      end === pointAt
-        ? digits.slice(0, pointAt)
-        : `${digits.slice(0, pointAt)}.${digits.slice(pointAt, end)}`;
-  }
-  return negative && digits !== '0' ? `-${digits}` : digits;
+  return formatDigits(mantissa < 0, String(mantissa < 0 ? -mantissa : mantissa), scale);
 }
 
 /** Both decimals as integers at one scale, when both stay below 2^49, so that (x + y) * 5 is still an exact double. */
