@@ -12,6 +12,26 @@ export const REPLY_HEADER = 2;
 export const REPLY_PER_LIMIT = 3;
 
 /**
+ * The sliding-log admission both one-request scripts share: `cost` members `<stamp><n>` at `now`
+ * (µs), added in ZADD chunks because Lua's unpack has a stack limit, and the set kept until its
+ * newest admission leaves the window (`window` in µs).
+ */
+const LOG_ADMIT_LUA = `local function logAdmit(key, now, stamp, cost, window)
+  if cost == 1 then
+    redis.call('ZADD', key, now, stamp .. '1')
+  else
+    local args = { 'ZADD', key }
+    for j = 1, cost do
+      args[#args + 1] = now
+      args[#args + 1] = stamp .. j
+      if #args >= 2000 then redis.call(unpack(args)); args = { 'ZADD', key } end
+    end
+    if #args > 2 then redis.call(unpack(args)) end
+  end
+  redis.call('PEXPIRE', key, window / 1000)
+end`;
+
+/**
  * Checks every limit of one request and, only when all of them allow it, charges all of them: one
  * decision, one round trip. Time comes from the server (`TIME`), never from a client. Scores and
  * arithmetic are in integer microseconds, handed to `redis.call` as Lua numbers, which Redis
@@ -31,6 +51,7 @@ const CHECK_LUA = `-- KEYS[i]   state of limit i (sorted set: sliding-log; hash:
 -- returns   { allowed 1|0, server time µs, then per limit: remaining, resetMs, retryAfterMs }
 -- Numbers go to redis.call as Lua numbers, which Redis formats exactly; Lua's own tostring would
 -- round a 16-digit microsecond timestamp, so it is never used on one.
+${LOG_ADMIT_LUA}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = #KEYS
@@ -91,19 +112,7 @@ for i = 1, n do
     if charge then
       -- Trimmed only when adding, which keeps the set at most \`limit\` members.
       redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-      local stamp = t[1] .. '.' .. t[2] .. '-'
-      if cost == 1 then
-        redis.call('ZADD', key, now, stamp .. '1')
-      else
-        local args = { 'ZADD', key }
-        for j = 1, cost do
-          args[#args + 1] = now
-          args[#args + 1] = stamp .. j
-          if #args >= 2000 then redis.call(unpack(args)); args = { 'ZADD', key } end
-        end
-        if #args > 2 then redis.call(unpack(args)) end
-      end
-      redis.call('PEXPIRE', key, window / 1000)
+      logAdmit(key, now, t[1] .. '.' .. t[2] .. '-', cost, window)
       count = count + cost
       reset = window
     elseif count > 0 then
@@ -145,6 +154,7 @@ return reply
 const LOG_LUA = `-- KEYS[1]   sorted set of admissions (score = server time µs, member = "<s>.<µs>-<n>")
 -- ARGV[1]   1 = consume, 0 = peek; ARGV[2] algorithm (1); ARGV[3] limit; ARGV[4] windowMs; ARGV[5] cost
 -- returns   { allowed 1|0, server time µs, remaining, resetMs, retryAfterMs }
+${LOG_ADMIT_LUA}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local key, limit, window, cost = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]) * 1000, tonumber(ARGV[5])
@@ -167,19 +177,7 @@ if ARGV[1] ~= '1' then
   if count > 0 then reset = redis.call('PTTL', key) end
   return { 1, now, limit - count, reset, 0 }
 end
-local stamp = t[1] .. '.' .. t[2] .. '-'
-if cost == 1 then
-  redis.call('ZADD', key, now, stamp .. '1')
-else
-  local args = { 'ZADD', key }
-  for j = 1, cost do
-    args[#args + 1] = now
-    args[#args + 1] = stamp .. j
-    if #args >= 2000 then redis.call(unpack(args)); args = { 'ZADD', key } end
-  end
-  if #args > 2 then redis.call(unpack(args)) end
-end
-redis.call('PEXPIRE', key, window / 1000)
+logAdmit(key, now, t[1] .. '.' .. t[2] .. '-', cost, window)
 return { 1, now, limit - count - cost, window / 1000, 0 }
 `;
 
