@@ -1,6 +1,5 @@
-import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@nestjs/common';
-import { MetricsService } from '@redkit/metrics';
-import { getRedisConnectionToken, type RedisConnection } from '@redkit/redis';
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { connectedServiceExtras } from '@redkit/redis';
 
 import { CacheService } from './cache.service.js';
 import type { CacheModuleExtras, CacheModuleOptions } from './cache-options.interface.js';
@@ -19,24 +18,6 @@ export const {
   .setClassMethodName('forRoot')
   .setExtras<CacheModuleExtras>(
     { isGlobal: true, connection: 'default' },
-    (definition, extras): DynamicModule => {
-      // The connection is a module-level setting so that its token is a declared dependency: the
-      // cache is built only once that connection is open.
-      const service: Provider = {
-        provide: CacheService,
-        useFactory: (options: CacheModuleOptions, connection: RedisConnection, metrics?: MetricsService) =>
-          new CacheService(connection, options, metrics),
-        inject: [
-          CACHE_MODULE_OPTIONS,
-          getRedisConnectionToken(extras.connection),
-          { token: MetricsService, optional: true },
-        ],
-      };
-      return {
-        ...definition,
-        global: extras.isGlobal,
-        providers: [...(definition.providers ?? []), service],
-      };
-    },
+    connectedServiceExtras(CacheService, CACHE_MODULE_OPTIONS),
   )
   .build();

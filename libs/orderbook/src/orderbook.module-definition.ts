@@ -1,6 +1,5 @@
-import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@nestjs/common';
-import { MetricsService } from '@redkit/metrics';
-import { getRedisConnectionToken, type RedisConnection } from '@redkit/redis';
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { connectedServiceExtras } from '@redkit/redis';
 
 import type { OrderBookModuleExtras, OrderBookModuleOptions } from './orderbook-options.interface.js';
 import { OrderBookStore } from './orderbook.store.js';
@@ -19,26 +18,6 @@ export const {
   .setClassMethodName('forRoot')
   .setExtras<OrderBookModuleExtras>(
     { isGlobal: true, connection: 'default' },
-    (definition, extras): DynamicModule => {
-      // The connection is a declared dependency, so the store is built once that connection is open.
-      const store: Provider = {
-        provide: OrderBookStore,
-        useFactory: (
-          options: OrderBookModuleOptions,
-          connection: RedisConnection,
-          metrics?: MetricsService,
-        ) => new OrderBookStore(connection, options, metrics),
-        inject: [
-          ORDERBOOK_MODULE_OPTIONS,
-          getRedisConnectionToken(extras.connection),
-          { token: MetricsService, optional: true },
-        ],
-      };
-      return {
-        ...definition,
-        global: extras.isGlobal,
-        providers: [...(definition.providers ?? []), store],
-      };
-    },
+    connectedServiceExtras(OrderBookStore, ORDERBOOK_MODULE_OPTIONS),
   )
   .build();

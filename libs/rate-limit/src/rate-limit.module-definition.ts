@@ -1,6 +1,5 @@
-import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@nestjs/common';
-import { MetricsService } from '@redkit/metrics';
-import { getRedisConnectionToken, type RedisConnection } from '@redkit/redis';
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { connectedServiceExtras } from '@redkit/redis';
 
 import { RATE_LIMIT_MODULE_OPTIONS } from './rate-limit.constants.js';
 import type { RateLimitModuleExtras, RateLimitModuleOptions } from './rate-limit-options.interface.js';
@@ -17,26 +16,6 @@ export const {
   .setClassMethodName('forRoot')
   .setExtras<RateLimitModuleExtras>(
     { isGlobal: true, connection: 'default' },
-    (definition, extras): DynamicModule => {
-      // The connection is a module-level setting so that its token is a declared dependency.
-      const service: Provider = {
-        provide: RateLimiterService,
-        useFactory: (
-          options: RateLimitModuleOptions,
-          connection: RedisConnection,
-          metrics?: MetricsService,
-        ) => new RateLimiterService(connection, options, metrics),
-        inject: [
-          RATE_LIMIT_MODULE_OPTIONS,
-          getRedisConnectionToken(extras.connection),
-          { token: MetricsService, optional: true },
-        ],
-      };
-      return {
-        ...definition,
-        global: extras.isGlobal,
-        providers: [...(definition.providers ?? []), service],
-      };
-    },
+    connectedServiceExtras(RateLimiterService, RATE_LIMIT_MODULE_OPTIONS),
   )
   .build();

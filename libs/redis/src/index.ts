@@ -14,6 +14,7 @@ export {
   getRedisToken,
 } from './redis.constants.js';
 export { InjectRedis, InjectRedisConnection } from './redis.decorators.js';
+export { connectedServiceExtras, type ConnectedServiceExtras } from './connected-service.extras.js';
 export { RedisConnection } from './redis-connection.js';
 export type { RedisConnectionState } from './redis-connection.monitor.js';
 export type { RedisClient } from './redis-client.js';
