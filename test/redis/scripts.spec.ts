@@ -16,6 +16,13 @@ redis.call('RPUSH', KEYS[2], value)
 return value`,
 });
 
+const countKeys = defineScript<[], number>({
+  name: 'test_count_keys',
+  numberOfKeys: 'variable',
+  lua: `-- KEYS any number (one hash tag); ARGV none; returns how many keys it was given
+return #KEYS`,
+});
+
 describe.each(sharedTopologies)('scripts on %s', (_name, options) => {
   let connection: RedisConnection;
   let keys: RedisKeyspace;
@@ -46,6 +53,20 @@ describe.each(sharedTopologies)('scripts on %s', (_name, options) => {
     expect(await incrementAndLog.run(connection.client, [counter, log], [5])).toBe(5);
     expect(await incrementAndLog.run(connection.client, [counter, log], [2])).toBe(7);
     expect(await connection.client.lrange(log, 0, -1)).toEqual(['5', '7']);
+  });
+
+  it('passes each call its own key count for a variable-key script, through run and runNow', async () => {
+    const tag = `variable-${run}`;
+    const three = [keys.tagged(tag, 'a'), keys.tagged(tag, 'b'), keys.tagged(tag, 'c')];
+    expect(await countKeys.run(connection.client, three.slice(0, 1), [])).toBe(1);
+    expect(await countKeys.run(connection.client, three, [])).toBe(3);
+    expect(await countKeys.runNow(connection.client, three.slice(0, 2), [])).toBe(2);
+    await flushScriptCaches();
+    expect(await countKeys.runNow(connection.client, three, [])).toBe(3);
+    expect(await incrementAndLog.runNow(connection.client, three.slice(0, 2), [4])).toBe(4);
+    await expect(incrementAndLog.runNow(connection.client, three, [1])).rejects.toThrow(
+      /takes 2 keys, got 3/,
+    );
   });
 
   it('still runs after SCRIPT FLUSH, recovering from NOSCRIPT, and is cached again afterwards', async () => {

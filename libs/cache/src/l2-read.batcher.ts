@@ -1,7 +1,8 @@
-import type { RedisClient } from '@redkit/redis';
+import { TurnQueue, type RedisClient } from '@redkit/redis';
 
 /** One caller waiting for its key's text. */
 interface PendingRead {
+  key: string;
   resolve(text: string | null): void;
   reject(error: unknown): void;
 }
@@ -15,60 +16,42 @@ const MAX_BATCH = 256;
  * many L1 misses in flight one MGET of N keys answers them for roughly half the client time of N
  * GETs, even with auto-pipelining. A lone read in its turn is still a plain GET.
  *
- * Reads are flushed on `process.nextTick`, before ioredis sends its auto-pipeline (on
- * `setImmediate`), so coalescing adds no wait of its own. Reads of one batch share the batch's fate: if the MGET fails
+ * Reads are collected by a {@link TurnQueue}, flushed before ioredis sends its auto-pipeline, so
+ * coalescing adds no wait of its own. Reads of one batch share the batch's fate: if the MGET fails
  * or times out (the connection's command timeout), every caller of that batch gets that error.
  *
  * On a Cluster, keys of one MGET must share a slot and cache keys do not, so every read is a GET
  * there (ioredis still pipelines them per node).
  */
 export class L2ReadBatcher {
-  private keys: string[] = [];
-  private waiting: PendingRead[] = [];
-  private scheduled = false;
+  private readonly reads: TurnQueue<PendingRead>;
   private readonly coalesce: boolean;
 
   constructor(private readonly client: RedisClient) {
     this.coalesce = !client.isCluster;
+    this.reads = new TurnQueue((batch) => this.send(batch), MAX_BATCH);
   }
 
   /** The text stored under `key`, or null; rejects like the GET it replaces. */
   read(key: string): Promise<string | null> {
     if (!this.coalesce) return this.client.get(key);
-    return new Promise((resolve, reject) => {
-      this.keys.push(key);
-      this.waiting.push({ resolve, reject });
-      if (this.keys.length >= MAX_BATCH) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        process.nextTick(this.flushScheduled);
-      }
-    });
+    return new Promise((resolve, reject) => this.reads.push({ key, resolve, reject }));
   }
 
-  private readonly flushScheduled = (): void => {
-    this.scheduled = false;
-    this.flush();
-  };
-
-  private flush(): void {
-    const { keys, waiting } = this;
-    if (keys.length === 0) return;
-    this.keys = [];
-    this.waiting = [];
-    if (keys.length === 1) {
-      const only = waiting[0] as PendingRead;
-      this.client.get(keys[0] as string).then(only.resolve, only.reject);
+  private send(batch: PendingRead[]): void {
+    if (batch.length === 1) {
+      const only = batch[0] as PendingRead;
+      this.client.get(only.key).then(only.resolve, only.reject);
       return;
     }
-    this.client.mget(keys).then(
+    this.client.mget(batch.map((read) => read.key)).then(
       (texts) => {
-        for (let index = 0; index < waiting.length; index += 1) {
-          (waiting[index] as PendingRead).resolve(texts[index] ?? null);
+        for (let index = 0; index < batch.length; index += 1) {
+          (batch[index] as PendingRead).resolve(texts[index] ?? null);
         }
       },
       (error: unknown) => {
-        for (const read of waiting) read.reject(error);
+        for (const read of batch) read.reject(error);
       },
     );
   }

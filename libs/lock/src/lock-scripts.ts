@@ -260,16 +260,16 @@ export const raiseFenceScript = defineScript<[token: string, fence: number], num
   lua: RAISE_FENCE_LUA,
 });
 
-/** Variable key count: run through LockBatcher, which passes the count itself. */
+/** Two keys per resource, as many resources as the batch holds. */
 export const takeBatchScript = defineScript<(string | number)[], number[]>({
   name: 'lock_take_batch',
-  numberOfKeys: 0,
+  numberOfKeys: 'variable',
   lua: TAKE_BATCH_LUA,
 });
 
-/** Variable key count: run through LockBatcher, which passes the count itself. */
+/** Four keys per resource, as many resources as the batch holds. */
 export const releaseBatchScript = defineScript<string[], number[]>({
   name: 'lock_release_batch',
-  numberOfKeys: 0,
+  numberOfKeys: 'variable',
   lua: RELEASE_BATCH_LUA,
 });

@@ -1,5 +1,4 @@
-import type { RedisClient, RedisScript, ScriptArgument } from '@redkit/redis';
-import { Command, type Redis } from 'ioredis';
+import { TurnQueue, type RedisClient, type ScriptArgument } from '@redkit/redis';
 
 import type { RateLimitPolicy } from './rate-limit-options.validator.js';
 import { batchScript, checkScript, singleLimitScripts, type CheckReply } from './rate-limit-scripts.js';
@@ -26,17 +25,19 @@ export const MAX_BATCH_KEYS = 256;
  * own reply frame), and each script call costs Redis a `TIME` and the call itself, so one call for
  * N checks amortizes both. A lone check in its turn still runs the one-check scripts.
  *
- * Checks are flushed on `process.nextTick`, when ioredis flushes its auto-pipeline, so coalescing
- * adds no wait of its own. The checks of one batch share its fate: when the call fails or times out,
+ * Checks are collected by a {@link TurnQueue} and each batch goes to the connection at once
+ * ({@link RedisScript.runNow}), so coalescing adds no wait of its own. The checks of one batch share its fate: when the call fails or times out,
  * each of them gets that error (and the service decides it without Redis).
  *
  * Standalone servers only: the keys of one script call must share a Cluster slot and identities are
  * hash tags of their own, so on a Cluster the service runs one call per check (pipelined per node).
  */
 export class RateLimitCheckBatcher {
-  private pending: PendingCheck[] = [];
-  private keyCount = 0;
-  private scheduled = false;
+  private readonly checks = new TurnQueue<PendingCheck>(
+    (batch) => this.send(batch),
+    MAX_BATCH_KEYS,
+    (check) => check.keys.length,
+  );
 
   constructor(private readonly client: RedisClient) {}
 
@@ -49,37 +50,16 @@ export class RateLimitCheckBatcher {
     policies: readonly RateLimitPolicy[],
     consume: boolean,
   ): Promise<CheckReply> {
-    return new Promise((resolve, reject) => {
-      if (this.keyCount + keys.length > MAX_BATCH_KEYS) this.flush();
-      this.pending.push({ keys, policies, consume, resolve, reject });
-      this.keyCount += keys.length;
-      if (this.keyCount >= MAX_BATCH_KEYS) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        process.nextTick(this.flushScheduled);
-      }
-    });
+    return new Promise((resolve, reject) => this.checks.push({ keys, policies, consume, resolve, reject }));
   }
 
-  private readonly flushScheduled = (): void => {
-    this.scheduled = false;
-    this.flush();
-  };
-
-  private flush(): void {
-    const checks = this.pending;
-    const keyCount = this.keyCount;
-    if (checks.length === 0) return;
-    this.pending = [];
-    this.keyCount = 0;
-    this.send(checks, keyCount);
-  }
-
-  private send(checks: PendingCheck[], keyCount: number): void {
+  private send(checks: PendingCheck[]): void {
     if (checks.length === 1) {
       this.runAlone(checks[0] as PendingCheck);
       return;
     }
+    let keyCount = 0;
+    for (const check of checks) keyCount += check.keys.length;
     const keys: string[] = new Array(keyCount);
     // The distinct limits of the batch go first, four values each; checks then name them by number.
     const numbers = new Map<RateLimitPolicy, number>();
@@ -103,8 +83,7 @@ export class RateLimitCheckBatcher {
       }
     }
     limits[0] = numbers.size;
-    const script = batchScript(keyCount);
-    this.evalsha(script, keys, limits.concat(args)).then(
+    batchScript.runNow(this.client, keys, limits.concat(args)).then(
       (reply) => split(reply, checks),
       (error: unknown) => {
         for (const check of checks) check.reject(error);
@@ -112,42 +91,19 @@ export class RateLimitCheckBatcher {
     );
   }
 
-  /**
-   * A batch's (or lone check's) EVALSHA, handed to the connection at once (`sendCommand`) rather than through
-   * ioredis's auto-pipeline: a batch is already one command per turn, and skipping the pipeline's
-   * bookkeeping saves the client about a microsecond per check. The connection's command deadline
-   * still applies; NOSCRIPT falls back to the script's EVAL.
-   */
-  private async evalsha(
-    script: RedisScript<ScriptArgument[], number[]>,
-    keys: readonly string[],
-    args: ScriptArgument[],
-  ): Promise<number[]> {
-    try {
-      const command = new Command('evalsha', [script.sha1, keys.length, ...keys, ...args], {
-        replyEncoding: 'utf8',
-      });
-      return (await (this.client as Redis).sendCommand(command)) as number[];
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-      return script.run(this.client, keys, args);
-    }
-  }
-
   private runAlone(check: PendingCheck): void {
     const { keys, policies, consume } = check;
     if (keys.length === 1) {
       const policy = policies[0] as RateLimitPolicy;
       const script = singleLimitScripts[policy.algorithm === 'sliding-log' ? '1' : '2'];
-      this.evalsha(script, keys, consume ? policy.consumeArgs : policy.peekArgs).then(
-        check.resolve,
-        check.reject,
-      );
+      script
+        .runNow(this.client, keys, consume ? policy.consumeArgs : policy.peekArgs)
+        .then(check.resolve, check.reject);
       return;
     }
     const args: string[] = [consume ? '1' : '0'];
     for (const policy of policies) args.push(...policy.args);
-    this.evalsha(checkScript(keys.length), keys, args).then(check.resolve, check.reject);
+    checkScript.runNow(this.client, keys, args).then(check.resolve, check.reject);
   }
 }
 

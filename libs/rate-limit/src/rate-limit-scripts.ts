@@ -1,4 +1,4 @@
-import { defineScript, type RedisScript, type ScriptArgument } from '@redkit/redis';
+import { defineScript, type ScriptArgument } from '@redkit/redis';
 
 /** Algorithm codes as the script reads them from ARGV. */
 export const LOG_CODE = '1';
@@ -242,25 +242,12 @@ export const singleLimitScripts = {
 /** The reply of {@link CHECK_LUA}: a header, then remaining, resetMs and retryAfterMs per limit. */
 export type CheckReply = number[];
 
-/**
- * One script for every key count: the script registry fixes a script's key count, so each count is
- * registered on first use; all of them share the Lua source, hence one SHA-1 on the server.
- */
-function perKeyCount<TResult>(
-  name: string,
-  lua: string,
-): (count: number) => RedisScript<ScriptArgument[], TResult> {
-  const byCount: RedisScript<ScriptArgument[], TResult>[] = [];
-  return (count) =>
-    (byCount[count] ??= defineScript<ScriptArgument[], TResult>({
-      name: `${name}_${count}`,
-      numberOfKeys: count,
-      lua,
-    }));
-}
-
-/** The check script for `count` keys. */
-export const checkScript = perKeyCount<CheckReply>('ratelimit_check', CHECK_LUA);
+/** The check script: one key per limit of the request. */
+export const checkScript = defineScript<ScriptArgument[], CheckReply>({
+  name: 'ratelimit_check',
+  numberOfKeys: 'variable',
+  lua: CHECK_LUA,
+});
 
 /**
  * Takes back what {@link CHECK_LUA} charged, for a request admitted by one identity's limits but
@@ -290,8 +277,12 @@ end
 return refunded
 `;
 
-/** The refund script for `count` keys. */
-export const refundScript = perKeyCount<number>('ratelimit_refund', REFUND_LUA);
+/** The refund script: one key per limit refunded. */
+export const refundScript = defineScript<ScriptArgument[], number>({
+  name: 'ratelimit_refund',
+  numberOfKeys: 'variable',
+  lua: REFUND_LUA,
+});
 
 /** The member prefix the check script gave admissions at `serverTimeUs`: `<seconds>.<microseconds>-`. */
 export function admissionStamp(serverTimeUs: number): string {
@@ -505,5 +496,9 @@ end
 return reply
 `;
 
-/** The batch script for `count` keys in all. */
-export const batchScript = perKeyCount<number[]>('ratelimit_batch', BATCH_LUA);
+/** The batch script: every key of every check of the batch. */
+export const batchScript = defineScript<ScriptArgument[], number[]>({
+  name: 'ratelimit_batch',
+  numberOfKeys: 'variable',
+  lua: BATCH_LUA,
+});

@@ -333,9 +333,7 @@ export class RateLimiterService {
       for (const index of indexes) args.push(...(policies[index] as RateLimitPolicy).args);
       const groupKeys = indexes.map((index) => keys[index] as string);
       const script =
-        indexes.length === 1
-          ? singleScript(policies[indexes[0] as number] as RateLimitPolicy)
-          : checkScript(indexes.length);
+        indexes.length === 1 ? singleScript(policies[indexes[0] as number] as RateLimitPolicy) : checkScript;
       const reply = await script.run(this.client, groupKeys, args);
       return { indexes, reply };
     });
@@ -366,7 +364,7 @@ export class RateLimiterService {
       args.push(policy.args[0] as string, policy.windowMs, policy.cost);
     }
     const groupKeys = indexes.map((index) => keys[index] as string);
-    await refundScript(indexes.length).run(this.client, groupKeys, args);
+    await refundScript.run(this.client, groupKeys, args);
     indexes.forEach((index, position) => {
       const at = REPLY_HEADER + position * REPLY_PER_LIMIT;
       const policy = policies[index] as RateLimitPolicy;

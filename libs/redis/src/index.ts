@@ -37,6 +37,7 @@ export {
   type LongKeyPartPolicy,
 } from './redis-keyspace.js';
 export { scanKeys } from './redis-scan.js';
+export { TurnQueue } from './turn-queue.js';
 export {
   InvalidKeyPartError,
   RedisConnectionError,

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 
+import { Command, type Redis } from 'ioredis';
+
 import type { RedisClient } from './redis-client.js';
 import { RedisScriptError } from './redis.errors.js';
 
@@ -12,8 +14,11 @@ export interface RedisScriptDefinition {
   name: string;
   /** The Lua source; it opens with a `-- KEYS[1] ... ARGV[1] ... returns ...` header. */
   lua: string;
-  /** How many of the arguments are keys; every key must be passed in KEYS for Cluster routing. */
-  numberOfKeys: number;
+  /**
+   * How many of the arguments are keys; every key must be passed in KEYS for Cluster routing.
+   * `'variable'` for a script that takes any number (a batch): each call's keys are counted.
+   */
+  numberOfKeys: number | 'variable';
 }
 
 /** Bound to one client: runs the script with these keys and arguments. */
@@ -39,7 +44,7 @@ function isNoScript(error: unknown): boolean {
 export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgument[], TResult = unknown> {
   readonly name: string;
   readonly lua: string;
-  readonly numberOfKeys: number;
+  readonly numberOfKeys: number | 'variable';
   readonly sha1: string;
 
   constructor(definition: RedisScriptDefinition) {
@@ -49,7 +54,7 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
     }
     if (typeof lua !== 'string' || lua.trim().length === 0)
       throw new RedisScriptError(`script ${name} has no Lua`);
-    if (!Number.isInteger(numberOfKeys) || numberOfKeys < 0) {
+    if (numberOfKeys !== 'variable' && (!Number.isInteger(numberOfKeys) || numberOfKeys < 0)) {
       throw new RedisScriptError(
         `script ${name}: numberOfKeys must be an integer from 0, got ${numberOfKeys}`,
       );
@@ -62,14 +67,39 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
 
   /** Runs the script on `client` by EVALSHA, recovering from NOSCRIPT with EVAL. */
   async run(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
-    if (keys.length !== this.numberOfKeys) {
-      throw new RedisScriptError(`script ${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
-    }
+    this.checkKeys(keys);
     try {
-      return (await client.evalsha(this.sha1, this.numberOfKeys, ...keys, ...args)) as TResult;
+      return (await client.evalsha(this.sha1, keys.length, ...keys, ...args)) as TResult;
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      return (await client.eval(this.lua, this.numberOfKeys, ...keys, ...args)) as TResult;
+      return (await client.eval(this.lua, keys.length, ...keys, ...args)) as TResult;
+    }
+  }
+
+  /**
+   * Like {@link run}, but the EVALSHA goes to the connection at once (`sendCommand`) instead of
+   * through ioredis's auto-pipeline: for a caller that already sends one command per event-loop turn
+   * (a coalesced batch), the pipeline's bookkeeping is pure cost, about a microsecond per call. The
+   * connection's command deadline still applies. Standalone or Sentinel clients only: on a Cluster
+   * the command needs the Cluster's routing, so this is {@link run} there.
+   */
+  async runNow(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
+    if (client.isCluster) return this.run(client, keys, args);
+    this.checkKeys(keys);
+    try {
+      const command = new Command('evalsha', [this.sha1, keys.length, ...keys, ...args], {
+        replyEncoding: 'utf8',
+      });
+      return (await (client as Redis).sendCommand(command)) as TResult;
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return (await client.eval(this.lua, keys.length, ...keys, ...args)) as TResult;
+    }
+  }
+
+  private checkKeys(keys: readonly string[]): void {
+    if (this.numberOfKeys !== 'variable' && keys.length !== this.numberOfKeys) {
+      throw new RedisScriptError(`script ${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
     }
   }
 
