@@ -14,6 +14,7 @@ import { RedisConnection } from '@redkit/redis';
 import { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import { Mutex } from 'redis-semaphore';
+import { median, rateOf } from '../lib/interleaved.js';
 
 const [roundsText = '5', secondsText = '1', mode = 'uncontended'] = process.argv.slice(2);
 const contended = mode === 'contended';
@@ -76,28 +77,13 @@ const subjects = contended
   : uncontendedSubjects;
 const resources = Array.from({ length: KEYS }, (_, index) => `uncontended:${index}`);
 
-async function measure(section: (resource: string) => Promise<unknown>) {
-  let seq = 0;
-  let running = true;
-  const caller = async () => {
-    while (running) {
-      const resource = contended ? 'contended' : resources[seq % KEYS]!;
-      seq += 1;
-      await section(resource);
-    }
-  };
-  const callers = Array.from({ length: IN_FLIGHT }, caller);
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const start = seq;
-  const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, Number(secondsText) * 1_000));
-  const rate = ((seq - start) * 1_000) / (performance.now() - started);
-  running = false;
-  await Promise.all(callers);
-  return rate;
-}
+const measure = (section: (resource: string) => Promise<unknown>) =>
+  rateOf(
+    (seq) => section(contended ? 'contended' : (resources[seq % KEYS] as string)),
+    Number(secondsText),
+    IN_FLIGHT,
+  );
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] as number;
 const rates: Record<string, number[]> = {};
 for (let round = 0; round < Number(roundsText); round += 1) {
   for (const [name, section] of Object.entries(subjects)) {

@@ -11,6 +11,7 @@ import { RateLimiterService } from '@redkit/rate-limit';
 import { RedisConnection } from '@redkit/redis';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { median, rateOf } from '../lib/interleaved.js';
 
 const [roundsText = '5', secondsText = '1'] = process.argv.slice(2);
 const url = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6399';
@@ -42,24 +43,9 @@ const scenarios: Record<string, (seq: number) => string> = {
   'hot-key': () => 'hot-client',
 };
 
-async function measure(check: (key: string) => Promise<unknown>, keyOf: (seq: number) => string) {
-  let seq = 0;
-  let running = true;
-  const caller = async () => {
-    while (running) await check(keyOf(seq++));
-  };
-  const callers = Array.from({ length: IN_FLIGHT }, caller);
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const start = seq;
-  const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, Number(secondsText) * 1_000));
-  const rate = ((seq - start) * 1_000) / (performance.now() - started);
-  running = false;
-  await Promise.all(callers);
-  return rate;
-}
+const measure = (check: (key: string) => Promise<unknown>, keyOf: (seq: number) => string) =>
+  rateOf((seq) => check(keyOf(seq)), Number(secondsText), IN_FLIGHT);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] as number;
 for (const [scenario, keyOf] of Object.entries(scenarios)) {
   const rates: Record<string, number[]> = {};
   for (let round = 0; round < Number(roundsText); round += 1) {
