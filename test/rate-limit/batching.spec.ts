@@ -41,10 +41,21 @@ describe('RateLimiterService coalesces the checks of one event-loop turn (own se
     id = `client-${run}`;
   });
 
-  it.each(['sliding-log', 'sliding-counter'] as const)(
-    '%s: 500 checks of one key started in one turn admit exactly the limit, in arrival order',
-    async (algorithm) => {
-      const rule: RateLimitRule = { name: `burst-${algorithm}`, limit: 100, windowMs: 60_000, algorithm };
+  // The sorted-set form of the log (above 1,024 units) weighs each check 20 units of a 2,000 limit.
+  it.each([
+    { label: 'sliding-log', algorithm: 'sliding-log', scale: 1 },
+    { label: 'sliding-log, sorted-set form', algorithm: 'sliding-log', scale: 20 },
+    { label: 'sliding-counter', algorithm: 'sliding-counter', scale: 1 },
+  ] as const)(
+    '$label: 500 checks of one key started in one turn admit exactly the limit, in arrival order',
+    async ({ algorithm, scale }) => {
+      const rule: RateLimitRule = {
+        name: `burst-${algorithm}-${scale}`,
+        limit: 100 * scale,
+        cost: scale,
+        windowMs: 60_000,
+        algorithm,
+      };
       await admin.config('RESETSTAT');
       const results = await Promise.all(Array.from({ length: 500 }, () => batched.limiter.consume(id, rule)));
       expect(results.every((result) => result.source === 'redis')).toBe(true);
@@ -52,7 +63,7 @@ describe('RateLimiterService coalesces the checks of one event-loop turn (own se
       // The first 100 to arrive are the admitted ones, with the remaining count going down.
       expect(results.slice(0, 100).every((result) => result.allowed)).toBe(true);
       expect(results.slice(0, 100).map((result) => result.remaining)).toEqual(
-        Array.from({ length: 100 }, (_, index) => 99 - index),
+        Array.from({ length: 100 }, (_, index) => (99 - index) * scale),
       );
       for (const refused of results.slice(100)) {
         expect(refused).toMatchObject({ allowed: false, remaining: 0 });

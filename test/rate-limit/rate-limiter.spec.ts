@@ -11,7 +11,16 @@ import {
   type LimiterInstance,
 } from './rate-limit-test-kit.js';
 
-const algorithms: RateLimitAlgorithm[] = ['sliding-log', 'sliding-counter'];
+/**
+ * Each algorithm's semantics, and the sliding log in both its forms: a packed string up to 1,024
+ * units, a sorted set above. The sorted-set form runs the same cases with every limit and cost
+ * multiplied by 2,000, so remaining counts scale with them.
+ */
+const variants: Array<{ label: string; algorithm: RateLimitAlgorithm; scale: number; keyType: string }> = [
+  { label: 'sliding-log', algorithm: 'sliding-log', scale: 1, keyType: 'string' },
+  { label: 'sliding-log, sorted-set form', algorithm: 'sliding-log', scale: 2_000, keyType: 'zset' },
+  { label: 'sliding-counter', algorithm: 'sliding-counter', scale: 1, keyType: 'hash' },
+];
 
 describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
   const keyPrefix = uniquePrefix('rl');
@@ -26,13 +35,16 @@ describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
     await instance.close();
   });
 
-  describe.each(algorithms)('%s', (algorithm) => {
+  describe.each(variants)('$label', ({ algorithm, scale, keyType }) => {
     const rule = (limit: number, windowMs: number, extra: Partial<RateLimitRule> = {}): RateLimitRule => ({
-      limit,
       windowMs,
       algorithm,
       ...extra,
+      limit: limit * scale,
+      cost: (extra.cost ?? 1) * scale,
+      name: `${extra.name ?? 'rule'}-${scale}`,
     });
+    const units = (counts: number[]) => counts.map((count) => count * scale);
 
     it('admits exactly the limit, then refuses with a retry time and counts both in metrics', async () => {
       const { limiter, metrics } = instance;
@@ -40,13 +52,13 @@ describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
       const results = [];
       for (let index = 0; index < 7; index += 1) results.push(await limiter.consume('client-a', limit));
       expect(results.map((result) => result.allowed)).toEqual([true, true, true, true, true, false, false]);
-      expect(results.map((result) => result.remaining)).toEqual([4, 3, 2, 1, 0, 0, 0]);
+      expect(results.map((result) => result.remaining)).toEqual(units([4, 3, 2, 1, 0, 0, 0]));
       expect(results[6]!.retryAfterMs).toBeGreaterThan(0);
       expect(results[6]!.retryAfterMs).toBeLessThanOrEqual(algorithm === 'sliding-log' ? 60_000 : 120_000);
       expect(results[0]!.resetMs).toBeGreaterThan(0);
       expect(results[0]!.source).toBe('redis');
       expect(typeof results[0]!.serverTimeUs).toBe('number');
-      const series = `redkit_ratelimit_requests_total{limit="exact-${algorithm}",outcome=`;
+      const series = `redkit_ratelimit_requests_total{limit="exact-${algorithm}-${scale}",outcome=`;
       expect(await metricValue(metrics, `${series}"allowed"}`)).toBe(5);
       expect(await metricValue(metrics, `${series}"limited"}`)).toBe(2);
     });
@@ -54,12 +66,12 @@ describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
     it('weighs requests by cost, and a refused request consumes nothing', async () => {
       const { limiter } = instance;
       const base = rule(10, 60_000, { name: `cost-${algorithm}` });
-      expect((await limiter.consume('client-b', { ...base, cost: 7 })).remaining).toBe(3);
-      const refused = await limiter.consume('client-b', { ...base, cost: 5 });
+      expect((await limiter.consume('client-b', { ...base, cost: 7 * scale })).remaining).toBe(3 * scale);
+      const refused = await limiter.consume('client-b', { ...base, cost: 5 * scale });
       expect(refused.allowed).toBe(false);
-      expect(refused.remaining).toBe(3);
+      expect(refused.remaining).toBe(3 * scale);
       // Had the refused 5 been charged, this would be refused too.
-      const last = await limiter.consume('client-b', { ...base, cost: 3 });
+      const last = await limiter.consume('client-b', { ...base, cost: 3 * scale });
       expect(last).toMatchObject({ allowed: true, remaining: 0 });
       expect((await limiter.consume('client-b', base)).allowed).toBe(false);
     });
@@ -68,10 +80,10 @@ describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
       const { limiter } = instance;
       const limit = rule(2, 60_000, { name: `peek-${algorithm}` });
       for (let index = 0; index < 3; index += 1) {
-        expect(await limiter.peek('client-c', limit)).toMatchObject({ allowed: true, remaining: 2 });
+        expect(await limiter.peek('client-c', limit)).toMatchObject({ allowed: true, remaining: 2 * scale });
       }
       await limiter.consume('client-c', limit);
-      expect(await limiter.peek('client-c', limit)).toMatchObject({ allowed: true, remaining: 1 });
+      expect(await limiter.peek('client-c', limit)).toMatchObject({ allowed: true, remaining: scale });
     });
 
     it('reset forgets one limit or every limit of a key', async () => {
@@ -89,19 +101,38 @@ describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
       expect((await limiter.peek('client-d2', first)).allowed).toBe(false);
     });
 
-    it('lets keys expire by themselves, and admits again once the window has passed', async () => {
+    it(`lets keys expire by themselves, and admits again once the window has passed (a ${keyType})`, async () => {
       const { limiter, connection } = instance;
       const limit = rule(2, 150, { name: `expiry-${algorithm}` });
       await limiter.consume('client-e', limit);
       await limiter.consume('client-e', limit);
       expect((await limiter.consume('client-e', limit)).allowed).toBe(false);
       const key = limiter.redisKey('client-e', limit);
+      expect(await connection.client.type(key)).toBe(keyType);
       const ttl = await connection.client.pttl(key);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(algorithm === 'sliding-log' ? 150 : 300);
       await eventually(async () => expect(await connection.client.exists(key)).toBe(0));
       expect((await limiter.consume('client-e', limit)).allowed).toBe(true);
     });
+  });
+
+  it("keeps a small limit's log packed: 8 bytes per unit in the window, expired ones cut by the next admission", async () => {
+    const { limiter, connection } = instance;
+    const limit: RateLimitRule = { name: 'packed', limit: 10, windowMs: 400 };
+    await limiter.consume('client-p', { ...limit, cost: 3 });
+    const key = limiter.redisKey('client-p', limit);
+    expect(await connection.client.strlen(key)).toBe(24);
+    expect((await limiter.consume('client-p', { ...limit, cost: 8 })).allowed).toBe(false);
+    // The refusal wrote nothing.
+    expect(await connection.client.strlen(key)).toBe(24);
+    await sleep(300);
+    await limiter.consume('client-p', limit);
+    expect(await connection.client.strlen(key)).toBe(32);
+    await sleep(150);
+    // The first three units left the window 400 ms after them; the fourth is about 150 ms old.
+    expect((await limiter.consume('client-p', { ...limit, cost: 9 })).remaining).toBe(0);
+    expect(await connection.client.strlen(key)).toBe(80);
   });
 
   it('decides several limits in one call: the stricter refuses and neither is charged', async () => {
@@ -138,20 +169,25 @@ describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
       windowMs: 60_000,
       algorithm: 'sliding-counter',
     };
+    // Above 1,024 units the log is a sorted set: both forms are refunded.
+    const perAddressSet: RateLimitRule = { name: 'cross-ip-set', limit: 5_000, windowMs: 60_000 };
     const request = (user: string) => [
       { key: `user:${user}`, limit: perUser },
       { key: 'ip:10.1.1.1', limit: perAddressLog },
       { key: 'ip:10.1.1.1', limit: perAddressCounter },
+      { key: 'ip:10.1.1.1', limit: perAddressSet },
     ];
     expect((await limiter.check(request('ann'))).allowed).toBe(true);
     const refused = await limiter.check(request('ann'));
     expect(refused.allowed).toBe(false);
-    expect(refused.results.map((result) => result.remaining)).toEqual([0, 9, 9]);
+    expect(refused.results.map((result) => result.remaining)).toEqual([0, 9, 9, 4_999]);
     expect((await limiter.peek('ip:10.1.1.1', perAddressLog)).remaining).toBe(9);
     expect((await limiter.peek('ip:10.1.1.1', perAddressCounter)).remaining).toBe(9);
+    expect((await limiter.peek('ip:10.1.1.1', perAddressSet)).remaining).toBe(4_999);
     expect((await limiter.check(request('ben'))).allowed).toBe(true);
     expect((await limiter.peek('ip:10.1.1.1', perAddressLog)).remaining).toBe(8);
     expect((await limiter.peek('ip:10.1.1.1', perAddressCounter)).remaining).toBe(8);
+    expect((await limiter.peek('ip:10.1.1.1', perAddressSet)).remaining).toBe(4_998);
   });
 
   it('keeps hostile identifiers apart: long, binary, hash-tag and separator characters', async () => {

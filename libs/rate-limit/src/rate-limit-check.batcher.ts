@@ -1,7 +1,7 @@
 import { TurnQueue, type RedisClient, type ScriptArgument } from '@redkit/redis';
 
 import type { RateLimitPolicy } from './rate-limit-options.validator.js';
-import { batchScript, checkScript, singleLimitScripts, type CheckReply } from './rate-limit-scripts.js';
+import { batchScript, checkScript, singleLimitScript, type CheckReply } from './rate-limit-scripts.js';
 
 /** One check waiting for its batch: its keys and limits, in the order of its reply. */
 interface PendingCheck {
@@ -95,7 +95,7 @@ export class RateLimitCheckBatcher {
     const { keys, policies, consume } = check;
     if (keys.length === 1) {
       const policy = policies[0] as RateLimitPolicy;
-      const script = singleLimitScripts[policy.algorithm === 'sliding-log' ? '1' : '2'];
+      const script = singleLimitScript(policy.args[0] as string);
       script
         .runNow(this.client, keys, consume ? policy.consumeArgs : policy.peekArgs)
         .then(check.resolve, check.reject);

@@ -9,8 +9,25 @@ describe('rate-limit options', () => {
     expect(compilePolicy({ limit: 10, windowMs: 1_000 }, defaults)).toMatchObject({
       name: 'sliding-log-1000',
       cost: 1,
+      keySuffix: ':sliding-log-1000:p',
+      args: ['3', '10', '1000', '1'],
+    });
+  });
+
+  it('keeps the log of a limit up to 1,024 units packed, and of a larger one in a sorted set', () => {
+    expect(compilePolicy({ limit: 1_024, windowMs: 1_000 }, defaults)).toMatchObject({
+      keySuffix: ':sliding-log-1000:p',
+      args: ['3', '1024', '1000', '1'],
+    });
+    expect(compilePolicy({ limit: 1_025, windowMs: 1_000 }, defaults)).toMatchObject({
       keySuffix: ':sliding-log-1000:l',
-      args: ['1', '10', '1000', '1'],
+      args: ['1', '1025', '1000', '1'],
+    });
+    expect(
+      compilePolicy({ limit: 10, windowMs: 1_000, algorithm: 'sliding-counter' }, defaults),
+    ).toMatchObject({
+      keySuffix: ':sliding-counter-1000:c',
+      args: ['2', '10', '1000', '1'],
     });
   });
 

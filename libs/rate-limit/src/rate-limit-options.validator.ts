@@ -8,7 +8,7 @@ import type {
   RedisErrorPolicy,
   TrustProxy,
 } from './rate-limit-options.interface.js';
-import { COUNTER_CODE, LOG_CODE } from './rate-limit-scripts.js';
+import { COUNTER_CODE, LOG_CODE, PACKED_LOG_CODE, PACKED_LOG_MAX_LIMIT } from './rate-limit-scripts.js';
 
 /** A limit checked once and ready for the hot path: no validation or formatting per request. */
 export interface RateLimitPolicy {
@@ -18,7 +18,12 @@ export interface RateLimitPolicy {
   readonly cost: number;
   readonly algorithm: RateLimitAlgorithm;
   readonly onRedisError: RedisErrorPolicy;
-  /** `:<name>:l` or `:<name>:c`, appended to `<base>{<identity>}`. */
+  /**
+   * `:<name>:p` (sliding log up to {@link PACKED_LOG_MAX_LIMIT}, a packed string), `:<name>:l`
+   * (larger sliding log, a sorted set) or `:<name>:c` (counter), appended to `<base>{<identity>}`.
+   * The suffix names the key's type, so a limit changed across the threshold starts a new log
+   * rather than meeting a key of the other type.
+   */
   readonly keySuffix: string;
   /** The four ARGV values of this limit, as the check script reads them. */
   readonly args: readonly string[];
@@ -39,6 +44,7 @@ export interface ResolvedRateLimitOptions {
   coalesce: boolean;
 }
 
+const KEY_TYPE = { [LOG_CODE]: 'l', [COUNTER_CODE]: 'c', [PACKED_LOG_CODE]: 'p' } as const;
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const ALGORITHMS: readonly RateLimitAlgorithm[] = ['sliding-log', 'sliding-counter'];
 const HEADER_FORMS: readonly RateLimitHeaderForm[] = ['ietf', 'ratelimit-legacy', 'x-ratelimit'];
@@ -90,8 +96,13 @@ export function compilePolicy(
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new RateLimitOptionsError(`${at}.name`, `must be 1-64 of A-Z a-z 0-9 _ - ., got ${show(name)}`);
   }
-  const log = algorithm === 'sliding-log';
-  const args = [log ? LOG_CODE : COUNTER_CODE, String(limit), String(windowMs), String(cost)];
+  const code =
+    algorithm === 'sliding-counter'
+      ? COUNTER_CODE
+      : limit <= PACKED_LOG_MAX_LIMIT
+        ? PACKED_LOG_CODE
+        : LOG_CODE;
+  const args = [code, String(limit), String(windowMs), String(cost)];
   return Object.freeze({
     name,
     limit,
@@ -99,7 +110,7 @@ export function compilePolicy(
     cost,
     algorithm,
     onRedisError,
-    keySuffix: `:${name}:${log ? 'l' : 'c'}`,
+    keySuffix: `:${name}:${KEY_TYPE[code]}`,
     args: Object.freeze(args),
     consumeArgs: ['1', ...args],
     peekArgs: ['0', ...args],

@@ -3,6 +3,16 @@ import { defineScript, type ScriptArgument } from '@redkit/redis';
 /** Algorithm codes as the script reads them from ARGV. */
 export const LOG_CODE = '1';
 export const COUNTER_CODE = '2';
+/** The sliding log of a small limit, kept as a packed string (see {@link PACKED_LOG_LUA}). */
+export const PACKED_LOG_CODE = '3';
+
+/**
+ * Sliding-log limits up to this many units keep their log as a packed string rather than a sorted
+ * set: 8 bytes per admitted unit (at most 8 KiB), read with one GET and written with one SET, where
+ * a sorted set costs a ZREMRANGEBYSCORE, ZCARD, ZADD (a listpack scan) and PEXPIRE. Above it every
+ * check would copy a long string, and the sorted set's O(log n) wins.
+ */
+export const PACKED_LOG_MAX_LIMIT = 1024;
 
 /** ARGV slots per limit: algorithm, limit, windowMs, cost. */
 export const ARGS_PER_LIMIT = 4;
@@ -32,6 +42,43 @@ const LOG_ADMIT_LUA = `local function logAdmit(key, now, stamp, cost, window)
 end`;
 
 /**
+ * The packed sliding log: a string of 8-byte big-endian doubles, the admission time (µs) of each
+ * admitted unit, oldest first, so the count is its length / 8 and the r-th oldest admission is a
+ * fixed offset. Expired admissions are cut off when the log is read (found by binary search) and
+ * the cut is stored only with the next admission, so a refused or peeking check writes nothing.
+ * An admission is stamped no earlier than the newest one, which keeps the log sorted even if the
+ * server's clock steps back (the step then only delays when those admissions leave).
+ */
+const PACKED_LOG_LUA = `local spack, sunpack = struct.pack, struct.unpack
+local function packedLoad(key, now, window)
+  local log = redis.call('GET', key)
+  if not log then return '' end
+  local edge = now - window
+  if sunpack('>d', log, 1) > edge then return log end
+  -- Entry 0 has expired; the first live one is in [1, n].
+  local lo, hi = 1, #log / 8
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if sunpack('>d', log, mid * 8 + 1) > edge then hi = mid else lo = mid + 1 end
+  end
+  return string.sub(log, lo * 8 + 1)
+end
+local function packedAt(log, rank)
+  return (sunpack('>d', log, rank * 8 + 1))
+end
+local function packedNewest(log)
+  return (sunpack('>d', log, #log - 7))
+end
+local function packedAdmit(key, log, now, cost, window)
+  local at = now
+  if #log > 0 then
+    local newest = packedNewest(log)
+    if newest > at then at = newest end
+  end
+  redis.call('SET', key, log .. string.rep(spack('>d', at), cost), 'PX', window / 1000)
+end`;
+
+/**
  * Checks every limit of one request and, only when all of them allow it, charges all of them: one
  * decision, one round trip. Time comes from the server (`TIME`), never from a client. Scores and
  * arithmetic are in integer microseconds, handed to `redis.call` as Lua numbers, which Redis
@@ -45,18 +92,20 @@ end`;
  * sliding-counter: a hash { w = fixed window index, c = its count, p = the previous window's count };
  * the estimate is p × (1 − elapsed fraction of the current window) + c.
  */
-const CHECK_LUA = `-- KEYS[i]   state of limit i (sorted set: sliding-log; hash: sliding-counter), one hash tag for all
+const CHECK_LUA = `-- KEYS[i]   state of limit i (sorted set: sliding-log; string: packed sliding-log; hash:
+--           sliding-counter), one hash tag for all
 -- ARGV[1]   1 = consume (charge every limit when all allow), 0 = peek (charge nothing)
--- ARGV[2+4(i-1) .. 5+4(i-1)]   limit i: algorithm (1 log, 2 counter), limit, windowMs, cost
+-- ARGV[2+4(i-1) .. 5+4(i-1)]   limit i: algorithm (1 log, 2 counter, 3 packed log), limit, windowMs, cost
 -- returns   { allowed 1|0, server time µs, then per limit: remaining, resetMs, retryAfterMs }
 -- Numbers go to redis.call as Lua numbers, which Redis formats exactly; Lua's own tostring would
 -- round a 16-digit microsecond timestamp, so it is never used on one.
 ${LOG_ADMIT_LUA}
+${PACKED_LOG_LUA}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = #KEYS
--- Per limit, 7 slots: ok, count (log) or current, previous, estimate, stored window index, fixed
--- window index (counter), retry µs.
+-- Per limit, 7 slots: ok, count (log; and the log itself when packed) or current, previous,
+-- estimate, stored window index, fixed window index (counter), retry µs.
 local st = {}
 local allowed = true
 for i = 1, n do
@@ -74,6 +123,13 @@ for i = 1, n do
       ok, retry = false, tonumber(oldest[2]) + window - now
     end
     st[o + 2] = count
+  elseif ARGV[a + 2] == '3' then
+    local log = packedLoad(key, now, window)
+    local count = #log / 8
+    if count + cost > limit then
+      ok, retry = false, packedAt(log, count + cost - limit - 1) + window - now
+    end
+    st[o + 2], st[o + 3] = count, log
   else
     local h = redis.call('HMGET', key, 'w', 'c', 'p')
     local index = math.floor(now / window)
@@ -118,6 +174,16 @@ for i = 1, n do
     elseif count > 0 then
       -- Every admission sets the TTL to the window, so it is when the newest admission leaves.
       reset = redis.call('PTTL', key) * 1000
+    end
+    remaining = limit - count
+  elseif ARGV[a + 2] == '3' then
+    local count, log = st[o + 2], st[o + 3]
+    if charge then
+      packedAdmit(key, log, now, cost, window)
+      count = count + cost
+      reset = window
+    elseif count > 0 then
+      reset = packedNewest(log) + window - now
     end
     remaining = limit - count
   else
@@ -181,6 +247,31 @@ logAdmit(key, now, t[1] .. '.' .. t[2] .. '-', cost, window)
 return { 1, now, limit - count - cost, window / 1000, 0 }
 `;
 
+/** One packed sliding-log limit: {@link CHECK_LUA} for a single limit. Same ARGV and reply. */
+const PACKED_LOG_SINGLE_LUA = `-- KEYS[1]   packed log: 8-byte big-endian admission times (µs), oldest first, one per unit
+-- ARGV[1]   1 = consume, 0 = peek; ARGV[2] algorithm (3); ARGV[3] limit; ARGV[4] windowMs; ARGV[5] cost
+-- returns   { allowed 1|0, server time µs, remaining, resetMs, retryAfterMs }
+${PACKED_LOG_LUA}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local key, limit, window, cost = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]) * 1000, tonumber(ARGV[5])
+local log = packedLoad(key, now, window)
+local count = #log / 8
+if count + cost > limit then
+  local remaining = limit - count
+  if remaining < 0 then remaining = 0 end
+  local oldest = packedAt(log, count + cost - limit - 1)
+  return { 0, now, remaining, math.ceil((packedNewest(log) + window - now) / 1000), math.ceil((oldest + window - now) / 1000) }
+end
+if ARGV[1] ~= '1' then
+  local reset = 0
+  if count > 0 then reset = math.ceil((packedNewest(log) + window - now) / 1000) end
+  return { 1, now, limit - count, reset, 0 }
+end
+packedAdmit(key, log, now, cost, window)
+return { 1, now, limit - count - cost, window / 1000, 0 }
+`;
+
 /** One sliding-counter limit: {@link CHECK_LUA} for a single limit. Same ARGV and reply. */
 const COUNTER_LUA = `-- KEYS[1]   hash { w = fixed window index, c = its count, p = the previous window's count }
 -- ARGV[1]   1 = consume, 0 = peek; ARGV[2] algorithm (2); ARGV[3] limit; ARGV[4] windowMs; ARGV[5] cost
@@ -226,7 +317,7 @@ return { allowed, now, remaining, reset, retry }
 `;
 
 /** The one-limit scripts, by algorithm code (ARGV[2]). */
-export const singleLimitScripts = {
+const singleLimitScripts = {
   [LOG_CODE]: defineScript<ScriptArgument[], CheckReply>({
     name: 'ratelimit_log',
     numberOfKeys: 1,
@@ -237,7 +328,17 @@ export const singleLimitScripts = {
     numberOfKeys: 1,
     lua: COUNTER_LUA,
   }),
+  [PACKED_LOG_CODE]: defineScript<ScriptArgument[], CheckReply>({
+    name: 'ratelimit_packed_log',
+    numberOfKeys: 1,
+    lua: PACKED_LOG_SINGLE_LUA,
+  }),
 } as const;
+
+/** The one-limit script for a limit's algorithm code (the first of its ARGV values). */
+export function singleLimitScript(code: string) {
+  return singleLimitScripts[code as keyof typeof singleLimitScripts];
+}
 
 /** The reply of {@link CHECK_LUA}: a header, then remaining, resetMs and retryAfterMs per limit. */
 export type CheckReply = number[];
@@ -255,9 +356,10 @@ export const checkScript = defineScript<ScriptArgument[], CheckReply>({
  */
 const REFUND_LUA = `-- KEYS[i]   state of limit i, as given to the check that charged it
 -- ARGV[1]   the check's server time (µs); ARGV[2] its admission stamp "<seconds>.<microseconds>-"
--- ARGV[3+3(i-1) .. 5+3(i-1)]   limit i: algorithm (1 log, 2 counter), windowMs, cost
+-- ARGV[3+3(i-1) .. 5+3(i-1)]   limit i: algorithm (1 log, 2 counter, 3 packed log), windowMs, cost
 -- returns   the number of limits refunded
 local now, stamp = tonumber(ARGV[1]), ARGV[2]
+local stampNow = struct.pack('>d', now)
 local refunded = 0
 for i = 1, #KEYS do
   local a = 2 + (i - 1) * 3
@@ -266,6 +368,25 @@ for i = 1, #KEYS do
     local members = {}
     for j = 1, cost do members[j] = stamp .. j end
     refunded = refunded + (redis.call('ZREM', KEYS[i], unpack(members)) > 0 and 1 or 0)
+  elseif ARGV[a + 1] == '3' then
+    -- The check's units are cost entries stamped now: any cost of them are the same bytes. Later
+    -- admissions may follow them.
+    local log = redis.call('GET', KEYS[i])
+    if log then
+      local from, run = nil, 0
+      for at = #log - 7, 1, -8 do
+        local entry = string.sub(log, at, at + 7)
+        if entry == stampNow then from, run = at, run + 1
+        elseif from or entry < stampNow then break end
+      end
+      if run >= cost then
+        local ttl = redis.call('PTTL', KEYS[i])
+        local rest = string.sub(log, 1, from - 1) .. string.sub(log, from + cost * 8)
+        if #rest == 0 then redis.call('DEL', KEYS[i])
+        elseif ttl > 0 then redis.call('SET', KEYS[i], rest, 'PX', ttl) end
+        refunded = refunded + 1
+      end
+    end
   else
     local index = math.floor(now / window)
     local w = tonumber(redis.call('HGET', KEYS[i], 'w'))
@@ -302,29 +423,32 @@ export function admissionStamp(serverTimeUs: number): string {
  * admission, both cheaper than ZCOUNT and ZRANGE BYSCORE on a listpack. The state lives in flat
  * arrays indexed by state number rather than a table per key, which keeps the Lua work per check small.
  */
-const BATCH_LUA = `-- KEYS      every limit's state key, check after check (sorted set: sliding-log; hash: sliding-counter)
+const BATCH_LUA = `-- KEYS      every limit's state key, check after check (sorted set: sliding-log; string: packed
+--           sliding-log; hash: sliding-counter)
 -- ARGV[1]   P, the number of distinct limits in the batch
--- ARGV[2+4(p-1) .. 5+4(p-1)]   limit p: algorithm (1 log, 2 counter), limit, windowMs, cost
+-- ARGV[2+4(p-1) .. 5+4(p-1)]   limit p: algorithm (1 log, 2 counter, 3 packed log), limit, windowMs, cost
 -- ARGV[2+4P ..]   per check, in arrival order: its number of limits n (negative: peek), then the n
 --           limits' numbers p (1-based), one per key of the check
 -- returns   { server time µs, then per check: allowed 1|0, then per limit: remaining, resetMs, retryAfterMs }
+${PACKED_LOG_LUA}
 local call, tonumber, floor, ceil = redis.call, tonumber, math.floor, math.ceil
 local t = call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local stamp = t[1] .. '.' .. t[2] .. '-'
 local P = tonumber(ARGV[1])
-local plog, plimit, pwindow, pcost = {}, {}, {}, {}
+local plog, ppacked, plimit, pwindow, pcost = {}, {}, {}, {}, {}
 for p = 1, P do
   local b = 2 + (p - 1) * 4
   plog[p], plimit[p], pwindow[p], pcost[p] = ARGV[b] == '1', tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]) * 1000, tonumber(ARGV[b + 3])
+  ppacked[p] = ARGV[b] == '3'
 end
 
 -- State number by key (by key and window for a key met again with another window); per state:
 -- key, limit number, added units, then log: count before the batch, new member(s), PTTL cache,
--- rank cache; counter: stored window index, current index, current and previous counts, share of
+-- rank cache (packed log: count before the batch, the log); counter: stored window index, current index, current and previous counts, share of
 -- the previous window still counted.
 local sid = {}
-local skey, sp, sadded, sbase, smember, sttl, srank = {}, {}, {}, {}, {}, {}, {}
+local skey, sp, sadded, sbase, smember, sttl, srank, slog = {}, {}, {}, {}, {}, {}, {}, {}
 local sw, sindex, scur, sprev, sshare = {}, {}, {}, {}, {}
 local nstates = 0
 local function load(key, p)
@@ -346,6 +470,9 @@ local function load(key, p)
   if plog[p] then
     call('ZREMRANGEBYSCORE', key, '-inf', now - window)
     sbase[id] = call('ZCARD', key)
+  elseif ppacked[p] then
+    local log = packedLoad(key, now, window)
+    slog[id], sbase[id] = log, #log / 8
   else
     local h = call('HMGET', key, 'w', 'c', 'p')
     local index = floor(now / window)
@@ -375,7 +502,7 @@ while a <= nargs do
     local id = load(KEYS[k + i], p)
     local limit, cost, window = plimit[p], pcost[p], pwindow[p]
     local good, wait = true, 0
-    if plog[p] then
+    if plog[p] or ppacked[p] then
       local base = sbase[id]
       local count = base + sadded[id]
       if count + cost > limit then
@@ -383,8 +510,12 @@ while a <= nargs do
         -- The (count + cost - limit)-th oldest admission in the window must leave it first: one
         -- stored before this batch (by rank, cached), or one of this batch (now).
         local rank = count + cost - limit - 1
-        local oldest = now
-        if rank < base then
+        local oldest
+        if rank >= base then
+          oldest = now
+        elseif ppacked[p] then
+          oldest = packedAt(slog[id], rank)
+        else
           local ranks = srank[id]
           if not ranks then ranks = {}; srank[id] = ranks end
           oldest = ranks[rank]
@@ -419,8 +550,10 @@ while a <= nargs do
     local p, id = lp[i], lim[i]
     local limit, cost, window = plimit[p], pcost[p], pwindow[p]
     local remaining, reset = 0, 0
-    if plog[p] then
-      if charge then
+    if plog[p] or ppacked[p] then
+      if charge and ppacked[p] then
+        sadded[id] = sadded[id] + cost
+      elseif charge then
         local member = smember[id]
         if cost == 1 and member == nil then
           smember[id] = stamp .. check
@@ -435,6 +568,8 @@ while a <= nargs do
       if sadded[id] > 0 then
         -- Charged in this batch: the key's TTL becomes the window, when the newest admission leaves.
         reset = window
+      elseif count > 0 and ppacked[p] then
+        reset = packedNewest(slog[id]) + window - now
       elseif count > 0 then
         reset = sttl[id]
         if not reset then reset = call('PTTL', skey[id]) * 1000; sttl[id] = reset end
@@ -485,6 +620,8 @@ for id = 1, nstates do
         if #args > 2 then call(unpack(args)) end
       end
       call('PEXPIRE', key, window / 1000)
+    elseif ppacked[p] then
+      packedAdmit(key, slog[id], now, added, window)
     elseif sw[id] == sindex[id] then
       call('HINCRBY', key, 'c', added)
     else

@@ -25,7 +25,7 @@ import {
   admissionStamp,
   checkScript,
   refundScript,
-  singleLimitScripts,
+  singleLimitScript,
   REPLY_HEADER,
   REPLY_PER_LIMIT,
   type CheckReply,
@@ -82,7 +82,7 @@ export interface RateLimitCheck {
 
 /** The one-limit script of a policy's algorithm (same ARGV and reply as the combined check). */
 function singleScript(policy: RateLimitPolicy) {
-  return singleLimitScripts[policy.algorithm === 'sliding-log' ? '1' : '2'];
+  return singleLimitScript(policy.args[0] as string);
 }
 
 /** Retry-After given by fail-closed limits while Redis cannot answer. */
