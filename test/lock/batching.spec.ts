@@ -34,7 +34,7 @@ describe('batched takes and releases (standalone server of its own)', () => {
     const resources = Array.from({ length: 60 }, (_, index) => `batch-try:${index}`);
     const previous = new Map<string, number>();
     for (let round = 0; round < 3; round += 1) {
-      // Four callers per resource, all in one turn (300 calls: several batches of at most 128).
+      // Four callers per resource, all in one turn (240 calls from two instances: several batches of at most 32 each).
       const calls = resources.flatMap((resource) =>
         [0, 1, 2, 3].map((caller) =>
           (caller % 2 === 0 ? instance : rival).locks

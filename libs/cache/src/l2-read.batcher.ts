@@ -7,9 +7,6 @@ interface PendingRead {
   reject(error: unknown): void;
 }
 
-/** Keys per MGET at most; more in one turn go out as several MGETs. */
-const MAX_BATCH = 256;
-
 /**
  * Coalesces the L2 reads of one event-loop turn into one MGET. Each ioredis command costs the client
  * more CPU than Redis spends answering a GET (a Command, a promise, its own reply frame), so with
@@ -29,7 +26,8 @@ export class L2ReadBatcher {
 
   constructor(private readonly client: RedisClient) {
     this.coalesce = !client.isCluster;
-    this.reads = new TurnQueue((batch) => this.send(batch), MAX_BATCH);
+    // At most TURN_BATCH_WEIGHT keys per MGET; more in one turn go out as several, overlapping.
+    this.reads = new TurnQueue((batch) => this.send(batch));
   }
 
   /** The text stored under `key`, or null; rejects like the GET it replaces. */

@@ -2,13 +2,6 @@ import { TurnQueue, type RedisClient, type RedisScript, type ScriptArgument } fr
 
 import { releaseBatchScript, releaseScript, takeBatchScript, takeScript } from './lock-scripts.js';
 
-/**
- * Calls per batch at most; a turn with more goes out as several batches. 128 releases are 512 keys
- * and 128 arguments, a reply of 128 integers, well inside Lua's stack and a millisecond of server
- * time.
- */
-export const MAX_BATCH = 128;
-
 /** One call waiting for its batch: its keys and arguments, and where its reply goes. */
 interface PendingCall {
   keys: readonly string[];
@@ -37,13 +30,12 @@ interface PendingCall {
  * own, so there every call is its own script (ioredis pipelines them per node).
  */
 export class LockBatcher {
-  private readonly takes = new TurnQueue<PendingCall>(
-    (batch) => this.send(batch.length === 1 ? takeScript : takeBatchScript, batch),
-    MAX_BATCH,
+  // At most TURN_BATCH_WEIGHT calls per batch; more in one turn go out as several, overlapping.
+  private readonly takes = new TurnQueue<PendingCall>((batch) =>
+    this.send(batch.length === 1 ? takeScript : takeBatchScript, batch),
   );
-  private readonly releases = new TurnQueue<PendingCall>(
-    (batch) => this.send(batch.length === 1 ? releaseScript : releaseBatchScript, batch),
-    MAX_BATCH,
+  private readonly releases = new TurnQueue<PendingCall>((batch) =>
+    this.send(batch.length === 1 ? releaseScript : releaseBatchScript, batch),
   );
 
   constructor(private readonly client: RedisClient) {}

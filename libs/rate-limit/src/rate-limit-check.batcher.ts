@@ -1,4 +1,4 @@
-import { TurnQueue, type RedisClient, type ScriptArgument } from '@redkit/redis';
+import { TURN_BATCH_WEIGHT, TurnQueue, type RedisClient, type ScriptArgument } from '@redkit/redis';
 
 import type { RateLimitPolicy } from './rate-limit-options.validator.js';
 import { batchScript, checkScript, singleLimitScript, type CheckReply } from './rate-limit-scripts.js';
@@ -11,15 +11,6 @@ interface PendingCheck {
   resolve(reply: CheckReply): void;
   reject(error: unknown): void;
 }
-
-/**
- * Keys per batch at most (a check of several limits counts each); a turn with more goes out as
- * several batches, each as soon as it is full. Small enough that 64 checks in flight make two
- * batches, so Redis runs one while the client answers the other (one batch of 64 leaves each idle
- * while the other works: 0.80× raw EVALSHA against 1.17×); large enough to amortize the call (8 is
- * too few: 0.88×).
- */
-export const MAX_BATCH_KEYS = 32;
 
 /**
  * Coalesces the checks of one event-loop turn into one EVALSHA of the batch script, which reads
@@ -38,7 +29,8 @@ export const MAX_BATCH_KEYS = 32;
 export class RateLimitCheckBatcher {
   private readonly checks = new TurnQueue<PendingCheck>(
     (batch) => this.send(batch),
-    MAX_BATCH_KEYS,
+    // At most TURN_BATCH_WEIGHT keys per batch (a check of several limits counts each).
+    TURN_BATCH_WEIGHT,
     (check) => check.keys.length,
   );
 

@@ -37,7 +37,7 @@ export {
   type LongKeyPartPolicy,
 } from './redis-keyspace.js';
 export { scanKeys } from './redis-scan.js';
-export { TurnQueue } from './turn-queue.js';
+export { TURN_BATCH_WEIGHT, TurnQueue } from './turn-queue.js';
 export {
   InvalidKeyPartError,
   RedisConnectionError,

@@ -1,4 +1,14 @@
 /**
+ * Batch weight a {@link TurnQueue} sends at most, unless told otherwise. Small enough that 64 calls in
+ * flight make two batches, each sent as soon as it is full: Redis then runs one while the client
+ * answers the previous one and gathers the next, where one batch of all 64 leaves each side idle
+ * while the other works (measured with 64 in flight, interleaved runs: cache L2 hits 1.23× → 1.58×
+ * raw GET, the packed rate-limit log 0.80× → 1.17× raw EVALSHA, lock acquire+release 1.85× → 3.4×
+ * redlock). Large enough to amortize the call: 8 is too few (the log falls back to 0.88×).
+ */
+export const TURN_BATCH_WEIGHT = 32;
+
+/**
  * Collects the calls of one event-loop turn and hands them over together, so a lib can send them to
  * Redis as one command (an MGET, one batch script) instead of one each: an ioredis command costs the
  * client more CPU than most single-key work costs Redis. The turn is flushed on `process.nextTick`,
@@ -7,7 +17,7 @@
  * next batch, so one batch never weighs more than `maxWeight` (unless one item alone does).
  *
  * @example
- * const reads = new TurnQueue<Read>((batch) => sendAsOneMget(batch), 256);
+ * const reads = new TurnQueue<Read>((batch) => sendAsOneMget(batch));
  * reads.push({ key, resolve, reject });
  */
 export class TurnQueue<T> {
@@ -17,7 +27,7 @@ export class TurnQueue<T> {
 
   constructor(
     private readonly flushBatch: (items: T[]) => void,
-    private readonly maxWeight: number,
+    private readonly maxWeight: number = TURN_BATCH_WEIGHT,
     private readonly weigh: (item: T) => number = () => 1,
   ) {}
 
