@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { TurnQueue } from './turn-queue.js';
+import { TURN_BATCH_WEIGHT, TurnQueue } from './turn-queue.js';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -28,5 +28,16 @@ describe('TurnQueue', () => {
     for (const item of ['aa', 'bb', 'cc', 'd', 'eeeee', 'f']) queue.push(item);
     await nextTurn();
     expect(batches).toEqual([['aa', 'bb'], ['cc', 'd'], ['eeeee'], ['f']]);
+  });
+
+  it('sends a full batch at once, mid-turn, so it is on the wire while the rest of the turn is gathered', () => {
+    const batches: number[][] = [];
+    const queue = new TurnQueue<number>((batch) => batches.push(batch));
+    for (let item = 0; item < TURN_BATCH_WEIGHT; item += 1) queue.push(item);
+    // Synchronously, before the turn ends: one batch of the default weight, nothing waiting.
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toHaveLength(TURN_BATCH_WEIGHT);
+    queue.push(TURN_BATCH_WEIGHT);
+    expect(batches).toHaveLength(1);
   });
 });
