@@ -15,7 +15,7 @@ const connection = await RedisConnection.open('profile', { url });
 const limiter = new RateLimiterService(connection, { coalesce: process.env.COALESCE !== '0' });
 const policy = limiter.policy({
   name: 'bench',
-  limit: 100,
+  limit: Number(process.env.LIMIT ?? 100),
   windowMs: 1_000,
   algorithm: subject === 'counter' ? 'sliding-counter' : 'sliding-log',
 });

@@ -43,39 +43,56 @@ end`;
 
 /**
  * The packed sliding log: a string of 8-byte big-endian doubles, the admission time (µs) of each
- * admitted unit, oldest first, so the count is its length / 8 and the r-th oldest admission is a
- * fixed offset. Expired admissions are cut off when the log is read (found by binary search) and
- * the cut is stored only with the next admission, so a refused or peeking check writes nothing.
- * An admission is stamped no earlier than the newest one, which keeps the log sorted even if the
- * server's clock steps back (the step then only delays when those admissions leave).
+ * admitted unit, oldest first, so the r-th oldest admission is a fixed offset. Admissions are
+ * APPENDed; expired ones stay at the front as a dead prefix, found by binary search on each read,
+ * until they are the majority, when the next admission rewrites the string without them. In Redis's
+ * Lua every new string costs far more than a command (0.5-1 µs for a 1 KiB one, mostly collector
+ * work), so a check creates only the small string of its new entries and never copies the log
+ * (one GET read, an APPEND and a PEXPIRE), except for that occasional rewrite. A refused or peeking
+ * check writes nothing. An admission is stamped no earlier than the newest one, which keeps the log
+ * sorted even if the server's clock steps back (the step then only delays when those admissions
+ * leave).
  */
 const PACKED_LOG_LUA = `local spack, sunpack = struct.pack, struct.unpack
+-- Returns the log (dead prefix included), the index of its first live entry, and the live count.
 local function packedLoad(key, now, window)
   local log = redis.call('GET', key)
-  if not log then return '' end
+  if not log then return '', 0, 0 end
+  local n = #log / 8
   local edge = now - window
-  if sunpack('>d', log, 1) > edge then return log end
+  if sunpack('>d', log, 1) > edge then return log, 0, n end
   -- Entry 0 has expired; the first live one is in [1, n].
-  local lo, hi = 1, #log / 8
+  local lo, hi = 1, n
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
     if sunpack('>d', log, mid * 8 + 1) > edge then hi = mid else lo = mid + 1 end
   end
-  return string.sub(log, lo * 8 + 1)
+  return log, lo, n - lo
 end
-local function packedAt(log, rank)
-  return (sunpack('>d', log, rank * 8 + 1))
+local function packedAt(log, first, rank)
+  return (sunpack('>d', log, (first + rank) * 8 + 1))
 end
 local function packedNewest(log)
   return (sunpack('>d', log, #log - 7))
 end
-local function packedAdmit(key, log, now, cost, window)
-  local at = now
+-- The key expires at the end of the window-long epoch after the one of its newest admission, so
+-- at least a window after it; only an epoch's first admission has to set that.
+local function packedAdmit(key, log, first, now, cost, window)
+  local at, newest = now, nil
   if #log > 0 then
-    local newest = packedNewest(log)
+    newest = packedNewest(log)
     if newest > at then at = newest end
   end
-  redis.call('SET', key, log .. string.rep(spack('>d', at), cost), 'PX', window / 1000)
+  local epoch = math.floor(at / window)
+  local expireAt = (epoch + 2) * window / 1000
+  local added = spack('>d', at)
+  if cost > 1 then added = string.rep(added, cost) end
+  if first * 16 > #log then
+    redis.call('SET', key, string.sub(log, first * 8 + 1) .. added, 'PXAT', expireAt)
+  else
+    redis.call('APPEND', key, added)
+    if newest == nil or math.floor(newest / window) < epoch then redis.call('PEXPIREAT', key, expireAt) end
+  end
 end`;
 
 /**
@@ -124,12 +141,11 @@ for i = 1, n do
     end
     st[o + 2] = count
   elseif ARGV[a + 2] == '3' then
-    local log = packedLoad(key, now, window)
-    local count = #log / 8
+    local log, first, count = packedLoad(key, now, window)
     if count + cost > limit then
-      ok, retry = false, packedAt(log, count + cost - limit - 1) + window - now
+      ok, retry = false, packedAt(log, first, count + cost - limit - 1) + window - now
     end
-    st[o + 2], st[o + 3] = count, log
+    st[o + 2], st[o + 3], st[o + 4] = count, log, first
   else
     local h = redis.call('HMGET', key, 'w', 'c', 'p')
     local index = math.floor(now / window)
@@ -179,7 +195,7 @@ for i = 1, n do
   elseif ARGV[a + 2] == '3' then
     local count, log = st[o + 2], st[o + 3]
     if charge then
-      packedAdmit(key, log, now, cost, window)
+      packedAdmit(key, log, st[o + 4], now, cost, window)
       count = count + cost
       reset = window
     elseif count > 0 then
@@ -255,12 +271,11 @@ ${PACKED_LOG_LUA}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local key, limit, window, cost = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]) * 1000, tonumber(ARGV[5])
-local log = packedLoad(key, now, window)
-local count = #log / 8
+local log, first, count = packedLoad(key, now, window)
 if count + cost > limit then
   local remaining = limit - count
   if remaining < 0 then remaining = 0 end
-  local oldest = packedAt(log, count + cost - limit - 1)
+  local oldest = packedAt(log, first, count + cost - limit - 1)
   return { 0, now, remaining, math.ceil((packedNewest(log) + window - now) / 1000), math.ceil((oldest + window - now) / 1000) }
 end
 if ARGV[1] ~= '1' then
@@ -268,7 +283,7 @@ if ARGV[1] ~= '1' then
   if count > 0 then reset = math.ceil((packedNewest(log) + window - now) / 1000) end
   return { 1, now, limit - count, reset, 0 }
 end
-packedAdmit(key, log, now, cost, window)
+packedAdmit(key, log, first, now, cost, window)
 return { 1, now, limit - count - cost, window / 1000, 0 }
 `;
 
@@ -445,10 +460,10 @@ end
 
 -- State number by key (by key and window for a key met again with another window); per state:
 -- key, limit number, added units, then log: count before the batch, new member(s), PTTL cache,
--- rank cache (packed log: count before the batch, the log); counter: stored window index, current index, current and previous counts, share of
+-- rank cache (packed log: count before the batch, the log, its first live entry); counter: stored window index, current index, current and previous counts, share of
 -- the previous window still counted.
 local sid = {}
-local skey, sp, sadded, sbase, smember, sttl, srank, slog = {}, {}, {}, {}, {}, {}, {}, {}
+local skey, sp, sadded, sbase, smember, sttl, srank, slog, sfirst = {}, {}, {}, {}, {}, {}, {}, {}, {}
 local sw, sindex, scur, sprev, sshare = {}, {}, {}, {}, {}
 local nstates = 0
 local function load(key, p)
@@ -471,8 +486,7 @@ local function load(key, p)
     call('ZREMRANGEBYSCORE', key, '-inf', now - window)
     sbase[id] = call('ZCARD', key)
   elseif ppacked[p] then
-    local log = packedLoad(key, now, window)
-    slog[id], sbase[id] = log, #log / 8
+    slog[id], sfirst[id], sbase[id] = packedLoad(key, now, window)
   else
     local h = call('HMGET', key, 'w', 'c', 'p')
     local index = floor(now / window)
@@ -514,7 +528,7 @@ while a <= nargs do
         if rank >= base then
           oldest = now
         elseif ppacked[p] then
-          oldest = packedAt(slog[id], rank)
+          oldest = packedAt(slog[id], sfirst[id], rank)
         else
           local ranks = srank[id]
           if not ranks then ranks = {}; srank[id] = ranks end
@@ -621,7 +635,7 @@ for id = 1, nstates do
       end
       call('PEXPIRE', key, window / 1000)
     elseif ppacked[p] then
-      packedAdmit(key, slog[id], now, added, window)
+      packedAdmit(key, slog[id], sfirst[id], now, added, window)
     elseif sw[id] == sindex[id] then
       call('HINCRBY', key, 'c', added)
     else
