@@ -37,7 +37,7 @@ import { runSuite } from './lib/suite.js';
 import type { Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
 import { BenchThrottlerRedisStorage } from './rate-limit/throttler-redis-storage.js';
 
-const LIMIT = 1_000;
+const LIMIT = 250;
 const WINDOW_MS = 1_000;
 const DISTINCT_KEYS = 1_000;
 

@@ -41,7 +41,7 @@ describe('RateLimiterService coalesces the checks of one event-loop turn (own se
     id = `client-${run}`;
   });
 
-  // The sorted-set form of the log (above 1,024 units) weighs each check 20 units of a 2,000 limit.
+  // The sorted-set form of the log (above 256 units) weighs each check 20 units of a 2,000 limit.
   it.each([
     { label: 'sliding-log', algorithm: 'sliding-log', scale: 1 },
     { label: 'sliding-log, sorted-set form', algorithm: 'sliding-log', scale: 20 },

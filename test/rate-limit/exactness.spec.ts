@@ -101,7 +101,7 @@ describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %
     expect(maxInSlidingWindow(admissions, WINDOW_MS * 1_000)).toBe(LIMIT);
   });
 
-  it('sliding log in its sorted-set form (limit above 1,024 units): no window holds more than the limit', async () => {
+  it('sliding log in its sorted-set form (limit above 256 units): no window holds more than the limit', async () => {
     // Each admission weighs 80 units of a 2,000-unit limit: at most LIMIT admissions per window.
     const admissions = await flood(
       { name: 'exact-log-set', limit: LIMIT * 80, windowMs: WINDOW_MS, cost: 80 },

@@ -12,7 +12,7 @@ import {
 } from './rate-limit-test-kit.js';
 
 /**
- * Each algorithm's semantics, and the sliding log in both its forms: a packed string up to 1,024
+ * Each algorithm's semantics, and the sliding log in both its forms: a packed string up to 256
  * units, a sorted set above. The sorted-set form runs the same cases with every limit and cost
  * multiplied by 2,000, so remaining counts scale with them.
  */
@@ -177,7 +177,7 @@ describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
       windowMs: 60_000,
       algorithm: 'sliding-counter',
     };
-    // Above 1,024 units the log is a sorted set: both forms are refunded.
+    // Above 256 units the log is a sorted set: both forms are refunded.
     const perAddressSet: RateLimitRule = { name: 'cross-ip-set', limit: 5_000, windowMs: 60_000 };
     const request = (user: string) => [
       { key: `user:${user}`, limit: perUser },

@@ -14,14 +14,14 @@ describe('rate-limit options', () => {
     });
   });
 
-  it('keeps the log of a limit up to 1,024 units packed, and of a larger one in a sorted set', () => {
-    expect(compilePolicy({ limit: 1_024, windowMs: 1_000 }, defaults)).toMatchObject({
+  it('keeps the log of a limit up to 256 units packed, and of a larger one in a sorted set', () => {
+    expect(compilePolicy({ limit: 256, windowMs: 1_000 }, defaults)).toMatchObject({
       keySuffix: ':sliding-log-1000:p',
-      args: ['3', '1024', '1000', '1'],
+      args: ['3', '256', '1000', '1'],
     });
-    expect(compilePolicy({ limit: 1_025, windowMs: 1_000 }, defaults)).toMatchObject({
+    expect(compilePolicy({ limit: 257, windowMs: 1_000 }, defaults)).toMatchObject({
       keySuffix: ':sliding-log-1000:l',
-      args: ['1', '1025', '1000', '1'],
+      args: ['1', '257', '1000', '1'],
     });
     expect(
       compilePolicy({ limit: 10, windowMs: 1_000, algorithm: 'sliding-counter' }, defaults),
