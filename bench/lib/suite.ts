@@ -103,33 +103,17 @@ export async function runSuite<S extends Closeable>(suite: Suite<S>): Promise<vo
       }
       try {
         for (const scenario of suite.scenarios) {
-          if (!processWarmedUp) {
-            const discarded = await runRow(
+          const measureRow = () =>
+            runRow(suite.module, admin, scenario, subject, definition, seconds, warmupSeconds);
+          let row = await measureRow();
+          if (row && !processWarmedUp) {
+            processWarmedUp = true;
+            progress(
               suite.module,
-              admin,
-              scenario,
-              subject,
-              definition,
-              seconds,
-              warmupSeconds,
+              '(that first row only warmed the process and server up: measuring it again)',
             );
-            if (discarded) {
-              processWarmedUp = true;
-              progress(
-                suite.module,
-                '(that first row only warmed the process and server up: measuring it again)',
-              );
-            }
+            row = await measureRow();
           }
-          const row = await runRow(
-            suite.module,
-            admin,
-            scenario,
-            subject,
-            definition,
-            seconds,
-            warmupSeconds,
-          );
           if (!row) continue;
           rows.push(row);
           if (typeof row.errors === 'number') {

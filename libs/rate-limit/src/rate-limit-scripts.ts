@@ -231,6 +231,11 @@ end
 return reply
 `;
 
+/** What every one-limit script starts with: the server's time (µs) and its one limit's ARGV. */
+const ONE_LIMIT_LUA = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local key, limit, window, cost = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]) * 1000, tonumber(ARGV[5])`;
+
 /**
  * One sliding-log limit: {@link CHECK_LUA} for a single limit, without its loops and tables, which
  * cost about a quarter of the server time of a check. Same ARGV and reply.
@@ -239,9 +244,7 @@ const LOG_LUA = `-- KEYS[1]   sorted set of admissions (score = server time µs,
 -- ARGV[1]   1 = consume, 0 = peek; ARGV[2] algorithm (1); ARGV[3] limit; ARGV[4] windowMs; ARGV[5] cost
 -- returns   { allowed 1|0, server time µs, remaining, resetMs, retryAfterMs }
 ${LOG_ADMIT_LUA}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local key, limit, window, cost = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]) * 1000, tonumber(ARGV[5])
+${ONE_LIMIT_LUA}
 -- Expired admissions go first (a write only when one has expired): the set then holds exactly the
 -- window, so ZCARD is the count and rank r the (r+1)-th oldest admission (cheaper than ZCOUNT and
 -- ZRANGE BYSCORE on a small set's listpack).
@@ -270,9 +273,7 @@ const PACKED_LOG_SINGLE_LUA = `-- KEYS[1]   packed log: 8-byte big-endian admiss
 -- ARGV[1]   1 = consume, 0 = peek; ARGV[2] algorithm (3); ARGV[3] limit; ARGV[4] windowMs; ARGV[5] cost
 -- returns   { allowed 1|0, server time µs, remaining, resetMs, retryAfterMs }
 ${PACKED_LOG_LUA}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local key, limit, window, cost = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]) * 1000, tonumber(ARGV[5])
+${ONE_LIMIT_LUA}
 local log, first, count = packedLoad(key, now, window)
 if count + cost > limit then
   local remaining = limit - count
@@ -293,9 +294,7 @@ return { 1, now, limit - count - cost, window / 1000, 0 }
 const COUNTER_LUA = `-- KEYS[1]   hash { w = fixed window index, c = its count, p = the previous window's count }
 -- ARGV[1]   1 = consume, 0 = peek; ARGV[2] algorithm (2); ARGV[3] limit; ARGV[4] windowMs; ARGV[5] cost
 -- returns   { allowed 1|0, server time µs, remaining, resetMs, retryAfterMs }
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local key, limit, window, cost = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]) * 1000, tonumber(ARGV[5])
+${ONE_LIMIT_LUA}
 local h = redis.call('HMGET', key, 'w', 'c', 'p')
 local index = math.floor(now / window)
 local w = tonumber(h[1])
