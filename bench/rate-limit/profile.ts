@@ -1,5 +1,7 @@
 // Profiling helper (not part of the suite): ops/s and CPU per check of one subject against
 // BENCH_REDIS_URL. Usage: node --conditions=redkit-source --import ./bench/lib/register.mjs bench/rate-limit/profile.ts <log|counter|raw> <distinct|hot> [seconds]
+// Env: LIMIT (per second, default 100; up to 256 the log is packed, above it a sorted set),
+// COALESCE=0 for one script call per check.
 import 'reflect-metadata';
 
 import { createHash } from 'node:crypto';
