@@ -39,6 +39,11 @@ export {
 export { scanKeys } from './redis-scan.js';
 export { TURN_BATCH_WEIGHT, TurnQueue } from './turn-queue.js';
 export {
+  DedicatedSubscriber,
+  DedicatedSubscriberError,
+  type DedicatedSubscriberOptions,
+} from './dedicated-subscriber.js';
+export {
   InvalidKeyPartError,
   RedisConnectionError,
   RedisKitError,
