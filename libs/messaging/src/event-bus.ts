@@ -1,6 +1,6 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
-import type { RedisConnection } from '@redkit/redis';
+import { DedicatedSubscriber, type RedisConnection } from '@redkit/redis';
 
 import { assertEventType, checkEventPattern, createEnvelope, parseEnvelope } from './event-envelope.js';
 import type {
@@ -11,7 +11,6 @@ import type {
   ReconnectInfo,
   ReconnectListener,
 } from './event-bus.types.js';
-import { SubscriberConnection } from './event-subscriber.connection.js';
 import { MESSAGING_KEY_MODULE } from './messaging.constants.js';
 import { MessagingMetrics } from './messaging.metrics.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
@@ -48,7 +47,7 @@ export class EventBus implements OnApplicationShutdown {
   private readonly listeners = new Map<string, Listeners>();
   private readonly reconnectListeners = new Set<ReconnectListener>();
   private readonly disconnectListeners = new Set<(at: Date) => unknown>();
-  private subscriber?: SubscriberConnection;
+  private subscriber?: DedicatedSubscriber;
   private listening?: Promise<void>;
   private markListening?: () => void;
   private disconnectedAt?: Date;
@@ -102,7 +101,7 @@ export class EventBus implements OnApplicationShutdown {
     const subscriber = this.startSubscriber();
     if (first) {
       try {
-        await subscriber.subscribe(channel, isPattern);
+        await (isPattern ? subscriber.psubscribe(channel) : subscriber.subscribe(channel));
       } catch (error) {
         this.warnings.report('subscribe', `subscribing to ${pattern} failed (retried on reconnect)`, error);
       }
@@ -146,19 +145,19 @@ export class EventBus implements OnApplicationShutdown {
     await this.close();
   }
 
-  private startSubscriber(): SubscriberConnection {
+  private startSubscriber(): DedicatedSubscriber {
     if (this.subscriber) return this.subscriber;
     this.listening = new Promise<void>((resolve) => (this.markListening = resolve));
-    this.subscriber = new SubscriberConnection(this.connection.client, {
-      channels: () => {
-        const exact: string[] = [];
-        const patterns: string[] = [];
-        for (const [channel, listeners] of this.listeners) {
-          if (listeners.handlers.size > 0) (listeners.isPattern ? patterns : exact).push(channel);
-        }
-        return { exact, patterns };
-      },
-      onMessage: (subscription, channel, message) => this.dispatch(subscription, channel, message),
+    this.subscriber = new DedicatedSubscriber({
+      client: this.connection.client,
+      role: 'events',
+      connectionName: `${this.connection.options.clientName || 'redkit'}:events`,
+      // subscribe() bounds each caller's wait by subscribeTimeoutMs; the connection waits as long as it takes.
+      startTimeoutMs: Number.POSITIVE_INFINITY,
+      // A channel the ACL refuses today may be allowed tomorrow: keep retrying, with throttled warnings.
+      stopWhenRefused: false,
+      onMessage: (channel, message) => this.dispatch(channel, channel, message),
+      onPatternMessage: (pattern, channel, message) => this.dispatch(pattern, channel, message),
       onListening: (again) => this.listeningAgain(again),
       onLost: () => {
         const at = new Date();
@@ -168,7 +167,8 @@ export class EventBus implements OnApplicationShutdown {
       },
       onError: (error) => this.warnings.report('connection', 'subscriber connection failed', error),
     });
-    this.subscriber.start();
+    // Unbounded, it rejects only when close() comes first; failures go to onError meanwhile.
+    this.subscriber.start().catch(() => undefined);
     return this.subscriber;
   }
 
@@ -205,7 +205,8 @@ export class EventBus implements OnApplicationShutdown {
     if (!listeners?.handlers.delete(handler) || listeners.handlers.size > 0) return;
     this.listeners.delete(channel);
     try {
-      await this.subscriber?.unsubscribe(channel, listeners.isPattern);
+      const { subscriber } = this;
+      await (listeners.isPattern ? subscriber?.punsubscribe(channel) : subscriber?.unsubscribe(channel));
     } catch (error) {
       this.warnings.report('subscribe', `unsubscribing from ${channel} failed`, error);
     }
