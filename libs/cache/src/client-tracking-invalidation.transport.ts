@@ -1,13 +1,13 @@
-import type { RedisClient } from '@redkit/redis';
+import { DedicatedSubscriber, type RedisClient } from '@redkit/redis';
 import { Cluster, type Redis } from 'ioredis';
 
 import { CacheError } from './cache.errors.js';
 import type { L1InvalidationTarget, L1InvalidationTransport } from './l1-invalidation.interface.js';
 import {
-  InvalidationSubscriber,
   quietInvalidationErrorLog,
   requireInvalidationOption,
   requireTarget,
+  startInvalidationSubscriber,
   type InvalidationErrorHandler,
 } from './pubsub-invalidation.transport.js';
 
@@ -60,7 +60,7 @@ export class ClientTrackingInvalidationTransport implements L1InvalidationTransp
   private readonly prefix: string;
   private readonly target: L1InvalidationTarget;
   private readonly report: InvalidationErrorHandler;
-  private readonly subscriber: InvalidationSubscriber;
+  private readonly subscriber: DedicatedSubscriber;
 
   constructor(options: ClientTrackingInvalidationOptions) {
     const { client, prefix, target } = options;
@@ -70,12 +70,13 @@ export class ClientTrackingInvalidationTransport implements L1InvalidationTransp
     this.prefix = prefix;
     this.target = target;
     this.report = options.onError ?? quietInvalidationErrorLog('RedkitCache:ClientTrackingInvalidation');
-    this.subscriber = new InvalidationSubscriber({
+    this.subscriber = new DedicatedSubscriber({
       client,
       role: 'cache-tracking',
       setUp: this.setUp,
-      onMessage: this.onMessage,
-      onListeningAgain: this.dropAll,
+      channels: [INVALIDATE_CHANNEL],
+      onMessageBuffer: this.onMessage,
+      onListening: this.onListening,
       onError: (error) => this.report('subscribe', error),
       startTimeoutMs: options.startTimeoutMs,
     });
@@ -93,7 +94,7 @@ export class ClientTrackingInvalidationTransport implements L1InvalidationTransp
         ),
       );
     }
-    return this.subscriber.start();
+    return startInvalidationSubscriber(this.subscriber);
   }
 
   /** A no-op: Redis announces the write itself. */
@@ -113,13 +114,14 @@ export class ClientTrackingInvalidationTransport implements L1InvalidationTransp
 
   private readonly setUp = async (connection: Redis): Promise<void> => {
     const id = await connection.client('ID');
+    // The subscriber subscribes INVALIDATE_CHANNEL next. Between these two replies an invalidation is
+    // dropped (the target is not subscribed yet); the dropAll() that follows every reconnect covers that
+    // moment, and at first start L1 is empty.
     await connection.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(id), 'BCAST', 'PREFIX', this.prefix);
-    // Between these two replies an invalidation is dropped (the target is not subscribed yet); the
-    // dropAll() that follows every reconnect covers that moment, and at first start L1 is empty.
-    await connection.subscribe(INVALIDATE_CHANNEL);
   };
 
-  private readonly dropAll = (): void => {
+  private readonly onListening = (again: boolean): void => {
+    if (!again) return;
     try {
       this.target.dropAll();
     } catch (error) {

@@ -1,10 +1,6 @@
-import type { RedisClient } from '@redkit/redis';
-import { Cluster } from 'ioredis';
+import { DedicatedSubscriber, type RedisClient } from '@redkit/redis';
 
-/** A duplicate for SUBSCRIBE; on a standalone server ioredis's auto-resubscribe is off (see start). */
-function subscriberOf(client: RedisClient): RedisClient {
-  return client instanceof Cluster ? client.duplicate() : client.duplicate({ autoResubscribe: false });
-}
+import { CacheError } from './cache.errors.js';
 
 /** A wait for one key's value to land; `cancel` stops waiting. */
 export interface LandingWait {
@@ -18,36 +14,31 @@ export interface LandingWait {
  * at once instead of polling. A lost message costs a waiter its `waitMs`, never correctness.
  */
 export class LandingNotifier {
-  private subscriber?: RedisClient;
+  private readonly subscriber: DedicatedSubscriber;
   private readonly waiters = new Map<string, Set<(landed: boolean) => void>>();
 
   constructor(
     private readonly client: RedisClient,
     private readonly channel: string,
-  ) {}
-
-  async start(): Promise<void> {
-    const subscriber = subscriberOf(this.client);
-    this.subscriber = subscriber;
-    subscriber.on('error', () => undefined);
-    // ioredis's own resubscription after a reconnect leaves its promise unhandled when the
-    // connection drops again at once; this one is caught (a failure is retried on the next ready).
-    let subscribed = false;
-    if (!(subscriber instanceof Cluster)) {
-      subscriber.on('ready', () => {
-        if (subscribed) subscriber.subscribe(this.channel).catch(() => undefined);
-      });
-    }
-    subscriber.on('message', (channel: string, key: string) => {
-      if (channel !== this.channel) return;
-      const waiting = this.waiters.get(key);
-      if (waiting === undefined) return;
-      this.waiters.delete(key);
-      for (const wake of waiting) wake(true);
+  ) {
+    this.subscriber = new DedicatedSubscriber({
+      client,
+      role: 'cache-landing',
+      channels: [channel],
+      onMessage: this.onMessage,
+      // A notice missed while disconnected costs its waiter `waitMs`, nothing more: nothing to report.
+      onError: () => undefined,
     });
-    if (subscriber.status === 'wait') await subscriber.connect();
-    await subscriber.subscribe(this.channel);
-    subscribed = true;
+  }
+
+  /**
+   * Resolves once subscribed. Rejects after the client's connectTimeout plus commandTimeout when Redis
+   * cannot be reached (it keeps trying in the background), or at once when Redis refuses SUBSCRIBE.
+   */
+  start(): Promise<void> {
+    return this.subscriber.start().catch((error: unknown) => {
+      throw new CacheError(error instanceof Error ? error.message : String(error), { cause: error });
+    });
   }
 
   /** Tells every waiter (on every instance) that `key` has a value now. Never throws. */
@@ -75,6 +66,14 @@ export class LandingNotifier {
   async stop(): Promise<void> {
     for (const waiting of this.waiters.values()) for (const wake of waiting) wake(false);
     this.waiters.clear();
-    this.subscriber?.disconnect();
+    await this.subscriber.stop();
   }
+
+  private readonly onMessage = (channel: string, key: string): void => {
+    if (channel !== this.channel) return;
+    const waiting = this.waiters.get(key);
+    if (waiting === undefined) return;
+    this.waiters.delete(key);
+    for (const wake of waiting) wake(true);
+  };
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { RedisClient } from '@redkit/redis';
-import { Cluster, type Redis, type RedisOptions } from 'ioredis';
+import { DedicatedSubscriber, type RedisClient } from '@redkit/redis';
+import { Cluster, type RedisOptions } from 'ioredis';
 
 import { CacheError } from './cache.errors.js';
 import type { L1InvalidationTarget, L1InvalidationTransport } from './l1-invalidation.interface.js';
@@ -11,13 +11,8 @@ export type InvalidationErrorOperation = 'publish' | 'subscribe';
 /** Receives every failure of a transport; the default logs them without flooding. */
 export type InvalidationErrorHandler = (op: InvalidationErrorOperation, error: unknown) => void;
 
-/** How long stop() waits for the socket to close before it stops waiting. */
-const STOP_TIMEOUT_MS = 1_000;
 /** The default log reports at most one failure per this period, with a count of those it skipped. */
 const REPEAT_REPORT_MS = 30_000;
-/** For the start() bound when the client does not say: ioredis's connectTimeout, redkit's commandTimeoutMs. */
-const FALLBACK_CONNECT_TIMEOUT_MS = 10_000;
-const FALLBACK_COMMAND_TIMEOUT_MS = 1_000;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -27,15 +22,21 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Exponential back-off with jitter, for clients that carry no retry strategy of their own. */
-function defaultReconnectDelay(attempt: number): number {
-  const ceiling = Math.min(2_000, 50 * 2 ** Math.min(attempt - 1, 16));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
-
 /** The per-node options of a client: its own for a standalone/Sentinel client, `redisOptions` for a Cluster. */
 function nodeOptionsOf(client: RedisClient): Partial<RedisOptions> {
   return client instanceof Cluster ? (client.options.redisOptions ?? {}) : client.options;
+}
+
+/**
+ * @internal start() of both transports: the subscriber's failure, same message, as this lib's error.
+ * Before it listens, a subscriber rejects after its bound (and keeps trying), on a refusal, or when stopped.
+ */
+export function startInvalidationSubscriber(subscriber: DedicatedSubscriber): Promise<void> {
+  return subscriber.start().catch((error: unknown) => {
+    throw new CacheError(describeError(error), {
+      cause: error instanceof Error ? (error.cause ?? error) : error,
+    });
+  });
 }
 
 /**
@@ -57,223 +58,6 @@ export function quietInvalidationErrorLog(context: string): InvalidationErrorHan
     lastReportAt = now;
     skipped = 0;
   };
-}
-
-/** @internal What {@link InvalidationSubscriber} needs from the transport that owns it. */
-export interface InvalidationSubscriberOptions {
-  /** The main connection: the subscriber duplicates it (or, on a Cluster, one of its nodes). */
-  client: RedisClient;
-  /** Appended to the connection name, so the connection is recognisable in `CLIENT LIST`. */
-  role: string;
-  /** Runs on every new connection once it is ready and resolves once it listens (ends subscribed). */
-  setUp(connection: Redis): Promise<void>;
-  /** ioredis `messageBuffer` listener: the channel and the raw payload (a Buffer, an array or null). */
-  onMessage(channel: Buffer, message: unknown): void;
-  /** Listening again after start() settled: messages may have been missed meanwhile. */
-  onListeningAgain(): void;
-  /** A connection attempt or the set-up failed, or a listening connection was lost (once per connection). */
-  onError(error: unknown): void;
-  /** Bound on start(); by default the client's connectTimeout plus its commandTimeout. */
-  startTimeoutMs?: number;
-}
-
-/**
- * @internal The dedicated subscriber connection both transports use, and what it guarantees:
- *
- * - Each connection is fresh and single-use (`retryStrategy: null`): when it ends, a new one is made
- *   after a back-off (the main client's own reconnect strategy) and set up from scratch, so state that a
- *   connection carries on the server (subscriptions, a client id, CLIENT TRACKING) is rebuilt in order,
- *   rather than resubscribed behind our back by ioredis (`autoResubscribe` is off).
- * - `onListeningAgain` runs only after the set-up has completed on the new connection. Anything written
- *   before that point may have gone unannounced, and dropping all of L1 after it covers exactly that.
- * - On a Cluster it connects to one node of the main client's current topology (classic pub/sub is
- *   broadcast to every node) and moves to another node when that one goes away. ioredis's own Cluster
- *   subscriber does the same silently, which would leave us unable to tell that messages were missed.
- * - `lazyConnect` is inherited from redkit's options, so every connection is connected explicitly.
- */
-export class InvalidationSubscriber {
-  private readonly startTimeoutMs: number;
-  private connection?: Redis;
-  /** The node the last Cluster connection went to, avoided next time when another is known. */
-  private lastNode?: string;
-  private attempts = 0;
-  private retryTimer?: NodeJS.Timeout;
-  private startTimer?: NodeJS.Timeout;
-  private starting?: Promise<void>;
-  private resolveStart?: () => void;
-  private rejectStart?: (error: Error) => void;
-  private startSettled = false;
-  private lastError: unknown;
-  private stopping?: Promise<void>;
-
-  constructor(private readonly options: InvalidationSubscriberOptions) {
-    const node = nodeOptionsOf(options.client);
-    this.startTimeoutMs =
-      options.startTimeoutMs ??
-      (node.connectTimeout ?? FALLBACK_CONNECT_TIMEOUT_MS) +
-        (node.commandTimeout ?? FALLBACK_COMMAND_TIMEOUT_MS);
-  }
-
-  /**
-   * Resolves once the first connection listens. Rejects at once when Redis refuses the set-up (an
-   * error reply: unknown command, NOPERM), after which the subscriber is stopped; rejects after
-   * `startTimeoutMs` when Redis cannot be reached, but then keeps connecting in the background and
-   * calls `onListeningAgain` once it listens, until stop().
-   */
-  start(): Promise<void> {
-    if (this.stopping) return Promise.reject(new CacheError(`${this.options.role} subscriber was stopped`));
-    this.starting ??= new Promise<void>((resolve, reject) => {
-      this.resolveStart = resolve;
-      this.rejectStart = reject;
-      this.startTimer = setTimeout(() => {
-        const last = this.lastError === undefined ? '' : `; last error: ${describeError(this.lastError)}`;
-        this.settleStart(
-          new CacheError(
-            `${this.options.role} subscriber is not listening within ${this.startTimeoutMs} ms${last} ` +
-              '(it keeps trying in the background)',
-            { cause: this.lastError },
-          ),
-        );
-      }, this.startTimeoutMs);
-      this.open();
-    });
-    return this.starting;
-  }
-
-  /** Closes the connection (the server drops its subscriptions and tracking with it) and stops reconnecting. */
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      clearTimeout(this.retryTimer);
-      this.settleStart(new CacheError(`${this.options.role} subscriber was stopped before it listened`));
-      const { connection } = this;
-      this.connection = undefined;
-      if (!connection || connection.status === 'end') return;
-      const ended = new Promise<void>((resolve) => {
-        connection.once('end', () => resolve());
-        setTimeout(resolve, STOP_TIMEOUT_MS).unref();
-      });
-      connection.disconnect();
-      await ended;
-    })();
-    return this.stopping;
-  }
-
-  private settleStart(error?: Error): void {
-    if (this.startSettled || !this.starting) return;
-    this.startSettled = true;
-    clearTimeout(this.startTimer);
-    if (error) this.rejectStart?.(error);
-    else this.resolveStart?.();
-    this.resolveStart = undefined;
-    this.rejectStart = undefined;
-  }
-
-  private open(): void {
-    this.retryTimer = undefined;
-    if (this.stopping) return;
-    let connection: Redis | undefined;
-    let failure: unknown;
-    try {
-      connection = this.createConnection();
-    } catch (error) {
-      failure = error;
-    }
-    if (!connection) {
-      this.lastError = failure ?? new CacheError('no node of the Redis Cluster is known yet');
-      this.options.onError(this.lastError);
-      this.scheduleOpen();
-      return;
-    }
-    this.connection = connection;
-    let reported = false;
-    const report = (error: unknown): void => {
-      this.lastError = error;
-      if (reported) return;
-      reported = true;
-      this.options.onError(error);
-    };
-    connection.on('error', report);
-    connection.on('messageBuffer', this.options.onMessage);
-    connection.once('ready', () => void this.listen(connection, report));
-    connection.once('end', () => {
-      if (connection !== this.connection) return;
-      this.connection = undefined;
-      report(new CacheError(`${this.options.role} subscriber connection closed`));
-      this.scheduleOpen();
-    });
-    connection.connect().catch(ignore);
-  }
-
-  private createConnection(): Redis | undefined {
-    const { client, role } = this.options;
-    const overrides: Partial<RedisOptions> = {
-      lazyConnect: true,
-      autoResubscribe: false,
-      enableAutoPipelining: false,
-      enableOfflineQueue: false,
-      retryStrategy: null,
-    };
-    if (!(client instanceof Cluster)) {
-      return client.duplicate({ ...overrides, connectionName: connectionName(client.options, role) });
-    }
-    const nodes = client.nodes('all');
-    if (nodes.length === 0) return undefined;
-    const others = nodes.filter((node) => nodeKey(node) !== this.lastNode);
-    const candidates = others.length > 0 ? others : nodes;
-    const node = candidates[Math.floor(Math.random() * candidates.length)];
-    this.lastNode = nodeKey(node);
-    return node.duplicate({ ...overrides, connectionName: connectionName(node.options, role) });
-  }
-
-  private async listen(connection: Redis, report: (error: unknown) => void): Promise<void> {
-    try {
-      await this.options.setUp(connection);
-    } catch (error) {
-      if (connection !== this.connection) return;
-      // An error reply will not go away by retrying: fail start() with it rather than time out.
-      if (!this.startSettled && error instanceof Error && error.name === 'ReplyError') {
-        this.lastError = error;
-        this.settleStart(
-          new CacheError(`${this.options.role} subscriber was refused by Redis: ${error.message}`, {
-            cause: error,
-          }),
-        );
-        void this.stop();
-        return;
-      }
-      report(error);
-      connection.disconnect();
-      return;
-    }
-    if (connection !== this.connection) return;
-    this.attempts = 0;
-    if (!this.startSettled) this.settleStart();
-    else this.options.onListeningAgain();
-  }
-
-  private scheduleOpen(): void {
-    if (this.stopping) return;
-    this.attempts += 1;
-    this.retryTimer = setTimeout(() => this.open(), this.reconnectDelay(this.attempts));
-    // A pending start() holds the process through its own timer; a background retry alone must not.
-    this.retryTimer.unref();
-  }
-
-  private reconnectDelay(attempt: number): number {
-    const { client } = this.options;
-    const strategy =
-      client instanceof Cluster ? client.options.clusterRetryStrategy : client.options.retryStrategy;
-    const delay = typeof strategy === 'function' ? strategy(attempt) : undefined;
-    return typeof delay === 'number' && delay >= 0 ? delay : defaultReconnectDelay(attempt);
-  }
-}
-
-function nodeKey(node: Redis): string {
-  return `${node.options.host}:${node.options.port}`;
-}
-
-function connectionName(options: Partial<RedisOptions>, role: string): string {
-  return `${options.connectionName || 'redkit'}-${role}`;
 }
 
 /** The wire format: compact JSON, `o` the sender's instance id, `k` keys or `p` a prefix to drop. */
@@ -339,7 +123,7 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
   private readonly instanceId: string;
   private readonly target: L1InvalidationTarget;
   private readonly report: InvalidationErrorHandler;
-  private readonly subscriber: InvalidationSubscriber;
+  private readonly subscriber: DedicatedSubscriber;
   /** Messages are built by concatenation: the sender part is the same for every message. */
   private readonly keysHead: string;
   private readonly prefixHead: string;
@@ -364,20 +148,23 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
     this.report = options.onError ?? quietInvalidationErrorLog('RedkitCache:PubSubInvalidation');
     this.keysHead = `{"o":${JSON.stringify(instanceId)},"k":`;
     this.prefixHead = `{"o":${JSON.stringify(instanceId)},"p":`;
-    this.subscriber = new InvalidationSubscriber({
+    this.subscriber = new DedicatedSubscriber({
       client,
       role: 'cache-invalidation',
-      setUp: (connection) => connection.subscribe(channel).then(ignore),
-      onMessage: this.onMessage,
-      onListeningAgain: this.onListeningAgain,
+      channels: [channel],
+      onMessageBuffer: this.onMessage,
+      onListening: this.onListening,
       onError: (error) => this.report('subscribe', error),
       startTimeoutMs: options.startTimeoutMs,
     });
   }
 
-  /** Resolves once subscribed; see {@link InvalidationSubscriber.start} for how it fails. */
+  /**
+   * Resolves once subscribed. Rejects at once when Redis refuses SUBSCRIBE; rejects after
+   * `startTimeoutMs` when Redis cannot be reached, but keeps trying, and drops all of L1 once it listens.
+   */
   start(): Promise<void> {
-    return this.subscriber.start();
+    return startInvalidationSubscriber(this.subscriber);
   }
 
   /** Tells the other instances to drop these keys. Resolves (never rejects) once sent or failed. */
@@ -409,7 +196,9 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
     this.report('publish', error);
   };
 
-  private readonly onListeningAgain = (): void => {
+  /** Listening again (after a lost connection, or after start() gave up): messages may have been missed. */
+  private readonly onListening = (again: boolean): void => {
+    if (!again) return;
     try {
       this.target.dropAll();
     } catch (error) {
