@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { Logger } from '@nestjs/common';
-import type { RedisClient } from '@redkit/redis';
-import { Cluster } from 'ioredis';
+import { DedicatedSubscriber, type RedisClient } from '@redkit/redis';
 
 /** What a waiter exposes to the notifier: told when the lock was handed to it. */
 export interface GrantListener {
@@ -36,57 +35,29 @@ export class LockGrantNotifier {
    */
   private readonly early = new Map<string, [fence: number, receivedAt: number]>();
   private readonly logger = new Logger('LockGrantNotifier');
-  private subscriber?: RedisClient;
+  private readonly subscriber: DedicatedSubscriber;
   private starting?: Promise<void>;
+  /** One warning per outage: set by the first failure, cleared once listening again. */
+  private warned = false;
   private stopped = false;
 
-  constructor(
-    private readonly client: RedisClient,
-    keyPrefix: string,
-  ) {
+  constructor(client: RedisClient, keyPrefix: string) {
     this.channel = `${keyPrefix}:lock:grants:${randomUUID()}`;
+    this.subscriber = new DedicatedSubscriber({
+      client,
+      role: 'lock-grants',
+      channels: [this.channel],
+      onMessage: this.onMessage,
+      onListening: () => (this.warned = false),
+      onError: (error) => this.warn(error),
+      startTimeoutMs: START_TIMEOUT_MS,
+    });
   }
 
   /** Connects and subscribes; resolves when listening, or after a bound (waiters then use timers). */
   start(): Promise<void> {
-    this.starting ??= new Promise<void>((resolve) => {
-      // On a standalone server ioredis's own resubscription after a reconnect leaves its promise
-      // unhandled when the connection drops again at once; this one resubscribes on ready, caught.
-      const client = this.client;
-      const subscriber =
-        client instanceof Cluster ? client.duplicate() : client.duplicate({ autoResubscribe: false });
-      this.subscriber = subscriber;
-      let subscribed = false;
-      if (!(subscriber instanceof Cluster)) {
-        subscriber.on('ready', () => {
-          if (subscribed) subscriber.subscribe(this.channel).catch(() => undefined);
-        });
-      }
-      const timer = setTimeout(resolve, START_TIMEOUT_MS);
-      timer.unref();
-      let warned = false;
-      subscriber.on('error', (error: unknown) => {
-        if (warned || this.stopped) return;
-        warned = true;
-        this.logger.warn(
-          `lock grant subscriber: ${error instanceof Error ? error.message : String(error)} ` +
-            '(waiters fall back to their retry timers)',
-        );
-      });
-      subscriber.on('ready', () => (warned = false));
-      subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
-      subscriber
-        .connect()
-        .then(() => subscriber.subscribe(this.channel))
-        .then(
-          () => {
-            subscribed = true;
-            clearTimeout(timer);
-            resolve();
-          },
-          () => resolve(),
-        );
-    });
+    // Past the bound it keeps trying in the background; a refusal (ACL) is final and said once.
+    this.starting ??= this.subscriber.start().catch((error: unknown) => this.warn(error));
     return this.starting;
   }
 
@@ -108,13 +79,19 @@ export class LockGrantNotifier {
   async stop(): Promise<void> {
     this.stopped = true;
     this.listeners.clear();
-    const { subscriber } = this;
-    this.subscriber = undefined;
-    if (subscriber === undefined) return;
-    subscriber.disconnect();
+    await this.subscriber.stop();
   }
 
-  private onMessage(message: string): void {
+  private warn(error: unknown): void {
+    if (this.warned || this.stopped) return;
+    this.warned = true;
+    this.logger.warn(
+      `lock grant subscriber: ${error instanceof Error ? error.message : String(error)} ` +
+        '(waiters fall back to their retry timers)',
+    );
+  }
+
+  private readonly onMessage = (_channel: string, message: string): void => {
     const space = message.lastIndexOf(' ');
     if (space < 0) return;
     const token = message.slice(0, space);
@@ -124,5 +101,5 @@ export class LockGrantNotifier {
     if (listener !== undefined) return listener.granted(fence, Date.now());
     if (this.early.size >= EARLY_GRANTS_LIMIT) this.early.clear();
     this.early.set(token, [fence, Date.now()]);
-  }
+  };
 }
