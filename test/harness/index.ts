@@ -1,3 +1,4 @@
+export { clientNames } from './client-names.js';
 export { eventually } from './eventually.js';
 export { requireRedisBinaries } from './redis-binaries.js';
 export { RedisClusterServers } from './redis-cluster.js';

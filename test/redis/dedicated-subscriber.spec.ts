@@ -9,7 +9,14 @@ import {
 } from '@redkit/redis';
 import { Redis } from 'ioredis';
 
-import { RedisClusterServers, RedisServer, eventually, sharedTopologies, sleep } from '../harness/index.js';
+import {
+  RedisClusterServers,
+  RedisServer,
+  clientNames,
+  eventually,
+  sharedTopologies,
+  sleep,
+} from '../harness/index.js';
 
 /** What one subscriber saw, in order. */
 interface Recorder {
@@ -56,18 +63,6 @@ function subscriberOf(options: DedicatedSubscriberOptions): DedicatedSubscriber 
 async function closeAll(): Promise<void> {
   await Promise.all(subscribers.splice(0).map((subscriber) => subscriber.stop()));
   await Promise.all(connections.splice(0).map((connection) => connection.close()));
-}
-
-/** The clients (by name) connected to one server. */
-async function clientNames(url: string): Promise<string[]> {
-  const raw = new Redis(url, { lazyConnect: true, retryStrategy: null, maxRetriesPerRequest: 0 });
-  try {
-    await raw.connect();
-    const list = (await raw.client('LIST')) as string;
-    return [...list.matchAll(/ name=(\S*)/g)].map((match) => match[1]);
-  } finally {
-    raw.disconnect();
-  }
 }
 
 /** PUBSUB NUMSUB of `channels` on one server, as "channel,count,..." */

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { RedisConnection, type RedisModuleOptions } from '@redkit/redis';
 import { Redis } from 'ioredis';
 
-import { RedisServer, eventually, sharedClusterNodes } from '../../../test/harness/index.js';
+import { RedisServer, clientNames, eventually, sharedClusterNodes } from '../../../test/harness/index.js';
 import { ClientTrackingInvalidationTransport } from './client-tracking-invalidation.transport.js';
 import type { InvalidationErrorOperation } from './pubsub-invalidation.transport.js';
 import { RecordingTarget } from './recording-l1-target.spec-helper.js';
@@ -43,11 +43,6 @@ function rawClient(url: string): Redis {
   client.on('error', () => {});
   rawClients.push(client);
   return client;
-}
-
-async function clientNames(url: string): Promise<string[]> {
-  const list = (await rawClient(url).client('LIST')) as string;
-  return [...list.matchAll(/ name=(\S*)/g)].map((match) => match[1]);
 }
 
 async function closeAll(): Promise<void> {

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import {
   RedisClusterServers,
   RedisServer,
+  clientNames,
   eventually,
   sharedClusterNodes,
   sharedRedisUrl,
@@ -67,18 +68,6 @@ async function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
     return await Promise.race([promise, deadline]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** The clients (by name) connected to one server. */
-async function clientNames(url: string): Promise<string[]> {
-  const raw = new Redis(url, { lazyConnect: true, retryStrategy: null, maxRetriesPerRequest: 0 });
-  try {
-    await raw.connect();
-    const list = (await raw.client('LIST')) as string;
-    return [...list.matchAll(/ name=(\S*)/g)].map((match) => match[1]);
-  } finally {
-    raw.disconnect();
   }
 }
 
