@@ -1,8 +1,12 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { RedisConnection, RedisHealthIndicator, getRedisConnectionToken } from '@redkit/redis';
 
-import { RedisClusterServers, RedisServer, eventually } from '../harness/index.js';
+import { RedisClusterServers, RedisServer, eventually, messageFrom } from '../harness/index.js';
+import { freePort } from '../harness/free-port.js';
 import { createRedisTestApp } from './redis-test-app.js';
 
 describe('commandTimeoutMs against a paused server', () => {
@@ -148,3 +152,31 @@ async function ownerPort(connection: RedisConnection, key: string): Promise<numb
   const range = slots.find(([from, to]) => slot >= from && slot <= to);
   return range?.[2]?.[1] ?? 0;
 }
+
+describe('a connection given up at startup', () => {
+  it('leaves nothing that keeps the process alive (ioredis arms a 2 s disconnect timer on a closed socket)', async () => {
+    const port = await freePort();
+    const child = fork(
+      fileURLToPath(new URL('./fixtures/give-up.worker.mjs', import.meta.url)),
+      [String(port)],
+      {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        execArgv: [
+          '--conditions=redkit-source',
+          '--import',
+          fileURLToPath(new URL('../../bench/lib/register.mjs', import.meta.url)),
+        ],
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      },
+    );
+    const exited = new Promise<number>((resolve) => child.once('exit', () => resolve(Date.now())));
+    try {
+      expect(await messageFrom(child, (message) => typeof message === 'string')).toBe('gave-up');
+      const gaveUpAt = Date.now();
+      // Before the fix the process lived on for ioredis's default disconnectTimeout, 2 s.
+      expect((await exited) - gaveUpAt).toBeLessThan(1_500);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

@@ -3,6 +3,9 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { installCommandDeadlines } from './command-deadlines.js';
 import type { ResolvedRedisOptions } from './redis-options.validator.js';
 
+/** See `disconnectTimeout` in {@link nodeOptions}. */
+const DISCONNECT_TIMEOUT_MS = 250;
+
 /** A connection as ioredis gives it: a standalone/Sentinel client or a Cluster client. */
 export type RedisClient = Redis | Cluster;
 
@@ -31,6 +34,11 @@ function nodeOptions(options: ResolvedRedisOptions): RedisOptions {
     retryStrategy: reconnectDelay(options),
     connectionName: options.clientName,
     lazyConnect: true,
+    // How long disconnect() waits for a half-closed socket before destroying it. ioredis arms this
+    // timer (ref'd) even when the socket closed long ago, as it has while a client is reconnecting,
+    // and then nothing clears it: a connection given up at startup kept the process alive for the
+    // default 2 s (and jest workers past their exit deadline). A local close takes well under this.
+    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
   };
 }
 
