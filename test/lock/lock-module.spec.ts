@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Injectable, type INestApplication, Module } from '@nestjs/common';
+import { Global, Injectable, type INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LockModule, LockNotAcquiredError, LockOptionsError, LockService, WithLock } from '@redkit/lock';
 import { MetricsModule, MetricsService } from '@redkit/metrics';
@@ -98,9 +98,15 @@ describe('LockModule with @WithLock', () => {
   });
 
   it('fails at startup naming a bad option', async () => {
+    // The options are checked before the connection is touched, so a placeholder stands in for it
+    // here: a failed startup would otherwise leave a real connection open with no app to close it.
+    @Global()
     @Module({
-      imports: [RedisModule.forRoot({ url: sharedRedisUrl(), keyPrefix }), LockModule.forRoot({ ttlMs: -1 })],
+      providers: [{ provide: getRedisConnectionToken(), useValue: {} }],
+      exports: [getRedisConnectionToken()],
     })
+    class PlaceholderConnectionModule {}
+    @Module({ imports: [PlaceholderConnectionModule, LockModule.forRoot({ ttlMs: -1 })] })
     class BadModule {}
     const moduleRef = Test.createTestingModule({ imports: [BadModule] }).compile();
     await expect(moduleRef).rejects.toThrow(LockOptionsError);
