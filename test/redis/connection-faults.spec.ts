@@ -156,16 +156,12 @@ async function ownerPort(connection: RedisConnection, key: string): Promise<numb
 describe('a connection given up at startup', () => {
   it('leaves nothing that keeps the process alive (ioredis arms a 2 s disconnect timer on a closed socket)', async () => {
     const port = await freePort();
+    // Runs libs/redis/dist, built once by the test harness's global setup.
     const child = fork(
       fileURLToPath(new URL('./fixtures/give-up.worker.mjs', import.meta.url)),
       [String(port)],
       {
         cwd: fileURLToPath(new URL('../..', import.meta.url)),
-        execArgv: [
-          '--conditions=redkit-source',
-          '--import',
-          fileURLToPath(new URL('../../bench/lib/register.mjs', import.meta.url)),
-        ],
         stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       },
     );
