@@ -258,6 +258,11 @@ describe('PubSubInvalidationTransport when the server fails', () => {
     const admin = new Redis(server.url, { lazyConnect: true, retryStrategy: null, maxRetriesPerRequest: 0 });
     try {
       await admin.connect();
+      // Both subscribers listen (after the previous test's restart, one may still be backing off).
+      await eventually(async () => {
+        const listening = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+        expect(listening.trim().split('\n').length).toBeGreaterThanOrEqual(2);
+      });
       expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2);
     } finally {
       admin.disconnect();
