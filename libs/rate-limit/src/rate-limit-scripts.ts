@@ -98,6 +98,49 @@ local function packedAdmit(key, log, first, now, cost, window)
 end`;
 
 /**
+ * The sliding counter, shared by every script: a hash { w = fixed window index, c = its count,
+ * p = the previous window's count }; the estimate is p × share + c, where share is the part of the
+ * previous window still inside the sliding one.
+ */
+const COUNTER_LUA = `-- Returns the stored window index, this window's index, its count, the previous window's count,
+-- and the previous window's share still counted.
+local function counterLoad(key, now, window)
+  local h = redis.call('HMGET', key, 'w', 'c', 'p')
+  local index = math.floor(now / window)
+  local w = tonumber(h[1])
+  local current, previous = 0, 0
+  if w == index then current, previous = tonumber(h[2]), tonumber(h[3])
+  elseif w == index - 1 then previous = tonumber(h[2]) end
+  return w, index, current, previous, 1 - (now - index * window) / window
+end
+-- How long (µs) a refused request of cost waits until it fits.
+local function counterWait(index, current, previous, limit, cost, window, now)
+  if current + cost <= limit then
+    -- The previous window's share decays enough within this window.
+    return (index + 1 - (limit - current - cost) / previous) * window - now
+  end
+  -- Only once this window has become the previous one and decayed enough.
+  return (index + 2 - (limit - cost) / current) * window - now
+end
+-- When (µs from now) the counter no longer counts anything, or 0 when it counts nothing.
+local function counterReset(index, current, previous, window, now)
+  if current > 0 then return (index + 2) * window - now end
+  if previous > 0 then return (index + 1) * window - now end
+  return 0
+end
+-- Charges added units to this window: the stored window index w says whether the hash is
+-- incremented or rewritten.
+local function counterCharge(key, w, index, previous, added, window)
+  if w == index then
+    redis.call('HINCRBY', key, 'c', added)
+  else
+    -- First admission of this window: the state is useless once the next window has ended.
+    redis.call('HSET', key, 'w', index, 'c', added, 'p', previous)
+    redis.call('PEXPIREAT', key, (index + 2) * window / 1000)
+  end
+end`;
+
+/**
  * Checks every limit of one request and, only when all of them allow it, charges all of them: one
  * decision, one round trip. Time comes from the server (`TIME`), never from a client. Scores and
  * arithmetic are in integer microseconds, handed to `redis.call` as Lua numbers, which Redis
@@ -120,6 +163,7 @@ const CHECK_LUA = `-- KEYS[i]   state of limit i (sorted set: sliding-log; strin
 -- round a 16-digit microsecond timestamp, so it is never used on one.
 ${LOG_ADMIT_LUA}
 ${PACKED_LOG_LUA}
+${COUNTER_LUA}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = #KEYS
@@ -149,22 +193,10 @@ for i = 1, n do
     end
     st[o + 2], st[o + 3], st[o + 4] = count, log, first
   else
-    local h = redis.call('HMGET', key, 'w', 'c', 'p')
-    local index = math.floor(now / window)
-    local w = tonumber(h[1])
-    local current, previous = 0, 0
-    if w == index then current, previous = tonumber(h[2]), tonumber(h[3])
-    elseif w == index - 1 then previous = tonumber(h[2]) end
-    local estimate = previous * (1 - (now - index * window) / window) + current
+    local w, index, current, previous, share = counterLoad(key, now, window)
+    local estimate = previous * share + current
     if estimate + cost > limit + 1e-9 then
-      ok = false
-      if current + cost <= limit then
-        -- The previous window's share decays enough within this window.
-        retry = (index + 1 - (limit - current - cost) / previous) * window - now
-      else
-        -- Only once this window has become the previous one and decayed enough.
-        retry = (index + 2 - (limit - cost) / current) * window - now
-      end
+      ok, retry = false, counterWait(index, current, previous, limit, cost, window, now)
     end
     st[o + 2], st[o + 3], st[o + 4], st[o + 6] = current, previous, estimate, index
     -- The stored window index says whether the hash must be rewritten or just incremented.
@@ -207,18 +239,11 @@ for i = 1, n do
   else
     local current, previous, estimate, index = st[o + 2], st[o + 3], st[o + 4], st[o + 6]
     if charge then
-      if st[o + 5] == index then
-        redis.call('HINCRBY', key, 'c', cost)
-      else
-        -- First admission of this window: the state is useless once the next window has ended.
-        redis.call('HSET', key, 'w', index, 'c', cost, 'p', previous)
-        redis.call('PEXPIREAT', key, (index + 2) * window / 1000)
-      end
+      counterCharge(key, st[o + 5], index, previous, cost, window)
       current, estimate = current + cost, estimate + cost
     end
     remaining = math.floor(limit - estimate + 1e-9)
-    if current > 0 then reset = (index + 2) * window - now
-    elseif previous > 0 then reset = (index + 1) * window - now end
+    reset = counterReset(index, current, previous, window, now)
   end
   if remaining < 0 then remaining = 0 end
   -- A refusing limit always asks for a wait of at least 1 ms; the others for none.
@@ -291,44 +316,25 @@ return { 1, now, limit - count - cost, window / 1000, 0 }
 `;
 
 /** One sliding-counter limit: {@link CHECK_LUA} for a single limit. Same ARGV and reply. */
-const COUNTER_LUA = `-- KEYS[1]   hash { w = fixed window index, c = its count, p = the previous window's count }
+const COUNTER_SINGLE_LUA = `-- KEYS[1]   hash { w = fixed window index, c = its count, p = the previous window's count }
 -- ARGV[1]   1 = consume, 0 = peek; ARGV[2] algorithm (2); ARGV[3] limit; ARGV[4] windowMs; ARGV[5] cost
 -- returns   { allowed 1|0, server time µs, remaining, resetMs, retryAfterMs }
+${COUNTER_LUA}
 ${ONE_LIMIT_LUA}
-local h = redis.call('HMGET', key, 'w', 'c', 'p')
-local index = math.floor(now / window)
-local w = tonumber(h[1])
-local current, previous = 0, 0
-if w == index then current, previous = tonumber(h[2]), tonumber(h[3])
-elseif w == index - 1 then previous = tonumber(h[2]) end
-local estimate = previous * (1 - (now - index * window) / window) + current
+local w, index, current, previous, share = counterLoad(key, now, window)
+local estimate = previous * share + current
 local allowed, retry = 1, 0
 if estimate + cost > limit + 1e-9 then
   allowed = 0
-  if current + cost <= limit then
-    -- The previous window's share decays enough within this window.
-    retry = (index + 1 - (limit - current - cost) / previous) * window - now
-  else
-    -- Only once this window has become the previous one and decayed enough.
-    retry = (index + 2 - (limit - cost) / current) * window - now
-  end
-  retry = math.ceil(retry / 1000)
+  retry = math.ceil(counterWait(index, current, previous, limit, cost, window, now) / 1000)
   if retry < 1 then retry = 1 end
 elseif ARGV[1] == '1' then
-  if w == index then
-    redis.call('HINCRBY', key, 'c', cost)
-  else
-    -- First admission of this window: the state is useless once the next window has ended.
-    redis.call('HSET', key, 'w', index, 'c', cost, 'p', previous)
-    redis.call('PEXPIREAT', key, (index + 2) * window / 1000)
-  end
+  counterCharge(key, w, index, previous, cost, window)
   current, estimate = current + cost, estimate + cost
 end
 local remaining = math.floor(limit - estimate + 1e-9)
 if remaining < 0 then remaining = 0 end
-local reset = 0
-if current > 0 then reset = math.ceil(((index + 2) * window - now) / 1000)
-elseif previous > 0 then reset = math.ceil(((index + 1) * window - now) / 1000) end
+local reset = math.ceil(counterReset(index, current, previous, window, now) / 1000)
 return { allowed, now, remaining, reset, retry }
 `;
 
@@ -342,7 +348,7 @@ const singleLimitScripts = {
   [COUNTER_CODE]: defineScript<ScriptArgument[], CheckReply>({
     name: 'ratelimit_counter',
     numberOfKeys: 1,
-    lua: COUNTER_LUA,
+    lua: COUNTER_SINGLE_LUA,
   }),
   [PACKED_LOG_CODE]: defineScript<ScriptArgument[], CheckReply>({
     name: 'ratelimit_packed_log',
@@ -447,6 +453,7 @@ const BATCH_LUA = `-- KEYS      every limit's state key, check after check (sort
 --           limits' numbers p (1-based), one per key of the check
 -- returns   { server time µs, then per check: allowed 1|0, then per limit: remaining, resetMs, retryAfterMs }
 ${PACKED_LOG_LUA}
+${COUNTER_LUA}
 local call, tonumber, floor, ceil = redis.call, tonumber, math.floor, math.ceil
 local t = call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -489,14 +496,7 @@ local function load(key, p)
   elseif ppacked[p] then
     slog[id], sfirst[id], sbase[id] = packedLoad(key, now, window)
   else
-    local h = call('HMGET', key, 'w', 'c', 'p')
-    local index = floor(now / window)
-    local w = tonumber(h[1])
-    local current, previous = 0, 0
-    if w == index then current, previous = tonumber(h[2]), tonumber(h[3])
-    elseif w == index - 1 then previous = tonumber(h[2]) end
-    sw[id], sindex[id], scur[id], sprev[id] = w, index, current, previous
-    sshare[id] = 1 - (now - index * window) / window
+    sw[id], sindex[id], scur[id], sprev[id], sshare[id] = counterLoad(key, now, window)
   end
   return id
 end
@@ -544,14 +544,7 @@ while a <= nargs do
     else
       local current, previous = scur[id], sprev[id]
       if previous * sshare[id] + current + cost > limit + 1e-9 then
-        good = false
-        if current + cost <= limit then
-          -- The previous window's share decays enough within this window.
-          wait = (sindex[id] + 1 - (limit - current - cost) / previous) * window - now
-        else
-          -- Only once this window has become the previous one and decayed enough.
-          wait = (sindex[id] + 2 - (limit - cost) / current) * window - now
-        end
+        good, wait = false, counterWait(sindex[id], current, previous, limit, cost, window, now)
       end
     end
     if not good then allowed = false end
@@ -597,8 +590,7 @@ while a <= nargs do
       end
       local current = scur[id]
       remaining = floor(limit - (sprev[id] * sshare[id] + current) + 1e-9)
-      if current > 0 then reset = (sindex[id] + 2) * window - now
-      elseif sprev[id] > 0 then reset = (sindex[id] + 1) * window - now end
+      reset = counterReset(sindex[id], current, sprev[id], window, now)
     end
     if remaining < 0 then remaining = 0 end
     local wait = 0
@@ -637,11 +629,8 @@ for id = 1, nstates do
       call('PEXPIRE', key, window / 1000)
     elseif ppacked[p] then
       packedAdmit(key, slog[id], sfirst[id], now, added, window)
-    elseif sw[id] == sindex[id] then
-      call('HINCRBY', key, 'c', added)
     else
-      call('HSET', key, 'w', sindex[id], 'c', scur[id], 'p', sprev[id])
-      call('PEXPIREAT', key, (sindex[id] + 2) * window / 1000)
+      counterCharge(key, sw[id], sindex[id], sprev[id], added, window)
     end
   end
 end
