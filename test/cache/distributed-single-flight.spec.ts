@@ -1,11 +1,10 @@
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RedisConnection } from '@redkit/redis';
+import { afterAll, describe, expect, it } from '@jest/globals';
 
-import { messageFrom, sharedTopologies } from '../harness/index.js';
-import { deleteKeys, uniquePrefix } from './cache-test-kit.js';
+import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies } from '../harness/index.js';
+import { uniquePrefix } from './cache-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/single-flight.worker.mjs', import.meta.url));
@@ -19,17 +18,7 @@ describe.each(sharedTopologies)('distributed single-flight on %s', (_name, redis
   const keyPrefix = uniquePrefix('flight');
   const children: ChildProcess[] = [];
 
-  beforeAll(() => {
-    // The workers run the compiled libs, as a deployed service would.
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'ignore' });
-  });
-
-  afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
-    const connection = await RedisConnection.open('cleanup', { ...redis(), keyPrefix });
-    await deleteKeys(connection, keyPrefix);
-    await connection.close();
-  });
+  afterAll(() => killWorkersAndDeleteKeys(children, redis(), keyPrefix));
 
   it('runs the loader exactly once for 3 processes x 50 concurrent callers on one cold key', async () => {
     const options = JSON.stringify({ ...redis(), keyPrefix });

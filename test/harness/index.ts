@@ -5,5 +5,5 @@ export { RedisClusterServers } from './redis-cluster.js';
 export { RedisServer, type RedisServerOptions } from './redis-server.js';
 export { sharedClusterNodes, sharedRedisUrl, sharedTopologies } from './shared-servers.js';
 export { generateTlsFiles, type TlsFiles } from './tls-files.js';
-export { deleteKeys, metricValue, sleep, uniquePrefix } from './test-keys.js';
+export { deleteKeys, killWorkersAndDeleteKeys, metricValue, sleep, uniquePrefix } from './test-keys.js';
 export { messageFrom } from './worker-messages.js';

@@ -1,5 +1,7 @@
 import type { MetricsService } from '@redkit/metrics';
-import { scanKeys, type RedisConnection } from '@redkit/redis';
+import type { ChildProcess } from 'node:child_process';
+
+import { RedisConnection, scanKeys, type RedisModuleOptions } from '@redkit/redis';
 
 /** A key prefix no other test file or run uses: `rk<name><pid><time>`. */
 export function uniquePrefix(name: string): string {
@@ -21,3 +23,21 @@ export async function metricValue(metrics: MetricsService, series: string): Prom
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * After a multi-process test: kills the forked workers still running and deletes the keys under
+ * `prefix` through a connection of its own (the workers' connections die with them).
+ */
+export async function killWorkersAndDeleteKeys(
+  children: readonly ChildProcess[],
+  redis: RedisModuleOptions,
+  prefix: string,
+): Promise<void> {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  const connection = await RedisConnection.open('cleanup', { ...redis, keyPrefix: prefix });
+  try {
+    await deleteKeys(connection, prefix);
+  } finally {
+    await connection.close();
+  }
+}

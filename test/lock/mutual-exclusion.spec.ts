@@ -1,11 +1,11 @@
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection } from '@redkit/redis';
 
-import { messageFrom, sharedTopologies } from '../harness/index.js';
-import { deleteKeys, uniquePrefix } from './lock-test-kit.js';
+import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies } from '../harness/index.js';
+import { uniquePrefix } from './lock-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/mutex.worker.mjs', import.meta.url));
@@ -20,17 +20,7 @@ describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_nam
   const keyPrefix = uniquePrefix('mutex');
   const children: ChildProcess[] = [];
 
-  beforeAll(() => {
-    // The workers run the compiled libs, as a deployed service would.
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'ignore' });
-  });
-
-  afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
-    const connection = await RedisConnection.open('cleanup', { ...redis(), keyPrefix });
-    await deleteKeys(connection, keyPrefix);
-    await connection.close();
-  });
+  afterAll(() => killWorkersAndDeleteKeys(children, redis(), keyPrefix));
 
   it(`keeps ${PROCESSES} processes x ${WORKERS} workers doing ${SECTIONS} read-await-write sections exact and never overlapping`, async () => {
     const counterKey = `${keyPrefix}:counter`;

@@ -1,4 +1,4 @@
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -11,11 +11,6 @@ import { deleteKeys, open, uniquePrefix } from './messaging-test-kit.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/stream-consumer.worker.mjs', import.meta.url));
 const ENTRIES = 10_000;
-
-beforeAll(() => {
-  // The workers run the compiled libs, as a deployed service would.
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'ignore' });
-});
 
 describe.each(sharedTopologies)('3 consumer processes on %s', (_name, redis) => {
   const keyPrefix = uniquePrefix('multi');

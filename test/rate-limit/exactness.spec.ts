@@ -2,11 +2,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RedisConnection } from '@redkit/redis';
 import type { RateLimitRule } from '@redkit/rate-limit';
 
-import { messageFrom, sharedTopologies } from '../harness/index.js';
-import { deleteKeys, uniquePrefix } from './rate-limit-test-kit.js';
+import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies } from '../harness/index.js';
+import { uniquePrefix } from './rate-limit-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/exactness.worker.mjs', import.meta.url));
@@ -73,12 +72,7 @@ describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %
     await Promise.all(workers.map((child) => messageFrom(child, (message) => message === 'ready')));
   }, 60_000);
 
-  afterAll(async () => {
-    for (const child of workers) child.kill('SIGKILL');
-    const connection = await RedisConnection.open('cleanup', { ...redis(), keyPrefix });
-    await deleteKeys(connection, keyPrefix);
-    await connection.close();
-  });
+  afterAll(() => killWorkersAndDeleteKeys(workers, redis(), keyPrefix));
 
   /** Every worker floods `key` at once; returns the admissions' server times, sorted. */
   async function flood(rules: RateLimitRule | RateLimitRule[], key: string): Promise<number[]> {
