@@ -7,3 +7,4 @@ export { sharedClusterNodes, sharedRedisUrl, sharedTopologies } from './shared-s
 export { generateTlsFiles, type TlsFiles } from './tls-files.js';
 export { deleteKeys, killWorkersAndDeleteKeys, metricValue, sleep, uniquePrefix } from './test-keys.js';
 export { messageFrom } from './worker-messages.js';
+export { PlaceholderConnectionModule } from './placeholder-connection.module.js';

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Global, Injectable, type INestApplication, Module } from '@nestjs/common';
+import { Injectable, type INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LockModule, LockNotAcquiredError, LockOptionsError, LockService, WithLock } from '@redkit/lock';
 import { MetricsModule, MetricsService } from '@redkit/metrics';
 import { getRedisConnectionToken, RedisModule, type RedisConnection } from '@redkit/redis';
 
-import { sharedRedisUrl } from '../harness/index.js';
+import { PlaceholderConnectionModule, sharedRedisUrl } from '../harness/index.js';
 import { deleteKeys, metricValue, sleep, uniquePrefix } from './lock-test-kit.js';
 
 @Injectable()
@@ -98,14 +98,6 @@ describe('LockModule with @WithLock', () => {
   });
 
   it('fails at startup naming a bad option', async () => {
-    // The options are checked before the connection is touched, so a placeholder stands in for it
-    // here: a failed startup would otherwise leave a real connection open with no app to close it.
-    @Global()
-    @Module({
-      providers: [{ provide: getRedisConnectionToken(), useValue: {} }],
-      exports: [getRedisConnectionToken()],
-    })
-    class PlaceholderConnectionModule {}
     @Module({ imports: [PlaceholderConnectionModule, LockModule.forRoot({ ttlMs: -1 })] })
     class BadModule {}
     const moduleRef = Test.createTestingModule({ imports: [BadModule] }).compile();

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Global, Module, type INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { MetricsModule, MetricsService } from '@redkit/metrics';
 import { OrderBookModule, OrderBookOptionsError, OrderBookStore } from '@redkit/orderbook';
-import { getRedisConnectionToken, RedisConnection, RedisModule } from '@redkit/redis';
+import { RedisConnection, RedisModule } from '@redkit/redis';
 
-import { sharedRedisUrl } from '../harness/index.js';
+import { PlaceholderConnectionModule, sharedRedisUrl } from '../harness/index.js';
 import { deleteKeys, metricValue, uniquePrefix } from './orderbook-test-kit.js';
 
 const silent = { log() {}, error() {}, warn() {}, debug() {}, verbose() {} };
@@ -66,14 +66,6 @@ describe('OrderBookModule', () => {
   });
 
   it('fails at startup naming a bad option', async () => {
-    // The options are checked before the connection is touched, so a placeholder stands in for it
-    // here: a failed startup would otherwise leave a real connection open with no app to close it.
-    @Global()
-    @Module({
-      providers: [{ provide: getRedisConnectionToken(), useValue: {} }],
-      exports: [getRedisConnectionToken()],
-    })
-    class PlaceholderConnectionModule {}
     const compiling = Test.createTestingModule({
       imports: [PlaceholderConnectionModule, OrderBookModule.forRoot({ symbols: { X: { tickSize: '-1' } } })],
     })

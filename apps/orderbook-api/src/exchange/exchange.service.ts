@@ -67,16 +67,8 @@ interface StoredOrder {
   updatedAt: string;
 }
 
-/** A trade as the scripts store it. */
-interface StoredTrade {
-  id: string;
-  price: string;
-  quantity: string;
-  takerSide: OrderSide;
-  makerOrderId: string;
-  takerOrderId: string;
-  time: string;
-}
+/** A trade as the scripts store it: a {@link Trade} without its symbol (the key carries it). */
+type StoredTrade = Omit<Trade, 'symbol'>;
 
 /** The Redis keys of one market's matching state, all under the hash tag {<symbol>}. */
 interface MarketKeys {
