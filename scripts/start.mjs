@@ -95,7 +95,7 @@ async function ensureRedis() {
 await ensureRedis();
 
 try {
-  await build();
+  await build({ declarations: false });
 } catch (error) {
   // swc's message carries the code frame we want, then a Rust backtrace we don't.
   const [codeFrame] = String(error?.message ?? error).split(/\n\s*Caused by:/);
