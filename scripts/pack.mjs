@@ -7,9 +7,9 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { BUILT_FOR_TESTS_ENV, build, libraries } from './build.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -70,8 +70,12 @@ export async function pack({ destination = join(root, 'artifacts'), build: build
   }
 }
 
+// `node scripts/pack.mjs [--destination <dir>] [--json]`: --json prints what pack() returns.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const packed = await pack();
-  for (const { tarball, files } of packed)
-    console.log(`${tarball.slice(root.length)}  (${files.length} files)`);
+  const { values } = parseArgs({ options: { destination: { type: 'string' }, json: { type: 'boolean' } } });
+  const packed = await pack({ destination: values.destination && resolve(values.destination) });
+  if (values.json) console.log(JSON.stringify(packed));
+  else
+    for (const { tarball, files } of packed)
+      console.log(`${relative(root, tarball)}  (${files.length} files)`);
 }

@@ -1,0 +1,264 @@
+// What a user installs is the packed tarball, not this repository. This file packs every lib, checks
+// the tarballs with the ecosystem's own tools, then installs them into a Nest app in a temporary
+// folder outside the repository (test/consumer/app: its own package.json, public packages from
+// the registry, no path mapping, no access to libs/*/src), type-checks it with `tsc --strict`, and
+// runs it on Express and on Fastify against a real redis-server.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
+
+import { eventually, killWorkersAndDeleteKeys, sharedRedisUrl, uniquePrefix } from '../harness/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+const LIBS = ['cache', 'lock', 'messaging', 'metrics', 'orderbook', 'rate-limit', 'redis'];
+/** Installing from the registry is the slow part: a cold npm cache may take a minute or two. */
+const INSTALL_TIMEOUT_MS = 240_000;
+
+interface PackedLib {
+  name: string;
+  version: string;
+  tarball: string;
+  files: string[];
+}
+
+let scratch: string;
+let packed: PackedLib[];
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'redkit-consumer-'));
+  const { stdout } = await run(
+    process.execPath,
+    ['scripts/pack.mjs', '--json', '--destination', join(scratch, 'artifacts')],
+    { cwd: root },
+  );
+  packed = JSON.parse(stdout) as PackedLib[];
+}, 60_000);
+
+afterAll(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('the packed libs', () => {
+  it('are one tarball per lib, each with dist/index.js, dist/index.d.ts, README and LICENSE and no sources or tests', () => {
+    expect(packed.map((lib) => lib.name).sort()).toEqual(LIBS.map((lib) => `@redkit/${lib}`));
+    for (const { files } of packed) {
+      expect(files).toEqual(
+        expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'README.md', 'LICENSE', 'package.json']),
+      );
+      expect(
+        files.filter((file) => !/^(dist\/|README\.md$|LICENSE$|CHANGELOG\.md$|package\.json$)/.test(file)),
+      ).toEqual([]);
+      expect(files.filter((file) => /(^|\/)src\/|\.spec\.|\.ts$(?<!\.d\.ts)/.test(file))).toEqual([]);
+    }
+  });
+
+  it('have manifests a registry accepts: no private flag, no source condition, peer ranges the packed set satisfies', async () => {
+    const versions = new Map(packed.map((lib) => [lib.name, lib.version]));
+    for (const lib of packed) {
+      const { stdout } = await run('tar', ['-xOzf', lib.tarball, 'package/package.json']);
+      const manifest = JSON.parse(stdout) as Record<string, unknown> & {
+        exports: Record<string, Record<string, string>>;
+        peerDependencies: Record<string, string>;
+      };
+      expect(manifest.private).toBeUndefined();
+      expect(manifest.license).toBe('MIT');
+      expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
+      for (const [name, range] of Object.entries(manifest.peerDependencies)) {
+        if (versions.has(name)) expect(range).toBe(`^${versions.get(name)}`);
+      }
+    }
+  });
+
+  it('pass publint (strict) with no message', async () => {
+    for (const lib of packed) {
+      const bytes = await readFile(lib.tarball);
+      const tarball = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+      const { messages, pkg } = await publint({ pack: { tarball }, strict: true });
+      expect({ lib: lib.name, messages: messages.map((message) => formatMessage(message, pkg)) }).toEqual({
+        lib: lib.name,
+        messages: [],
+      });
+    }
+  });
+
+  it('pass arethetypeswrong with its esm-only profile (.attw.json): ESM-only is deliberate, as in Nest 12', async () => {
+    const attw = join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js');
+    const check = async (lib: PackedLib) => {
+      // Exits 1 when a resolution the profile checks fails; its JSON lists every resolution's problems.
+      const result = await run(process.execPath, [attw, lib.tarball, '--format', 'json'], { cwd: root }).then(
+        ({ stdout }) => ({ stdout, code: 0 }),
+        (error: { stdout: string; code: number }) => error,
+      );
+      const { problems } = (
+        JSON.parse(result.stdout) as { analysis: { problems: { resolutionKind?: string }[] } }
+      ).analysis;
+      // The two the profile leaves out: node10 (no `exports` support) and require() from CommonJS, which
+      // an ESM-only package answers with ESM (Node >= 20.19 and 22.12 load it through require(esm)).
+      const checked = problems.filter(
+        (problem) => !['node10', 'node16-cjs'].includes(problem.resolutionKind ?? ''),
+      );
+      expect({ lib: lib.name, exitCode: result.code, problems: checked }).toEqual({
+        lib: lib.name,
+        exitCode: 0,
+        problems: [],
+      });
+    };
+    await Promise.all(packed.map(check));
+  });
+});
+
+describe('a Nest app outside the repository, installed from the tarballs', () => {
+  let app: string;
+
+  beforeAll(async () => {
+    app = join(scratch, 'app');
+    await cp(join(root, 'test/consumer/app'), app, {
+      recursive: true,
+      filter: (path) => !/node_modules|dist$/.test(path),
+    });
+    await run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((lib) => lib.tarball)],
+      { cwd: app, timeout: INSTALL_TIMEOUT_MS, env: { ...process.env, npm_config_loglevel: 'error' } },
+    );
+    // Compiled by the app's own TypeScript 7 (decorator metadata included), as its `npm run build`.
+    await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+      cwd: app,
+    }).catch(
+      () => undefined, // type errors are the next test's to report; tsc still emits
+    );
+  }, INSTALL_TIMEOUT_MS + 10_000);
+
+  it('type-checks with tsc --strict and nodenext resolution against the packed declarations, on TypeScript 7 and 6', async () => {
+    const typecheck = (tsc: string) =>
+      run(process.execPath, [join(app, 'node_modules', tsc, 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit'], {
+        cwd: app,
+      }).then(
+        () => 'clean',
+        (error: { stdout: string }) => error.stdout,
+      );
+    expect(await typecheck('typescript')).toBe('clean');
+    expect(await typecheck('typescript6')).toBe('clean');
+    // The @redkit/* it compiled against are the installed tarballs, not this repository's sources.
+    const manifest = JSON.parse(await readFile(join(app, 'node_modules/@redkit/cache/package.json'), 'utf8'));
+    expect(manifest.exports['.']['redkit-source']).toBeUndefined();
+  }, 60_000);
+
+  describe.each(['express', 'fastify'])('served by @nestjs/platform-%s', (adapter) => {
+    const redisUrl = sharedRedisUrl();
+    const keyPrefix = uniquePrefix(`consumer${adapter}`);
+    let server: ChildProcess | undefined;
+    let base: string;
+
+    beforeAll(async () => {
+      await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+        cwd: app,
+      });
+      server = spawn(process.execPath, ['dist/main.js'], {
+        cwd: app,
+        env: { ...process.env, ADAPTER: adapter, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const port = await new Promise<number>((resolve, reject) => {
+        server?.once('exit', (code) =>
+          reject(new Error(`the consumer app exited with ${code} before listening`)),
+        );
+        createInterface({ input: server!.stdout! }).on('line', (line) => {
+          const { listening } = JSON.parse(line) as { listening?: number };
+          if (listening) resolve(listening);
+        });
+      });
+      base = `http://127.0.0.1:${port}`;
+    }, 60_000);
+
+    afterAll(async () => {
+      if (server?.exitCode === null) {
+        const exited = new Promise((resolve) => server?.once('exit', resolve));
+        server.kill('SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+        clearTimeout(timer);
+      }
+      await killWorkersAndDeleteKeys(server ? [server] : [], { url: redisUrl }, keyPrefix);
+    });
+
+    const get = (path: string) => fetch(`${base}${path}`);
+    const post = (path: string, body: unknown = {}) =>
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+
+    it('runs a @Cacheable method once for concurrent and repeated reads', async () => {
+      const reads = await Promise.all([get('/quotes/q1'), get('/quotes/q1'), get('/quotes/q1')]);
+      const again = await get('/quotes/q1');
+      const bodies = await Promise.all([...reads, again].map((response) => response.json()));
+      expect(bodies).toEqual(Array(4).fill({ id: 'q1', price: '101.25', loads: 1 }));
+    });
+
+    it('answers a @RateLimit route with 429, RateLimit headers and Retry-After past its limit', async () => {
+      const responses = [await get('/limited'), await get('/limited'), await get('/limited')];
+      expect(responses.map((response) => response.status)).toEqual([200, 200, 429]);
+      expect(responses[0]?.headers.get('ratelimit-policy')).toBe('"consumer-limited";q=2;w=60');
+      expect(responses[1]?.headers.get('ratelimit')).toMatch(/^"consumer-limited";r=0;t=\d+$/);
+      expect(Number(responses[2]?.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await responses[2]?.json()).toMatchObject({ statusCode: 429, limit: 'consumer-limited' });
+    });
+
+    it('serializes concurrent @WithLock calls, so a read-await-write loses no update', async () => {
+      const values = await Promise.all(
+        Array.from(
+          { length: 8 },
+          async () => ((await (await post('/counters/c1')).json()) as { value: number }).value,
+        ),
+      );
+      expect(values.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(await (await get('/counters/c1')).json()).toEqual({ value: 8 });
+    });
+
+    it('saves an order book with OrderBookStore and reads it back with its checksum', async () => {
+      const response = await post('/books/BTC-USD', {
+        sequence: 7,
+        bids: [{ price: '100.50', quantity: '2' }],
+        asks: [{ price: '101', quantity: '1.5' }],
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({
+        symbol: 'BTC-USD',
+        sequence: 7,
+        bids: [{ price: '100.5', quantity: '2' }],
+        asks: [{ price: '101', quantity: '1.5' }],
+        spread: '0.5',
+        checksum: expect.any(Number),
+      });
+    });
+
+    it('delivers a published event to @OnEvent and a stream entry to @StreamHandler', async () => {
+      expect((await post('/events', { name: 'ann' })).status).toBe(202);
+      expect((await post('/jobs', { name: 'bob' })).status).toBe(202);
+      await eventually(async () =>
+        expect(await (await get('/activity')).json()).toEqual({
+          events: ['greeting.sent:ann'],
+          jobs: ['greeting.queued:bob'],
+        }),
+      );
+    });
+
+    it('serves the redkit metrics of every module at /metrics', async () => {
+      const text = await (await get('/metrics')).text();
+      for (const module of ['redis', 'cache', 'ratelimit', 'lock', 'orderbook', 'events', 'stream']) {
+        expect(text).toContain(`redkit_${module}_`);
+      }
+    });
+  });
+});
