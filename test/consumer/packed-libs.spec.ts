@@ -124,6 +124,15 @@ describe('the packed libs', () => {
 describe('a Nest app outside the repository, installed from the tarballs', () => {
   let app: string;
 
+  /** Runs the app's own tsc on one of its projects; resolves with its error output, '' when clean. */
+  const tsc = (typescript: 'typescript' | 'typescript6', project: string, ...flags: string[]) =>
+    run(process.execPath, [join(app, 'node_modules', typescript, 'bin/tsc'), '-p', project, ...flags], {
+      cwd: app,
+    }).then(
+      () => '',
+      (error: { stdout: string }) => error.stdout,
+    );
+
   beforeAll(async () => {
     app = join(scratch, 'app');
     await cp(join(root, 'test/consumer/app'), app, {
@@ -135,32 +144,35 @@ describe('a Nest app outside the repository, installed from the tarballs', () =>
       ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((lib) => lib.tarball)],
       { cwd: app, timeout: INSTALL_TIMEOUT_MS, env: { ...process.env, npm_config_loglevel: 'error' } },
     );
-    // Compiled by the app's own TypeScript 7 (decorator metadata included), as its `npm run build`.
-    await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
-      cwd: app,
-    }).catch(
-      () => undefined, // type errors are the next test's to report; tsc still emits
-    );
+    // The same sources also as a CommonJS app (cjs/package.json says so), for apps not yet on ESM.
+    await cp(join(app, 'src'), join(app, 'cjs/src'), { recursive: true });
+    // Both compiled by the app's own TypeScript 7 (decorator metadata included), as `npm run build`
+    // does; tsc emits even when it finds type errors, which the first test reports.
+    await Promise.all([tsc('typescript', 'tsconfig.json'), tsc('typescript', 'cjs/tsconfig.json')]);
   }, INSTALL_TIMEOUT_MS + 10_000);
 
-  it('type-checks with tsc --strict and nodenext resolution against the packed declarations, on TypeScript 7 and 6', async () => {
-    const typecheck = (tsc: string) =>
-      run(process.execPath, [join(app, 'node_modules', tsc, 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit'], {
-        cwd: app,
-      }).then(
-        () => 'clean',
-        (error: { stdout: string }) => error.stdout,
-      );
-    expect(await typecheck('typescript')).toBe('clean');
-    expect(await typecheck('typescript6')).toBe('clean');
+  it('type-checks with tsc --strict and nodenext resolution against the packed declarations, on TypeScript 7 and 6, as ESM and as CommonJS', async () => {
+    const checks = ['tsconfig.json', 'cjs/tsconfig.json'].flatMap((project) =>
+      (['typescript', 'typescript6'] as const).map(async (typescript) => ({
+        project,
+        typescript,
+        errors: await tsc(typescript, project, '--noEmit'),
+      })),
+    );
+    for (const check of await Promise.all(checks)) expect(check).toEqual({ ...check, errors: '' });
     // The @redkit/* it compiled against are the installed tarballs, not this repository's sources.
     const manifest = JSON.parse(await readFile(join(app, 'node_modules/@redkit/cache/package.json'), 'utf8'));
     expect(manifest.exports['.']['redkit-source']).toBeUndefined();
   }, 60_000);
 
-  describe.each(['express', 'fastify'])('served by @nestjs/platform-%s', (adapter) => {
+  describe.each([
+    ['ESM', 'express', 'dist'],
+    ['ESM', 'fastify', 'dist'],
+    ['CommonJS', 'express', 'cjs/dist'],
+    ['CommonJS', 'fastify', 'cjs/dist'],
+  ])('as %s, served by @nestjs/platform-%s', (format, adapter, dist) => {
     const redisUrl = sharedRedisUrl();
-    const keyPrefix = uniquePrefix(`consumer${adapter}`);
+    const keyPrefix = uniquePrefix(`consumer${format}${adapter}`);
     let server: ChildProcess | undefined;
     let base: string;
 
@@ -168,7 +180,7 @@ describe('a Nest app outside the repository, installed from the tarballs', () =>
       await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
         cwd: app,
       });
-      server = spawn(process.execPath, ['dist/main.js'], {
+      server = spawn(process.execPath, [`${dist}/main.js`], {
         cwd: app,
         env: { ...process.env, ADAPTER: adapter, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix },
         stdio: ['ignore', 'pipe', 'inherit'],
