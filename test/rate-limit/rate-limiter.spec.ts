@@ -121,24 +121,26 @@ describe.each(sharedTopologies)('RateLimiterService on %s', (_name, redis) => {
 
   it("keeps a small limit's log packed: 8 bytes per unit, expired ones dropped once they are the majority", async () => {
     const { limiter, connection } = instance;
-    const limit: RateLimitRule = { name: 'packed', limit: 10, windowMs: 600 };
+    // Each step needs an earlier entry in or out of the window; the sleeps give those 700 ms either
+    // way, so a machine stalling for a moment under load does not move an entry across the edge.
+    const limit: RateLimitRule = { name: 'packed', limit: 10, windowMs: 1_500 };
     const key = limiter.redisKey('client-p', limit);
     await limiter.consume('client-p', { ...limit, cost: 3 }); // a: 3 units at 0 ms
     expect(await connection.client.strlen(key)).toBe(24);
     expect((await limiter.consume('client-p', { ...limit, cost: 8 })).allowed).toBe(false);
     expect(await connection.client.strlen(key)).toBe(24); // the refusal wrote nothing
-    await sleep(450);
-    await limiter.consume('client-p', limit); // b: 1 unit at 450 ms
+    await sleep(750);
+    await limiter.consume('client-p', limit); // b: 1 unit at 750 ms
     expect(await connection.client.strlen(key)).toBe(32);
-    await sleep(250);
-    // c: 5 units at 700 ms. a has left the window: 3 expired entries of 4, rewritten without them.
+    await sleep(800);
+    // c: 5 units at 1,550 ms. a has left the window: 3 expired entries of 4, rewritten without them.
     expect(await limiter.consume('client-p', { ...limit, cost: 5 })).toMatchObject({
       allowed: true,
       remaining: 4,
     });
     expect(await connection.client.strlen(key)).toBe(48);
-    await sleep(450);
-    // d at 1,150 ms: b has left too, 1 expired entry of 6, kept until expired ones are the majority.
+    await sleep(800);
+    // d at 2,350 ms: b has left too, 1 expired entry of 6, kept until expired ones are the majority.
     expect(await limiter.consume('client-p', limit)).toMatchObject({ allowed: true, remaining: 4 });
     expect(await connection.client.strlen(key)).toBe(56);
   });
