@@ -4,24 +4,22 @@
 # or `docker compose up --build`, which starts Redis beside it (docker-compose.yml).
 
 # Only the package manifests, so `npm ci` below stays cached until a dependency changes.
-FROM node:20-slim AS manifests
+FROM node:24-slim AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir /manifests \
  && cp package.json package-lock.json /manifests/ \
  && find libs apps -mindepth 2 -maxdepth 2 -name package.json -exec cp --parents {} /manifests/ \;
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
-# npm ci first; if it refuses the lock (one written where the registry lacked other platforms'
-# optional binaries, see .ci/run), npm install from the same lock.
-RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY . .
-# swc emits libs/*/dist and apps/*/dist; dev dependencies go once the build is done.
+# swc emits libs/*/dist and apps/*/dist (tsc the libs' declarations); dev dependencies go after.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-slim
+FROM node:24-slim
 # HOST: the API listens on 127.0.0.1 by default, which a published port cannot reach.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

