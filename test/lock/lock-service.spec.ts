@@ -290,7 +290,7 @@ describe.each(sharedTopologies)('LockService on %s', (_name, redis) => {
     await next?.release();
   });
 
-  it('leaves nothing but the fencing counter behind', async () => {
+  it('leaves nothing but the fencing counter behind, and that expires', async () => {
     const lock: Lock = await a.locks.acquire('tidy');
     await lock.release();
     await eventually(async () => {
@@ -298,6 +298,7 @@ describe.each(sharedTopologies)('LockService on %s', (_name, redis) => {
       expect(await client.exists(`${keyPrefix}:lock:{tidy}:owner`)).toBe(0);
       // The counter ends the block of 16 tokens reserved for in-process hand-overs.
       expect(await client.get(`${keyPrefix}:lock:{tidy}:fence`)).toBe(String(lock.fencingToken + 15));
+      expect(await client.pttl(`${keyPrefix}:lock:{tidy}:fence`)).toBeGreaterThan(0);
     });
   });
 });

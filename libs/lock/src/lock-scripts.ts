@@ -13,8 +13,9 @@ export const FENCE_BLOCK = 16;
  * one Cluster slot:
  *
  * - `owner`: the holder's random token, with the lock's TTL (`SET NX PX`);
- * - `fence`: the resource's fencing counter, advanced by FENCE_BLOCK on every acquisition (never
- *   expires, so tokens only ever grow); scripts return the block's last token;
+ * - `fence`: the resource's fencing counter: the last token issued, advanced by FENCE_BLOCK on every
+ *   acquisition (see next_fence: it expires a while after its last use, and a missing counter starts
+ *   again from the server's clock, so tokens still only grow); scripts return the block's last token;
  * - `queue`: a ZSET of waiting tokens scored by arrival (server milliseconds), oldest first;
  * - `waiters`: a HASH token -> `"<deadlineMs> <ttlMs> <channel>"`: until when the waiter counts as
  *   alive (it re-registers on every attempt), the TTL it asked for, where to tell it it holds the lock.
@@ -26,6 +27,39 @@ const NOW_MS = `
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/**
+ * Extra life of a fence counter past the lease it was issued with, so that a Redis clock stepped back
+ * by up to the lease plus this still issues larger tokens once the counter is gone.
+ */
+export const FENCE_GRACE_MS = 1_000;
+
+/**
+ * Issues the next block of fencing tokens of one resource and returns the block's last token.
+ *
+ * Tokens strictly increase per resource, and the counter does not outlive its use: while it lives,
+ * the next block follows it; once it expired (or `maxmemory` evicted it), the next block ends at the
+ * server's clock in microseconds (`TIME`). That exceeds every token issued before because the counter
+ * only ever lags the clock (it starts at the clock and grows by blocks, far fewer than a million a
+ * second per resource), and when it does run ahead (an extreme rate of in-process hand-overs) its
+ * expiry is pushed back until the clock has caught up. What it assumes of the clock: Redis's wall
+ * clock does not step back by more than the counter's life (the lease + FENCE_GRACE_MS) while a
+ * resource rests, including across a failover to a replica with another clock.
+ * The value is written and published with string.format: Lua's tostring would round it.
+ */
+const NEXT_FENCE = `
+local function next_fence(f, block, ttl)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local last = redis.call('GET', f)
+  local fence
+  if last then fence = tonumber(last) + block else fence = now end
+  local ahead = 0
+  if fence > now then ahead = math.ceil((fence - now) / 1000) end
+  redis.call('SET', f, string.format('%.0f', fence), 'PX', tonumber(ttl) + ahead + ${FENCE_GRACE_MS})
+  return fence
 end
 `;
 
@@ -48,9 +82,9 @@ local function grant_head(o, f, q, w, caller)
       now = now or now_ms()
       if deadline and tonumber(deadline) >= now then
         redis.call('SET', o, head, 'PX', ttl)
-        local fence = redis.call('INCRBY', f, ${FENCE_BLOCK})
+        local fence = next_fence(f, ${FENCE_BLOCK}, ttl)
         if channel ~= '' and head ~= caller then
-          redis.call('PUBLISH', channel, head .. ' ' .. fence)
+          redis.call('PUBLISH', channel, head .. ' ' .. string.format('%.0f', fence))
         end
         return head, fence
       end
@@ -69,7 +103,7 @@ end
  * counted from before its request, stays conservative). Otherwise returns minus the holder's
  * remaining TTL (<= 0).
  *
- * The fast path, a free lock, is `SET NX PX` and `INCRBY`: a lock is only ever free while waiters are
+ * The fast path, a free lock, is `SET NX PX` and the next fence block: a lock is only ever free while waiters are
  * queued when its holder let it expire (a release hands it over), and then whoever asks first takes
  * it and hands it on at its own release.
  */
@@ -78,14 +112,18 @@ const ACQUIRE_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue, KEYS[4] wai
 -- ARGV[5] '1' on a retry (the caller may be queued)
 -- returns the fencing token when the caller holds the lock, else minus the holder's remaining ttl
 ${NOW_MS}
+${NEXT_FENCE}
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   if ARGV[5] == '1' and redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then redis.call('ZREM', KEYS[3], ARGV[1]) end
-  return redis.call('INCRBY', KEYS[2], ${FENCE_BLOCK})
+  return next_fence(KEYS[2], ${FENCE_BLOCK}, ARGV[2])
 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  -- handed to us while we waited (the notice may have been lost)
+  -- handed to us while we waited (the notice may have been lost); the counter holds our block,
+  -- unless it is gone, and then a new block is as good
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return tonumber(redis.call('GET', KEYS[2]))
+  local fence = redis.call('GET', KEYS[2])
+  if fence then return tonumber(fence) end
+  return next_fence(KEYS[2], ${FENCE_BLOCK}, ARGV[2])
 end
 local lifetime = tonumber(ARGV[4])
 if lifetime > 0 then
@@ -109,8 +147,9 @@ return -pttl`;
  */
 const TAKE_LUA = `-- KEYS[1] owner, KEYS[2] fence; ARGV[1] token, ARGV[2] ttl ms
 -- returns the fencing token when the caller now holds the lock, else minus the holder's remaining ttl
+${NEXT_FENCE}
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCRBY', KEYS[2], ${FENCE_BLOCK})
+  return next_fence(KEYS[2], ${FENCE_BLOCK}, ARGV[2])
 end
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl < 0 then pttl = 0 end
@@ -125,6 +164,7 @@ return -pttl`;
 const RELEASE_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue, KEYS[4] waiters
 -- ARGV[1] token; returns 1 if the caller held the lock (now released or handed over), else 0
 ${NOW_MS}
+${NEXT_FENCE}
 ${GRANT_HEAD}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   -- not (or no longer) ours: at most leave the queue
@@ -153,11 +193,12 @@ return 0`;
  */
 const TAKE_BATCH_LUA = `-- KEYS: owner, fence per take; ARGV: token, ttl ms per take
 -- returns per take: the fencing token when the caller now holds the lock, else minus the holder's remaining ttl
+${NEXT_FENCE}
 local out = {}
 for i = 1, #KEYS, 2 do
   local reply
   if redis.call('SET', KEYS[i], ARGV[i], 'NX', 'PX', ARGV[i + 1]) then
-    reply = redis.call('INCRBY', KEYS[i + 1], ${FENCE_BLOCK})
+    reply = next_fence(KEYS[i + 1], ${FENCE_BLOCK}, ARGV[i + 1])
   else
     reply = redis.call('PTTL', KEYS[i])
     if reply < 0 then reply = 0 end
@@ -175,6 +216,7 @@ return out`;
 const RELEASE_BATCH_LUA = `-- KEYS: owner, fence, queue, waiters per release; ARGV: token per release
 -- returns per release: 1 if the caller held the lock (now released or handed over), else 0
 ${NOW_MS}
+${NEXT_FENCE}
 ${GRANT_HEAD}
 local out = {}
 for i = 1, #ARGV do
@@ -201,27 +243,33 @@ export const RENEW_BLOCK = 64 * FENCE_BLOCK;
 /**
  * KEYS[1] owner, KEYS[2] fence, KEYS[3] queue. ARGV[1] token, ARGV[2] TTL ms.
  * In-process hand-over only: while the caller still holds the lock and no other process waits for
- * it, resets its TTL and reserves the next block of fencing tokens (returns the block's last token).
+ * it, resets its TTL and reserves the next block of fencing tokens (returns the block's last token;
+ * the block follows the caller's unless the counter was gone, which ends the caller's batch).
  * Returns 0 when the caller no longer holds it, -1 when others wait (the caller's batch must end).
  */
 const RENEW_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue; ARGV[1] token, ARGV[2] ttl ms
 -- returns the last token of a newly reserved block, 0 when not the holder, -1 when others wait
+${NEXT_FENCE}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('INCRBY', KEYS[2], ${RENEW_BLOCK})`;
+return next_fence(KEYS[2], ${RENEW_BLOCK}, ARGV[2])`;
 
 /**
- * Redlock only. KEYS[1] owner, KEYS[2] fence. ARGV[1] token, ARGV[2] fence.
+ * Redlock only. KEYS[1] owner, KEYS[2] fence. ARGV[1] token, ARGV[2] fence, ARGV[3] TTL ms.
  * Raises the server's counter to the fence the quorum handed out, while the caller still holds the
  * lock there, so that the next holder's quorum (which shares a server with this one) counts past it.
+ * The raised counter lives as next_fence's would (longer while it runs ahead of this server's clock).
  * Returns 1 when the caller holds the lock here, else 0.
  */
-const RAISE_FENCE_LUA = `-- KEYS[1] owner, KEYS[2] fence; ARGV[1] token, ARGV[2] fence
+const RAISE_FENCE_LUA = `-- KEYS[1] owner, KEYS[2] fence; ARGV[1] token, ARGV[2] fence, ARGV[3] ttl ms
 -- returns 1 when the caller holds the lock and the counter is now at least ARGV[2], else 0
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[2]) then
-  redis.call('SET', KEYS[2], ARGV[2])
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local ahead = math.max(0, math.ceil((tonumber(ARGV[2]) - now) / 1000))
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', tonumber(ARGV[3]) + ahead + ${FENCE_GRACE_MS})
 end
 return 1`;
 
@@ -254,7 +302,7 @@ export const renewScript = defineScript<[token: string, ttlMs: number], number>(
   lua: RENEW_LUA,
 });
 
-export const raiseFenceScript = defineScript<[token: string, fence: number], number>({
+export const raiseFenceScript = defineScript<[token: string, fence: number, ttlMs: number], number>({
   name: 'lock_raise_fence',
   numberOfKeys: 2,
   lua: RAISE_FENCE_LUA,

@@ -835,7 +835,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         this.servers.map((server, index) =>
           (replies[index] ?? 0) > 0
             ? raiseFenceScript
-                .run(server.client, (keys[index] as string[]).slice(0, 2), [token, highest])
+                .run(server.client, (keys[index] as string[]).slice(0, 2), [token, highest, ttlMs])
                 .catch(() => 0)
             : 0,
         ),
