@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { LockModule, LockNotAcquiredError, LockOptionsError, LockService, WithLock } from '@redkit/lock';
+import {
+  FencedOutError,
+  FencedStore,
+  LockModule,
+  LockNotAcquiredError,
+  LockOptionsError,
+  LockService,
+  WithLock,
+} from '@redkit/lock';
 import { MetricsModule, MetricsService } from '@redkit/metrics';
 import { getRedisConnectionToken, RedisModule, type RedisConnection } from '@redkit/redis';
 
@@ -75,6 +83,14 @@ describe('LockModule with @WithLock', () => {
     orders.maxRunning = 0;
     await Promise.all([orders.settle('x', 50), orders.settle('y', 50)]);
     expect(orders.maxRunning).toBe(2);
+  });
+
+  it('provides FencedStore on the same connection, for writes only the current holder makes', async () => {
+    const fenced = app.get(FencedStore);
+    const locks = app.get(LockService);
+    await locks.using('doc:1', (_signal, lock) => fenced.set('doc:1', 'v1', lock.fencingToken));
+    await expect(fenced.set('doc:1', 'stale', 1)).rejects.toBeInstanceOf(FencedOutError);
+    expect(await fenced.get('doc:1')).toBe('v1');
   });
 
   it('throws LockNotAcquiredError when the lock cannot be had in time', async () => {

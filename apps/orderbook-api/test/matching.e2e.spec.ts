@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import { FencedOutError } from '@redkit/lock';
 import request from 'supertest';
 
 import { RedisServer } from '../../../test/harness/index.js';
-import { FencedOutError } from '../src/exchange/exchange.errors.js';
 import { ExchangeService } from '../src/exchange/exchange.service.js';
 import { MarketRegistry } from '../src/markets/market.registry.js';
 import { testMarkets } from './support/markets.js';

@@ -2,6 +2,8 @@ export { LockModule } from './lock.module.js';
 export { LOCK_MODULE_OPTIONS } from './lock.module-definition.js';
 export { LockService, type LockedFunction } from './lock.service.js';
 export { Lock } from './lock.js';
+export { FencedStore, type FencedWriteOptions } from './fenced.store.js';
+export { defineFencedScript, FencedScript, type FencedScriptDefinition } from './fenced-script.js';
 export { WithLock, type WithLockOptions } from './with-lock.decorator.js';
 export { WITH_LOCK_METADATA } from './lock.constants.js';
 export { LockDecoratorsExplorer } from './lock-decorators.explorer.js';
@@ -13,6 +15,7 @@ export type {
   TryAcquireOptions,
 } from './lock-options.interface.js';
 export {
+  FencedOutError,
   LockError,
   LockLostError,
   LockNotAcquiredError,

@@ -61,3 +61,22 @@ export class LockLostError extends LockError {
     super(`lock "${resource}" (fencing token ${fencingToken}) was lost: ${reason}`, options);
   }
 }
+
+/**
+ * A fenced write was refused: a holder with a larger fencing token has written to the target since,
+ * so this caller's lock was lost (it stalled past its lease and someone else took it). Nothing was
+ * written.
+ */
+export class FencedOutError extends LockError {
+  constructor(
+    /** What the write was for: the target key, or the name a script's caller gave it. */
+    readonly target: string,
+    readonly fencingToken: number,
+    /** The largest token that has written to the target. */
+    readonly highestToken: number,
+  ) {
+    super(
+      `write to "${target}" fenced out: fencing token ${fencingToken} is older than ${highestToken}, which has written since; nothing was written`,
+    );
+  }
+}

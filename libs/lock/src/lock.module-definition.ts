@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@n
 import { MetricsService } from '@redkit/metrics';
 import { getRedisConnectionToken, type RedisConnection } from '@redkit/redis';
 
+import { FencedStore } from './fenced.store.js';
 import { LockService } from './lock.service.js';
 import type { LockModuleExtras, LockModuleOptions } from './lock-options.interface.js';
 
@@ -36,10 +37,17 @@ export const {
           { token: MetricsService, optional: true },
         ],
       };
+      // Fenced writes go to the data's Redis: the `connection` one, also in Redlock mode. Built after
+      // the service, so that a bad option fails startup naming itself before a connection is used.
+      const fenced: Provider = {
+        provide: FencedStore,
+        useFactory: (_service: LockService, connection: RedisConnection) => new FencedStore(connection),
+        inject: [LockService, getRedisConnectionToken(extras.connection)],
+      };
       return {
         ...definition,
         global: extras.isGlobal,
-        providers: [...(definition.providers ?? []), service],
+        providers: [...(definition.providers ?? []), service, fenced],
       };
     },
   )

@@ -1,12 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 
+import { FencedStore } from './fenced.store.js';
 import { LockDecoratorsExplorer } from './lock-decorators.explorer.js';
 import { LockConfigurableModule, LOCK_OPTIONS_TYPE } from './lock.module-definition.js';
 import { LockService } from './lock.service.js';
 
 /**
- * Distributed locks. Needs `RedisModule` (the connection named by the `connection` extra, default
+ * Distributed locks, and `FencedStore` for writes only the current holder can make. Needs `RedisModule` (the connection named by the `connection` extra, default
  * `default`, or several named by `connections` for Redlock mode); uses `MetricsModule` when present.
  *
  * @example
@@ -17,7 +18,7 @@ import { LockService } from './lock.service.js';
 @Module({
   imports: [DiscoveryModule],
   providers: [LockDecoratorsExplorer],
-  exports: [LockService],
+  exports: [LockService, FencedStore],
 })
 export class LockModule extends LockConfigurableModule {
   /** Every option has a default, so `forRoot()` alone is enough. */

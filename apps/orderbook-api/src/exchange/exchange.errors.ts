@@ -41,21 +41,3 @@ export class IdempotencyConflictError extends ExchangeError {
     );
   }
 }
-
-/**
- * The matching script refused a lock holder whose fencing token is older than one it has seen: the
- * lock expired under this holder (a stall) and another instance took it. Nothing was written; 503,
- * the client may retry (with the same clientOrderId).
- */
-export class FencedOutError extends ExchangeError {
-  constructor(
-    readonly symbol: string,
-    readonly fencingToken: number,
-    readonly highestSeen: number,
-  ) {
-    super(
-      503,
-      `the lock on ${symbol} was taken over (fencing token ${fencingToken} < ${highestSeen}); nothing was written, retry`,
-    );
-  }
-}

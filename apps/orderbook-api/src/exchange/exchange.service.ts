@@ -15,12 +15,7 @@ import type { Counter, Histogram } from 'prom-client';
 
 import { InvalidFieldError, type Market } from '../markets/market.js';
 import { MarketRegistry } from '../markets/market.registry.js';
-import {
-  FencedOutError,
-  IdempotencyConflictError,
-  OrderNotFoundError,
-  OrderNotOpenError,
-} from './exchange.errors.js';
+import { IdempotencyConflictError, OrderNotFoundError, OrderNotOpenError } from './exchange.errors.js';
 import {
   BOOK_UPDATED,
   marketCacheTag,
@@ -72,8 +67,8 @@ type StoredTrade = Omit<Trade, 'symbol'>;
 
 /** The Redis keys of one market's matching state, all under the hash tag {<symbol>}. */
 interface MarketKeys {
-  /** counters, orders, bids, asks, bid-levels, ask-levels: the keys every writing script takes first. */
-  book: [string, string, string, string, string, string];
+  /** fence, counters, orders, bids, asks, bid-levels, ask-levels: the keys every writing script takes first. */
+  book: [string, string, string, string, string, string, string];
   trades: string;
 }
 
@@ -194,8 +189,8 @@ export class ExchangeService implements OnApplicationBootstrap {
     const reply = await placeOrderScript.run(
       this.client,
       [...keys.book, keys.trades, this.clientOrderKey(market.symbol, order.clientOrderId)],
+      fencingToken,
       [
-        String(fencingToken),
         order.side,
         order.ticks.toString(),
         order.lots.toString(),
@@ -205,9 +200,9 @@ export class ExchangeService implements OnApplicationBootstrap {
         String(CLIENT_ORDER_TTL_SECONDS),
         String(MAX_FILLS_PER_ORDER),
       ],
+      market.symbol,
     );
     const [status, first, sequence, bidText, askText] = reply;
-    if (status === 'FENCED') throw new FencedOutError(market.symbol, fencingToken, Number(first));
     const stored = JSON.parse(first as string) as StoredOrder;
     if (status === 'DUPLICATE') {
       if (
@@ -253,13 +248,14 @@ export class ExchangeService implements OnApplicationBootstrap {
     const market = this.markets.get(symbol);
     const id = this.checkOrderId(orderId);
     const outcome = await this.underLock(symbol, async (fencingToken) => {
-      const reply = await cancelOrderScript.run(this.client, this.keysOf(symbol).book, [
-        String(fencingToken),
-        id,
-        String(Date.now()),
-      ]);
+      const reply = await cancelOrderScript.run(
+        this.client,
+        this.keysOf(symbol).book,
+        fencingToken,
+        [id, String(Date.now())],
+        symbol,
+      );
       const [status, first, sequence, bidText, askText] = reply;
-      if (status === 'FENCED') throw new FencedOutError(symbol, fencingToken, Number(first));
       if (status === 'NOT_FOUND') throw new OrderNotFoundError(symbol, id);
       const stored = JSON.parse(first as string) as StoredOrder;
       if (status === 'NOT_OPEN') throw new OrderNotOpenError(id, stored.status);
@@ -309,10 +305,15 @@ export class ExchangeService implements OnApplicationBootstrap {
       );
     }
     const outcome = await this.underLock(symbol, async (fencingToken) => {
-      const args = [String(fencingToken), String(Date.now()), String(bids.length)];
+      const args = [String(Date.now()), String(bids.length)];
       for (const [ticks, lots] of [...bids, ...asks]) args.push(ticks.toString(), lots.toString());
-      const reply = await importBookScript.run(this.client, this.keysOf(symbol).book, args);
-      if (reply[0] === 'FENCED') throw new FencedOutError(symbol, fencingToken, Number(reply[1]));
+      const reply = await importBookScript.run(
+        this.client,
+        this.keysOf(symbol).book,
+        fencingToken,
+        args,
+        symbol,
+      );
       const levels = await this.resyncBook(market);
       const published = [
         this.publish<BookUpdatedEvent>(BOOK_UPDATED, {
@@ -342,7 +343,7 @@ export class ExchangeService implements OnApplicationBootstrap {
   async getOrder(symbol: string, orderId: string): Promise<Order> {
     const market = this.markets.get(symbol);
     const id = this.checkOrderId(orderId);
-    const text = await this.client.hget(this.keysOf(symbol).book[1], id);
+    const text = await this.client.hget(this.keysOf(symbol).book[2], id);
     if (text === null) throw new OrderNotFoundError(symbol, id);
     return this.toOrder(market, JSON.parse(text) as StoredOrder);
   }
@@ -364,7 +365,7 @@ export class ExchangeService implements OnApplicationBootstrap {
   /** Whether a market has resting orders (the demo seeds only empty ones). */
   async hasRestingOrders(symbol: string): Promise<boolean> {
     const keys = this.keysOf(symbol).book;
-    const [bids, asks] = await Promise.all([this.client.zcard(keys[2]), this.client.zcard(keys[3])]);
+    const [bids, asks] = await Promise.all([this.client.zcard(keys[3]), this.client.zcard(keys[4])]);
     return bids + asks > 0;
   }
 
@@ -486,7 +487,7 @@ export class ExchangeService implements OnApplicationBootstrap {
     const keys = this.keysOf(market.symbol).book;
     const [sequenceText, bidPairs, askPairs] = await readLevelsScript.run(
       this.client,
-      [keys[0], keys[4], keys[5]],
+      [keys[1], keys[5], keys[6]],
       [],
     );
     const sequence = Number(sequenceText);
@@ -589,6 +590,7 @@ export class ExchangeService implements OnApplicationBootstrap {
       const space = this.keyspace;
       keys = {
         book: [
+          space.tagged(symbol, 'fence'),
           space.tagged(symbol, 'counters'),
           space.tagged(symbol, 'orders'),
           space.tagged(symbol, 'bids'),

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { BadRequestException, type ArgumentsHost } from '@nestjs/common';
-import { LockNotAcquiredError } from '@redkit/lock';
+import { FencedOutError, LockNotAcquiredError } from '@redkit/lock';
 import { OrderBookValidationError, SequenceGapError } from '@redkit/orderbook';
 import { RateLimitExceededException } from '@redkit/rate-limit';
 
-import { FencedOutError, OrderNotFoundError } from '../exchange/exchange.errors.js';
+import { OrderNotFoundError } from '../exchange/exchange.errors.js';
 import { InvalidFieldError } from '../markets/market.js';
 import { ApiExceptionFilter } from './exception.filter.js';
 

@@ -6,7 +6,7 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import { LockLostError, LockNotAcquiredError } from '@redkit/lock';
+import { FencedOutError, LockLostError, LockNotAcquiredError } from '@redkit/lock';
 import { OrderBookError, OrderBookOptionsError, OrderBookValidationError } from '@redkit/orderbook';
 import { RedisConnectionError } from '@redkit/redis';
 
@@ -105,6 +105,17 @@ export class ApiExceptionFilter implements ExceptionFilter {
           message: exception.message,
           code: exception.code,
         },
+      };
+    }
+    if (exception instanceof FencedOutError) {
+      return {
+        status: 503,
+        body: {
+          statusCode: 503,
+          error: reasonOf(503),
+          message: `the market's lock was taken over (fencing token ${exception.fencingToken} < ${exception.highestToken}); nothing was written, retry`,
+        },
+        retryAfter: 1,
       };
     }
     if (exception instanceof LockNotAcquiredError || exception instanceof LockLostError) {
