@@ -2,6 +2,12 @@ export { LockModule } from './lock.module.js';
 export { LOCK_MODULE_OPTIONS } from './lock.module-definition.js';
 export { LockService, type LockedFunction } from './lock.service.js';
 export { Lock } from './lock.js';
+export {
+  Semaphore,
+  SemaphorePermit,
+  type SemaphoreAcquireOptions,
+  type SemaphoreOptions,
+} from './semaphore.js';
 export { FencedStore, type FencedWriteOptions } from './fenced.store.js';
 export { defineFencedScript, FencedScript, type FencedScriptDefinition } from './fenced-script.js';
 export { WithLock, type WithLockOptions } from './with-lock.decorator.js';

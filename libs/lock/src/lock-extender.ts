@@ -1,8 +1,16 @@
-import type { Lock } from './lock.js';
 import { LockLostError } from './lock.errors.js';
 
 /** How soon a failed extension (Redis unreachable) is tried again, at most. */
 const EXTEND_RETRY_MS = 100;
+
+/** @internal What the extender keeps alive: a held lock, or a semaphore's permit. */
+export interface Lease {
+  readonly resource: string;
+  readonly fencingToken: number;
+  readonly expiresAt: number;
+  readonly remainingMs: number;
+  extend(): Promise<boolean>;
+}
 
 /**
  * @internal Keeps one lock extended while `using` runs its callback, and aborts the callback's
@@ -20,7 +28,7 @@ export class LockExtender {
   private lastError: unknown;
 
   constructor(
-    private readonly lock: Lock,
+    private readonly lock: Lease,
     private readonly extendAtFraction: number,
     private readonly onLost: () => void,
   ) {
@@ -82,5 +90,31 @@ export class LockExtender {
     );
     this.onLost();
     this.controller.abort(this.lostError);
+  }
+}
+
+/**
+ * @internal The body of every `using`: runs `fn` with a signal that aborts when `lease` is lost,
+ * extending the lease meanwhile, and always releases it afterwards. A loss is reported as the
+ * `LockLostError` (also when `fn` failed because its signal aborted); release errors are swallowed
+ * (the lease then simply runs out).
+ */
+export async function runHolding<T, L extends Lease & { release(): Promise<boolean> }>(
+  lease: L,
+  extendAtFraction: number,
+  onLost: () => void,
+  fn: (signal: AbortSignal, lease: L) => Promise<T> | T,
+): Promise<T> {
+  const extender = new LockExtender(lease, extendAtFraction, onLost);
+  try {
+    const result = await fn(extender.controller.signal, lease);
+    if (extender.lostError !== undefined) throw extender.lostError;
+    return result;
+  } catch (error) {
+    // fn failing because its signal aborted is the loss, reported as such.
+    throw extender.lostError ?? error;
+  } finally {
+    extender.stop();
+    await lease.release().catch(() => false);
   }
 }

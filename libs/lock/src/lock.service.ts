@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { MetricsService } from '@redkit/metrics';
 import type { RedisClient, RedisConnection, RedisKeyspace } from '@redkit/redis';
@@ -7,9 +5,13 @@ import type { RedisClient, RedisConnection, RedisKeyspace } from '@redkit/redis'
 import { Lock, type LockOwner } from './lock.js';
 import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
 import { LockBatcher } from './lock.batcher.js';
-import { LockExtender } from './lock-extender.js';
-import { LockGrantNotifier, type GrantListener } from './lock-grant.notifier.js';
+import { runHolding } from './lock-extender.js';
+import { GrantWaiter } from './grant-waiter.js';
+import { newToken } from './lease-token.js';
+import { LockGrantNotifier } from './lock-grant.notifier.js';
 import { createLockMetrics, type LockMetrics } from './lock.metrics.js';
+import { Semaphore, type SemaphoreOptions } from './semaphore.js';
+import { createSemaphoreMetrics, type SemaphoreMetrics } from './semaphore.metrics.js';
 import type { AcquireOptions, LockModuleOptions, TryAcquireOptions } from './lock-options.interface.js';
 import {
   checkMilliseconds,
@@ -35,21 +37,6 @@ interface LockServer {
   readonly keyspace: RedisKeyspace;
 }
 
-/**
- * Lock tokens: a random prefix per process (96 bits from the OS's CSPRNG) and a counter. What safety
- * needs of a token is that no two acquisitions ever share one, so that a stale holder's token never
- * matches the current holder's; the prefix makes processes' tokens distinct (a collision needs two
- * processes drawing the same 96 random bits), the counter makes one process's distinct. Tokens are
- * not secrets: anyone who can read the lock's key in Redis can delete it anyway.
- */
-const TOKEN_PREFIX = randomBytes(12).toString('base64url') + '.';
-let tokenCounter = 0;
-
-function newToken(): string {
-  tokenCounter += 1;
-  return TOKEN_PREFIX + tokenCounter.toString(36);
-}
-
 /** What one acquisition round returned. */
 interface Attempt {
   /** > 0: held, with this fencing token. */
@@ -68,37 +55,6 @@ function unavailable(error: unknown): Attempt {
 
 /** Everything a callback given to {@link LockService.using} receives. */
 export type LockedFunction<T> = (signal: AbortSignal, lock: Lock) => Promise<T> | T;
-
-/** One waiter: woken by a grant notice or its timer, whichever comes first. */
-class Waiter implements GrantListener {
-  fence = 0;
-  grantedAt = 0;
-  private wake?: () => void;
-  private timer?: NodeJS.Timeout;
-
-  granted(fence: number, receivedAt: number): void {
-    if (this.fence > 0) return;
-    this.fence = fence;
-    this.grantedAt = receivedAt;
-    this.wake?.();
-  }
-
-  /** Resolves after `delayMs`, on a grant, or when `signal` aborts. */
-  sleep(delayMs: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.fence > 0 || signal?.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(this.timer);
-        signal?.removeEventListener('abort', done);
-        this.wake = undefined;
-        resolve();
-      };
-      this.wake = done;
-      this.timer = setTimeout(done, delayMs);
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  }
-}
 
 /** Longest an in-process batch goes without asking Redis whether another process waits. */
 const BATCH_CHECK_MS = 10;
@@ -189,8 +145,12 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private readonly servers: readonly LockServer[];
   private readonly client: RedisClient;
   private readonly keyspace: RedisKeyspace;
+  private readonly semaphoreKeyspace: RedisKeyspace;
   private readonly options: ResolvedLockOptions;
   private readonly metrics: LockMetrics;
+  private readonly metricsService?: MetricsService;
+  /** Registered on the first semaphore only. */
+  private semaphoreMetrics?: SemaphoreMetrics;
   private readonly notifier?: LockGrantNotifier;
   private readonly channel: string;
   /** In-process hand-over state by resource; undefined when `localHandoff` is off or in Redlock mode. */
@@ -213,9 +173,11 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const first = this.servers[0] as LockServer;
     this.client = first.client;
     this.keyspace = first.keyspace;
+    this.semaphoreKeyspace = list[0]!.keyspace('semaphore');
     this.mode = list.length === 1 ? 'single' : 'redlock';
     this.quorum = Math.floor(list.length / 2) + 1;
     this.metrics = createLockMetrics(metrics);
+    this.metricsService = metrics;
     if (this.mode === 'single' && this.options.notifications) {
       this.notifier = new LockGrantNotifier(this.client, (list[0] as RedisConnection).options.keyPrefix);
     }
@@ -224,6 +186,23 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     this.batchers = this.servers.map(({ client }) =>
       client.isCluster || !this.options.coalesce ? undefined : new LockBatcher(client),
     );
+  }
+
+  /**
+   * A counting semaphore named `name` (see {@link Semaphore}), on this service's connection (the first
+   * server's in Redlock mode) and, in fair mode, its grant subscriber. Objects are cheap and
+   * stateless between calls: one may serve every caller, or each may make its own with the same
+   * name and options. Throws LockOptionsError naming a bad option.
+   */
+  semaphore(name: string, options: SemaphoreOptions): Semaphore {
+    this.semaphoreMetrics ??= createSemaphoreMetrics(this.metricsService);
+    return new Semaphore(name, options, {
+      client: this.client,
+      keyspace: this.semaphoreKeyspace,
+      notifier: this.notifier,
+      defaults: this.options,
+      metrics: this.semaphoreMetrics,
+    });
   }
 
   /** Starts the grant subscriber (bounded; waiters fall back to timers while it is not listening). */
@@ -480,7 +459,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const { ttlMs } = call;
     const queueEntryMs = this.queueEntryMs(call);
     const deadline = sentAt + call.maxWaitMs;
-    const waiter = new Waiter();
+    const waiter = new GrantWaiter();
     this.notifier?.listen(token, waiter);
     try {
       // The first attempt did not queue (single-server mode): try again at once, queueing this time.
@@ -546,18 +525,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    */
   async using<T>(resource: string, fn: LockedFunction<T>, options?: AcquireOptions): Promise<T> {
     const lock = await this.acquire(resource, options);
-    const extender = new LockExtender(lock, this.options.extendAtFraction, () => this.metrics.lost.inc());
-    try {
-      const result = await fn(extender.controller.signal, lock);
-      if (extender.lostError !== undefined) throw extender.lostError;
-      return result;
-    } catch (error) {
-      // fn failing because its signal aborted is the loss, reported as such.
-      throw extender.lostError ?? error;
-    } finally {
-      extender.stop();
-      await lock.release().catch(() => false);
-    }
+    return runHolding(lock, this.options.extendAtFraction, () => this.metrics.lost.inc(), fn);
   }
 
   /** @internal Used by {@link Lock.release}. */
@@ -872,7 +840,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    */
   private grantedByNotice(
     resource: string,
-    waiter: Waiter,
+    waiter: GrantWaiter,
     ttlMs: number,
     token: string,
     keys: string[][],

@@ -1,0 +1,373 @@
+import type { RedisClient, RedisKeyspace } from '@redkit/redis';
+
+import { GrantWaiter } from './grant-waiter.js';
+import { newToken } from './lease-token.js';
+import { runHolding } from './lock-extender.js';
+import type { LockGrantNotifier } from './lock-grant.notifier.js';
+import {
+  LockLostError,
+  LockNotAcquiredError,
+  LockOptionsError,
+  type LockNotAcquiredReason,
+} from './lock.errors.js';
+import type { AcquireOutcome } from './lock.metrics.js';
+import { checkMilliseconds, type ResolvedLockOptions } from './lock-options.validator.js';
+import {
+  semaphoreAcquireScript,
+  semaphoreAvailableScript,
+  semaphoreExtendScript,
+  semaphoreReleaseScript,
+} from './semaphore-scripts.js';
+import type { SemaphoreMetrics } from './semaphore.metrics.js';
+
+/** What a semaphore is: its size and how it grants. Unset timings take the `LockModule`'s. */
+export interface SemaphoreOptions {
+  /** Permits in all (1 to 2^31): what the holders' permits may add up to at most. */
+  limit: number;
+  /**
+   * Grant in arrival order: a waiter is queued in Redis and served before anyone who came later
+   * (even one asking for fewer permits), woken by a notice when its turn comes (its retry timer is
+   * the fallback). Default false: whoever asks when permits are free gets them; waiters retry on a
+   * backing-off timer.
+   */
+  fair?: boolean;
+  /** Lease of a grant unless extended. Default: the LockModule's `ttlMs`. */
+  ttlMs?: number;
+  /** Longest an `acquire` waits. Default: the LockModule's `maxWaitMs`. */
+  maxWaitMs?: number;
+}
+
+/** Options of one `acquire` (and of `using`). */
+export interface SemaphoreAcquireOptions {
+  ttlMs?: number;
+  maxWaitMs?: number;
+  /** Aborting stops the wait at once with `LockNotAcquiredError` (reason `aborted`). */
+  signal?: AbortSignal;
+}
+
+/** @internal What a permit asks of its semaphore. */
+interface PermitOwner {
+  releasePermit(permit: SemaphorePermit): Promise<boolean>;
+  extendPermit(permit: SemaphorePermit, ttlMs: number): Promise<boolean>;
+}
+
+/**
+ * Permits held from a {@link Semaphore}. `fencingToken` is strictly greater than that of every
+ * earlier grant of the same semaphore. `signal` aborts (with `LockLostError`) when the lease is known
+ * lost: its local estimate ran out without an extension, or `extend` found it gone.
+ */
+export class SemaphorePermit {
+  /** Epoch milliseconds until which the permits are considered held; moved forward by {@link extend}. */
+  expiresAt: number;
+  private readonly controller = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private releasing?: Promise<boolean>;
+
+  constructor(
+    private readonly owner: PermitOwner,
+    /** The semaphore's name. */
+    readonly resource: string,
+    /** Unique to this grant; what Redis knows the holder by. */
+    readonly id: string,
+    readonly permits: number,
+    readonly fencingToken: number,
+    expiresAt: number,
+    /** The lease it was granted with; the default of {@link extend}. */
+    readonly ttlMs: number,
+  ) {
+    this.expiresAt = expiresAt;
+    this.watch();
+  }
+
+  /** Aborts when the permits are known lost (never once released). */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Milliseconds of validity left by the local estimate (0 once expired). */
+  get remainingMs(): number {
+    return Math.max(0, this.expiresAt - Date.now());
+  }
+
+  /**
+   * Restarts the lease at `ttlMs` from now if this grant still holds its permits. Resolves false when
+   * the lease had ended (the permits are never added back, even if nobody has taken them yet);
+   * rejects only when Redis cannot be reached.
+   */
+  async extend(ttlMs: number = this.ttlMs): Promise<boolean> {
+    if (this.releasing !== undefined) return false;
+    const extended = await this.owner.extendPermit(this, ttlMs);
+    if (!extended) this.lose('an extension found its lease ended');
+    return extended;
+  }
+
+  /** Returns the permits (at most once; later calls give the first answer). False when the lease had ended. */
+  release(): Promise<boolean> {
+    clearTimeout(this.timer);
+    this.releasing ??= this.owner.releasePermit(this);
+    return this.releasing;
+  }
+
+  /** @internal After an extension moved `expiresAt`. */
+  watch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (Date.now() >= this.expiresAt) this.lose('its lease ran out before an extension');
+      else this.watch();
+    }, this.remainingMs + 1);
+    this.timer.unref();
+  }
+
+  private lose(reason: string): void {
+    clearTimeout(this.timer);
+    if (this.releasing !== undefined || this.controller.signal.aborted) return;
+    this.controller.abort(new LockLostError(this.resource, this.fencingToken, 0, reason));
+  }
+}
+
+/** @internal Everything a Semaphore shares with the LockService that made it. */
+export interface SemaphoreContext {
+  client: RedisClient;
+  keyspace: RedisKeyspace;
+  notifier?: LockGrantNotifier;
+  defaults: ResolvedLockOptions;
+  metrics: SemaphoreMetrics;
+}
+
+const MAX_LIMIT = 2 ** 31;
+
+function checkCount(option: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new LockOptionsError(option, `must be a whole number from 1 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * A counting semaphore on Redis: at most `limit` permits held at once across every process, each
+ * grant a lease (a holder that dies gives its permits back when the lease ends), with a fencing token.
+ * One object serves any number of concurrent `acquire`s: every grant has an id of its own. Times are
+ * the Redis server's (`TIME` in Lua); the clients' clocks only time their own waits. A holder of many
+ * permits is one entry, so `acquire(5000)` costs what `acquire(1)` does. Made by
+ * `LockService.semaphore(name, options)`; every option is validated there.
+ *
+ * @example
+ * const exports = locks.semaphore('exports', { limit: 4, fair: true });
+ * await exports.using(async (signal, permit) => runExport(signal), { permits: 1 });
+ */
+export class Semaphore implements PermitOwner {
+  readonly limit: number;
+  readonly fair: boolean;
+  private readonly ttlMs: number;
+  private readonly maxWaitMs: number;
+  private readonly keys: string[];
+
+  constructor(
+    /** The name, also the hash tag of its keys. */
+    readonly name: string,
+    options: SemaphoreOptions,
+    private readonly context: SemaphoreContext,
+  ) {
+    if (typeof options !== 'object' || options === null) {
+      throw new LockOptionsError('semaphore', 'options must be an object with a limit');
+    }
+    this.limit = checkCount('limit', options.limit, MAX_LIMIT);
+    this.fair = options.fair ?? false;
+    if (typeof this.fair !== 'boolean')
+      throw new LockOptionsError('fair', `must be a boolean, got ${String(this.fair)}`);
+    this.ttlMs =
+      options.ttlMs === undefined ? context.defaults.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
+    this.maxWaitMs =
+      options.maxWaitMs === undefined
+        ? context.defaults.maxWaitMs
+        : checkMilliseconds('maxWaitMs', options.maxWaitMs, true);
+    const base = context.keyspace.tagged(name);
+    this.keys = ['holders', 'permits', 'used', 'fence', 'queue', 'waiters'].map((part) => `${base}:${part}`);
+  }
+
+  /**
+   * One attempt: `permits` (default 1) now, or `null` when they are not free (or, in fair mode,
+   * others wait). Rejects with `LockNotAcquiredError` (`unavailable`) when Redis cannot be reached.
+   */
+  async tryAcquire(
+    permits = 1,
+    options: Omit<SemaphoreAcquireOptions, 'maxWaitMs' | 'signal'> = {},
+  ): Promise<SemaphorePermit | null> {
+    const n = checkCount('permits', permits, this.limit);
+    const ttlMs = options.ttlMs === undefined ? this.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
+    const id = newToken();
+    const sentAt = Date.now();
+    let reply: number;
+    try {
+      reply = await semaphoreAcquireScript.run(this.context.client, this.keys, [
+        id,
+        n,
+        this.limit,
+        ttlMs,
+        this.fair ? '1' : '0',
+        '',
+        0,
+      ]);
+    } catch (error) {
+      this.context.metrics.acquire.error.inc();
+      throw new LockNotAcquiredError(this.name, 1, 'unavailable', { cause: error });
+    }
+    if (reply > 0) {
+      this.context.metrics.acquire.acquired.inc();
+      return this.permit(id, n, reply, sentAt, ttlMs);
+    }
+    this.context.metrics.acquire.not_acquired.inc();
+    return null;
+  }
+
+  /**
+   * Acquires `permits` (default 1), waiting until they are free: in fair mode queued in Redis in
+   * arrival order and woken by a notice, otherwise retrying on a backing-off, jittered timer (and
+   * when the earliest lease ends).
+   *
+   * @throws LockNotAcquiredError when `maxWaitMs` passes, `signal` aborts, or Redis cannot be reached
+   * until then; LockOptionsError when `permits` is not a whole number from 1 to `limit`.
+   */
+  async acquire(permits = 1, options: SemaphoreAcquireOptions = {}): Promise<SemaphorePermit> {
+    const n = checkCount('permits', permits, this.limit);
+    const ttlMs = options.ttlMs === undefined ? this.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
+    const maxWaitMs =
+      options.maxWaitMs === undefined
+        ? this.maxWaitMs
+        : checkMilliseconds('maxWaitMs', options.maxWaitMs, true);
+    const { signal } = options;
+    const { client, notifier, defaults, metrics } = this.context;
+    const startedAt = performance.now();
+    const deadline = Date.now() + maxWaitMs;
+    const id = newToken();
+    const fair = this.fair ? '1' : '0';
+    const channel = this.fair && notifier !== undefined ? notifier.channel : '';
+    // A queue entry outlives the waiter's longest sleep, so a live waiter is never dropped.
+    const queueEntryMs = this.fair ? 2 * (defaults.maxRetryDelayMs + defaults.jitterMs) + 1_000 : 0;
+    const waiter = new GrantWaiter();
+    if (channel !== '') notifier?.listen(id, waiter);
+    let lastError: unknown;
+    try {
+      for (let attempts = 1; ; attempts += 1) {
+        if (signal?.aborted) return await this.gaveUp(id, attempts - 1, 'aborted', startedAt, signal.reason);
+        const sentAt = Date.now();
+        let reply: number | undefined;
+        try {
+          reply = await semaphoreAcquireScript.run(client, this.keys, [
+            id,
+            n,
+            this.limit,
+            ttlMs,
+            fair,
+            channel,
+            queueEntryMs,
+          ]);
+          lastError = undefined;
+        } catch (error) {
+          lastError = error;
+        }
+        if (reply !== undefined && reply > 0) {
+          metrics.acquire.acquired.inc();
+          metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
+          return this.permit(id, n, reply, sentAt, ttlMs);
+        }
+        const now = Date.now();
+        if (now >= deadline) {
+          return await this.gaveUp(
+            id,
+            attempts,
+            lastError === undefined ? 'timeout' : 'unavailable',
+            startedAt,
+            lastError,
+          );
+        }
+        let delay = Math.min(
+          defaults.retryDelayMs * 2 ** (attempts - 1),
+          Math.max(defaults.retryDelayMs, defaults.maxRetryDelayMs),
+        );
+        // The earliest lease ends sooner: look then.
+        if (reply !== undefined && reply < 0 && -reply < delay) delay = -reply + 1;
+        delay = Math.min(delay + Math.floor(Math.random() * (defaults.jitterMs + 1)), deadline - now);
+        // A notice (fair mode) wakes it early; the next attempt then collects the grant.
+        waiter.fence = 0;
+        await waiter.sleep(delay, signal);
+      }
+    } finally {
+      if (channel !== '') notifier?.forget(id);
+    }
+  }
+
+  /**
+   * Runs `fn` holding `permits` (default 1): acquires them (as {@link acquire}), extends the lease
+   * while `fn` runs, and always releases them. If the lease is lost, `fn`'s signal aborts with a
+   * `LockLostError` and `using` rejects with it once `fn` settles.
+   */
+  async using<T>(
+    fn: (signal: AbortSignal, permit: SemaphorePermit) => Promise<T> | T,
+    options: SemaphoreAcquireOptions & { permits?: number } = {},
+  ): Promise<T> {
+    const permit = await this.acquire(options.permits ?? 1, options);
+    return runHolding(
+      permit,
+      this.context.defaults.extendAtFraction,
+      () => this.context.metrics.lost.inc(),
+      fn,
+    );
+  }
+
+  /** Permits free now: `limit` less those of live holders (leases that ended count as free). Exact. */
+  available(): Promise<number> {
+    return semaphoreAvailableScript.run(this.context.client, this.keys, [this.limit]);
+  }
+
+  /** @internal Used by {@link SemaphorePermit.release}. */
+  async releasePermit(permit: SemaphorePermit): Promise<boolean> {
+    return (await semaphoreReleaseScript.run(this.context.client, this.keys, [permit.id, this.limit])) === 1;
+  }
+
+  /** @internal Used by {@link SemaphorePermit.extend}. */
+  async extendPermit(permit: SemaphorePermit, ttlMs: number): Promise<boolean> {
+    checkMilliseconds('ttlMs', ttlMs);
+    const sentAt = Date.now();
+    const extended =
+      (await semaphoreExtendScript.run(this.context.client, this.keys, [permit.id, ttlMs])) === 1;
+    if (extended) {
+      permit.expiresAt = Math.max(permit.expiresAt, this.estimate(sentAt, ttlMs));
+      permit.watch();
+    }
+    return extended;
+  }
+
+  private permit(
+    id: string,
+    n: number,
+    fencingToken: number,
+    sentAt: number,
+    ttlMs: number,
+  ): SemaphorePermit {
+    return new SemaphorePermit(this, this.name, id, n, fencingToken, this.estimate(sentAt, ttlMs), ttlMs);
+  }
+
+  /** The lease's end by the local clock, counted from before the request, less the drift allowance. */
+  private estimate(sentAt: number, ttlMs: number): number {
+    return sentAt + ttlMs - Math.floor(ttlMs * this.context.defaults.driftFactor) - 2;
+  }
+
+  /** Leaves the queue (returning permits granted meanwhile) and rejects. */
+  private async gaveUp(
+    id: string,
+    attempts: number,
+    reason: LockNotAcquiredReason,
+    startedAt: number,
+    cause: unknown,
+  ): Promise<never> {
+    // A grant may have landed after the last attempt: the release script returns it, or drops the
+    // queue entry. If Redis is unreachable, both lapse by themselves.
+    await semaphoreReleaseScript.run(this.context.client, this.keys, [id, this.limit]).catch(() => 0);
+    const outcome: AcquireOutcome =
+      reason === 'aborted' ? 'aborted' : reason === 'unavailable' ? 'error' : 'not_acquired';
+    this.context.metrics.acquire[outcome].inc();
+    this.context.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
+    throw new LockNotAcquiredError(this.name, attempts, reason, cause === undefined ? undefined : { cause });
+  }
+}
