@@ -4,12 +4,9 @@ import { GrantWaiter } from './grant-waiter.js';
 import { newToken } from './lease-token.js';
 import { runHolding } from './lock-extender.js';
 import type { LockGrantNotifier } from './lock-grant.notifier.js';
-import {
-  LockLostError,
-  LockNotAcquiredError,
-  LockOptionsError,
-  type LockNotAcquiredReason,
-} from './lock.errors.js';
+import { LeaseHandle, type LeaseOwner } from './lease-handle.js';
+import { waitForLease } from './lease-wait.js';
+import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
 import type { AcquireOutcome } from './lock.metrics.js';
 import { checkMilliseconds, type ResolvedLockOptions } from './lock-options.validator.js';
 import {
@@ -45,83 +42,18 @@ export interface SemaphoreAcquireOptions {
   signal?: AbortSignal;
 }
 
-/** @internal What a permit asks of its semaphore. */
-interface PermitOwner {
-  releasePermit(permit: SemaphorePermit): Promise<boolean>;
-  extendPermit(permit: SemaphorePermit, ttlMs: number): Promise<boolean>;
-}
-
-/**
- * Permits held from a {@link Semaphore}. `fencingToken` is strictly greater than that of every
- * earlier grant of the same semaphore. `signal` aborts (with `LockLostError`) when the lease is known
- * lost: its local estimate ran out without an extension, or `extend` found it gone.
- */
-export class SemaphorePermit {
-  /** Epoch milliseconds until which the permits are considered held; moved forward by {@link extend}. */
-  expiresAt: number;
-  private readonly controller = new AbortController();
-  private timer?: NodeJS.Timeout;
-  private releasing?: Promise<boolean>;
-
+/** Permits held from a {@link Semaphore}: a lease (see {@link LeaseHandle}) on `permits` of them. */
+export class SemaphorePermit extends LeaseHandle {
   constructor(
-    private readonly owner: PermitOwner,
-    /** The semaphore's name. */
-    readonly resource: string,
-    /** Unique to this grant; what Redis knows the holder by. */
-    readonly id: string,
+    owner: LeaseOwner,
+    resource: string,
+    id: string,
     readonly permits: number,
-    readonly fencingToken: number,
+    fencingToken: number,
     expiresAt: number,
-    /** The lease it was granted with; the default of {@link extend}. */
-    readonly ttlMs: number,
+    ttlMs: number,
   ) {
-    this.expiresAt = expiresAt;
-    this.watch();
-  }
-
-  /** Aborts when the permits are known lost (never once released). */
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Milliseconds of validity left by the local estimate (0 once expired). */
-  get remainingMs(): number {
-    return Math.max(0, this.expiresAt - Date.now());
-  }
-
-  /**
-   * Restarts the lease at `ttlMs` from now if this grant still holds its permits. Resolves false when
-   * the lease had ended (the permits are never added back, even if nobody has taken them yet);
-   * rejects only when Redis cannot be reached.
-   */
-  async extend(ttlMs: number = this.ttlMs): Promise<boolean> {
-    if (this.releasing !== undefined) return false;
-    const extended = await this.owner.extendPermit(this, ttlMs);
-    if (!extended) this.lose('an extension found its lease ended');
-    return extended;
-  }
-
-  /** Returns the permits (at most once; later calls give the first answer). False when the lease had ended. */
-  release(): Promise<boolean> {
-    clearTimeout(this.timer);
-    this.releasing ??= this.owner.releasePermit(this);
-    return this.releasing;
-  }
-
-  /** @internal After an extension moved `expiresAt`. */
-  watch(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (Date.now() >= this.expiresAt) this.lose('its lease ran out before an extension');
-      else this.watch();
-    }, this.remainingMs + 1);
-    this.timer.unref();
-  }
-
-  private lose(reason: string): void {
-    clearTimeout(this.timer);
-    if (this.releasing !== undefined || this.controller.signal.aborted) return;
-    this.controller.abort(new LockLostError(this.resource, this.fencingToken, 0, reason));
+    super(owner, resource, id, fencingToken, expiresAt, ttlMs);
   }
 }
 
@@ -155,7 +87,7 @@ function checkCount(option: string, value: unknown, max: number): number {
  * const exports = locks.semaphore('exports', { limit: 4, fair: true });
  * await exports.using(async (signal, permit) => runExport(signal), { permits: 1 });
  */
-export class Semaphore implements PermitOwner {
+export class Semaphore implements LeaseOwner {
   readonly limit: number;
   readonly fair: boolean;
   private readonly ttlMs: number;
@@ -235,10 +167,8 @@ export class Semaphore implements PermitOwner {
       options.maxWaitMs === undefined
         ? this.maxWaitMs
         : checkMilliseconds('maxWaitMs', options.maxWaitMs, true);
-    const { signal } = options;
     const { client, notifier, defaults, metrics } = this.context;
     const startedAt = performance.now();
-    const deadline = Date.now() + maxWaitMs;
     const id = newToken();
     const fair = this.fair ? '1' : '0';
     const channel = this.fair && notifier !== undefined ? notifier.channel : '';
@@ -246,14 +176,10 @@ export class Semaphore implements PermitOwner {
     const queueEntryMs = this.fair ? 2 * (defaults.maxRetryDelayMs + defaults.jitterMs) + 1_000 : 0;
     const waiter = new GrantWaiter();
     if (channel !== '') notifier?.listen(id, waiter);
-    let lastError: unknown;
     try {
-      for (let attempts = 1; ; attempts += 1) {
-        if (signal?.aborted) return await this.gaveUp(id, attempts - 1, 'aborted', startedAt, signal.reason);
-        const sentAt = Date.now();
-        let reply: number | undefined;
-        try {
-          reply = await semaphoreAcquireScript.run(client, this.keys, [
+      const outcome = await waitForLease({
+        attempt: () =>
+          semaphoreAcquireScript.run(client, this.keys, [
             id,
             n,
             this.limit,
@@ -261,37 +187,17 @@ export class Semaphore implements PermitOwner {
             fair,
             channel,
             queueEntryMs,
-          ]);
-          lastError = undefined;
-        } catch (error) {
-          lastError = error;
-        }
-        if (reply !== undefined && reply > 0) {
-          metrics.acquire.acquired.inc();
-          metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
-          return this.permit(id, n, reply, sentAt, ttlMs);
-        }
-        const now = Date.now();
-        if (now >= deadline) {
-          return await this.gaveUp(
-            id,
-            attempts,
-            lastError === undefined ? 'timeout' : 'unavailable',
-            startedAt,
-            lastError,
-          );
-        }
-        let delay = Math.min(
-          defaults.retryDelayMs * 2 ** (attempts - 1),
-          Math.max(defaults.retryDelayMs, defaults.maxRetryDelayMs),
-        );
-        // The earliest lease ends sooner: look then.
-        if (reply !== undefined && reply < 0 && -reply < delay) delay = -reply + 1;
-        delay = Math.min(delay + Math.floor(Math.random() * (defaults.jitterMs + 1)), deadline - now);
-        // A notice (fair mode) wakes it early; the next attempt then collects the grant.
-        waiter.fence = 0;
-        await waiter.sleep(delay, signal);
-      }
+          ]),
+        maxWaitMs,
+        timing: defaults,
+        signal: options.signal,
+        waiter,
+      });
+      if (!outcome.granted)
+        return await this.gaveUp(id, outcome.attempts, outcome.reason, startedAt, outcome.cause);
+      metrics.acquire.acquired.inc();
+      metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
+      return this.permit(id, n, outcome.fencingToken, outcome.sentAt, ttlMs);
     } finally {
       if (channel !== '') notifier?.forget(id);
     }
@@ -321,12 +227,12 @@ export class Semaphore implements PermitOwner {
   }
 
   /** @internal Used by {@link SemaphorePermit.release}. */
-  async releasePermit(permit: SemaphorePermit): Promise<boolean> {
+  async releaseLease(permit: LeaseHandle): Promise<boolean> {
     return (await semaphoreReleaseScript.run(this.context.client, this.keys, [permit.id, this.limit])) === 1;
   }
 
   /** @internal Used by {@link SemaphorePermit.extend}. */
-  async extendPermit(permit: SemaphorePermit, ttlMs: number): Promise<boolean> {
+  async extendLease(permit: LeaseHandle, ttlMs: number): Promise<boolean> {
     checkMilliseconds('ttlMs', ttlMs);
     const sentAt = Date.now();
     const extended =

@@ -1,0 +1,58 @@
+import { GrantWaiter } from './grant-waiter.js';
+import type { LockNotAcquiredReason } from './lock.errors.js';
+import type { ResolvedLockOptions } from './lock-options.validator.js';
+
+/** How a wait for a lease ended. */
+export type LeaseWaitOutcome =
+  | { granted: true; fencingToken: number; sentAt: number }
+  | { granted: false; reason: LockNotAcquiredReason; attempts: number; cause?: unknown };
+
+/** What {@link waitForLease} needs. */
+export interface LeaseWait {
+  /** One attempt: the fencing token (> 0) when granted, else minus a hint of how long to wait (<= 0). */
+  attempt(): Promise<number>;
+  maxWaitMs: number;
+  /** Retry delays and jitter. */
+  timing: Pick<ResolvedLockOptions, 'retryDelayMs' | 'maxRetryDelayMs' | 'jitterMs'>;
+  signal?: AbortSignal;
+  /** Set when a grant notice can wake the wait early (the next attempt collects the grant). */
+  waiter?: GrantWaiter;
+}
+
+/**
+ * @internal The wait loop of semaphores and read-write locks: attempts until granted, sleeping
+ * between attempts on a backing-off, jittered timer (shortened to the attempt's hint, cut short by a
+ * grant notice), until `maxWaitMs` passes or `signal` aborts. A failed attempt (Redis unreachable)
+ * is retried like a refusal. Never throws: the outcome says how it ended.
+ */
+export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
+  const { timing, signal } = wait;
+  const sleeper = wait.waiter ?? new GrantWaiter();
+  const deadline = Date.now() + wait.maxWaitMs;
+  let cause: unknown;
+  for (let attempts = 1; ; attempts += 1) {
+    if (signal?.aborted)
+      return { granted: false, reason: 'aborted', attempts: attempts - 1, cause: signal.reason };
+    const sentAt = Date.now();
+    let reply: number | undefined;
+    try {
+      reply = await wait.attempt();
+      cause = undefined;
+    } catch (error) {
+      cause = error;
+    }
+    if (reply !== undefined && reply > 0) return { granted: true, fencingToken: reply, sentAt };
+    const now = Date.now();
+    if (now >= deadline) {
+      return { granted: false, reason: cause === undefined ? 'timeout' : 'unavailable', attempts, cause };
+    }
+    let delay = Math.min(
+      timing.retryDelayMs * 2 ** (attempts - 1),
+      Math.max(timing.retryDelayMs, timing.maxRetryDelayMs),
+    );
+    if (reply !== undefined && reply < 0 && -reply < delay) delay = -reply + 1;
+    delay = Math.min(delay + Math.floor(Math.random() * (timing.jitterMs + 1)), deadline - now);
+    sleeper.fence = 0;
+    await sleeper.sleep(delay, signal);
+  }
+}
