@@ -3,6 +3,14 @@ export { LOCK_MODULE_OPTIONS } from './lock.module-definition.js';
 export { LockService, type LockedFunction } from './lock.service.js';
 export { Lock } from './lock.js';
 export {
+  ReadWriteLease,
+  ReadWriteLock,
+  type ReadWriteAcquireOptions,
+  type ReadWriteLockOptions,
+} from './read-write-lock.js';
+export type { ReadWriteMode } from './read-write-lock-scripts.js';
+export { LeaseHandle } from './lease-handle.js';
+export {
   Semaphore,
   SemaphorePermit,
   type SemaphoreAcquireOptions,
@@ -23,6 +31,7 @@ export type {
 export {
   FencedOutError,
   LockError,
+  UpgradeNotSupportedError,
   LockLostError,
   LockNotAcquiredError,
   LockOptionsError,

@@ -56,3 +56,8 @@ export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
     await sleeper.sleep(delay, signal);
   }
 }
+
+/** A lease's end by the local clock: counted from before the request, less the drift allowance. */
+export function leaseEnd(sentAt: number, ttlMs: number, driftFactor: number): number {
+  return sentAt + ttlMs - Math.floor(ttlMs * driftFactor) - 2;
+}

@@ -80,3 +80,15 @@ export class FencedOutError extends LockError {
     );
   }
 }
+
+/**
+ * A holder of a read lease asked for the write lease of the same lock. The writer waits for every
+ * reader, this one included, so granting it would never happen: release the read lease first.
+ */
+export class UpgradeNotSupportedError extends LockError {
+  constructor(readonly resource: string) {
+    super(
+      `read-write lock "${resource}": a reader cannot upgrade to writer (it would wait for itself); release the read lease, then acquire the write lease`,
+    );
+  }
+}

@@ -11,7 +11,8 @@ import { newToken } from './lease-token.js';
 import { LockGrantNotifier } from './lock-grant.notifier.js';
 import { createLockMetrics, type LockMetrics } from './lock.metrics.js';
 import { Semaphore, type SemaphoreOptions } from './semaphore.js';
-import { createSemaphoreMetrics, type SemaphoreMetrics } from './semaphore.metrics.js';
+import { createLeaseMetrics, type LeaseMetrics } from './lease.metrics.js';
+import { ReadWriteLock, type ReadWriteLockOptions } from './read-write-lock.js';
 import type { AcquireOptions, LockModuleOptions, TryAcquireOptions } from './lock-options.interface.js';
 import {
   checkMilliseconds,
@@ -146,11 +147,13 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private readonly client: RedisClient;
   private readonly keyspace: RedisKeyspace;
   private readonly semaphoreKeyspace: RedisKeyspace;
+  private readonly readWriteKeyspace: RedisKeyspace;
   private readonly options: ResolvedLockOptions;
   private readonly metrics: LockMetrics;
   private readonly metricsService?: MetricsService;
-  /** Registered on the first semaphore only. */
-  private semaphoreMetrics?: SemaphoreMetrics;
+  /** Registered on the first semaphore, or read-write lock, only. */
+  private semaphoreMetrics?: LeaseMetrics;
+  private readWriteMetrics?: LeaseMetrics;
   private readonly notifier?: LockGrantNotifier;
   private readonly channel: string;
   /** In-process hand-over state by resource; undefined when `localHandoff` is off or in Redlock mode. */
@@ -174,6 +177,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     this.client = first.client;
     this.keyspace = first.keyspace;
     this.semaphoreKeyspace = list[0]!.keyspace('semaphore');
+    this.readWriteKeyspace = list[0]!.keyspace('rwlock');
     this.mode = list.length === 1 ? 'single' : 'redlock';
     this.quorum = Math.floor(list.length / 2) + 1;
     this.metrics = createLockMetrics(metrics);
@@ -195,13 +199,28 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    * name and options. Throws LockOptionsError naming a bad option.
    */
   semaphore(name: string, options: SemaphoreOptions): Semaphore {
-    this.semaphoreMetrics ??= createSemaphoreMetrics(this.metricsService);
+    this.semaphoreMetrics ??= createLeaseMetrics(this.metricsService, 'semaphore');
     return new Semaphore(name, options, {
       client: this.client,
       keyspace: this.semaphoreKeyspace,
       notifier: this.notifier,
       defaults: this.options,
       metrics: this.semaphoreMetrics,
+    });
+  }
+
+  /**
+   * A read-write lock named `name` (see {@link ReadWriteLock}): many readers or one writer, writer
+   * preference, on this service's connection (the first server's in Redlock mode). Throws
+   * LockOptionsError naming a bad option.
+   */
+  readWriteLock(name: string, options: ReadWriteLockOptions = {}): ReadWriteLock {
+    this.readWriteMetrics ??= createLeaseMetrics(this.metricsService, 'rwlock');
+    return new ReadWriteLock(name, options, {
+      client: this.client,
+      keyspace: this.readWriteKeyspace,
+      defaults: this.options,
+      metrics: this.readWriteMetrics,
     });
   }
 

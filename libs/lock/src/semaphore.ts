@@ -5,9 +5,8 @@ import { newToken } from './lease-token.js';
 import { runHolding } from './lock-extender.js';
 import type { LockGrantNotifier } from './lock-grant.notifier.js';
 import { LeaseHandle, type LeaseOwner } from './lease-handle.js';
-import { waitForLease } from './lease-wait.js';
+import { leaseEnd, waitForLease } from './lease-wait.js';
 import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
-import type { AcquireOutcome } from './lock.metrics.js';
 import { checkMilliseconds, type ResolvedLockOptions } from './lock-options.validator.js';
 import {
   semaphoreAcquireScript,
@@ -15,7 +14,7 @@ import {
   semaphoreExtendScript,
   semaphoreReleaseScript,
 } from './semaphore-scripts.js';
-import type { SemaphoreMetrics } from './semaphore.metrics.js';
+import { outcomeOf, type LeaseMetrics } from './lease.metrics.js';
 
 /** What a semaphore is: its size and how it grants. Unset timings take the `LockModule`'s. */
 export interface SemaphoreOptions {
@@ -63,7 +62,7 @@ export interface SemaphoreContext {
   keyspace: RedisKeyspace;
   notifier?: LockGrantNotifier;
   defaults: ResolvedLockOptions;
-  metrics: SemaphoreMetrics;
+  metrics: LeaseMetrics;
 }
 
 const MAX_LIMIT = 2 ** 31;
@@ -238,7 +237,10 @@ export class Semaphore implements LeaseOwner {
     const extended =
       (await semaphoreExtendScript.run(this.context.client, this.keys, [permit.id, ttlMs])) === 1;
     if (extended) {
-      permit.expiresAt = Math.max(permit.expiresAt, this.estimate(sentAt, ttlMs));
+      permit.expiresAt = Math.max(
+        permit.expiresAt,
+        leaseEnd(sentAt, ttlMs, this.context.defaults.driftFactor),
+      );
       permit.watch();
     }
     return extended;
@@ -251,12 +253,15 @@ export class Semaphore implements LeaseOwner {
     sentAt: number,
     ttlMs: number,
   ): SemaphorePermit {
-    return new SemaphorePermit(this, this.name, id, n, fencingToken, this.estimate(sentAt, ttlMs), ttlMs);
-  }
-
-  /** The lease's end by the local clock, counted from before the request, less the drift allowance. */
-  private estimate(sentAt: number, ttlMs: number): number {
-    return sentAt + ttlMs - Math.floor(ttlMs * this.context.defaults.driftFactor) - 2;
+    return new SemaphorePermit(
+      this,
+      this.name,
+      id,
+      n,
+      fencingToken,
+      leaseEnd(sentAt, ttlMs, this.context.defaults.driftFactor),
+      ttlMs,
+    );
   }
 
   /** Leaves the queue (returning permits granted meanwhile) and rejects. */
@@ -270,9 +275,7 @@ export class Semaphore implements LeaseOwner {
     // A grant may have landed after the last attempt: the release script returns it, or drops the
     // queue entry. If Redis is unreachable, both lapse by themselves.
     await semaphoreReleaseScript.run(this.context.client, this.keys, [id, this.limit]).catch(() => 0);
-    const outcome: AcquireOutcome =
-      reason === 'aborted' ? 'aborted' : reason === 'unavailable' ? 'error' : 'not_acquired';
-    this.context.metrics.acquire[outcome].inc();
+    this.context.metrics.acquire[outcomeOf(reason)].inc();
     this.context.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
     throw new LockNotAcquiredError(this.name, attempts, reason, cause === undefined ? undefined : { cause });
   }
