@@ -11,6 +11,13 @@ export {
 export type { ReadWriteMode } from './read-write-lock-scripts.js';
 export { LeaseHandle } from './lease-handle.js';
 export {
+  LeaderElector,
+  type LeaderElectionOptions,
+  type LeaderState,
+  type LeaderStatus,
+  type LeaderTermWindow,
+} from './leader-elector.js';
+export {
   Semaphore,
   SemaphorePermit,
   type SemaphoreAcquireOptions,

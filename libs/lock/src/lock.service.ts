@@ -13,6 +13,8 @@ import { createLockMetrics, type LockMetrics } from './lock.metrics.js';
 import { Semaphore, type SemaphoreOptions } from './semaphore.js';
 import { createLeaseMetrics, type LeaseMetrics } from './lease.metrics.js';
 import { ReadWriteLock, type ReadWriteLockOptions } from './read-write-lock.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader-elector.js';
+import { createLeaderMetrics, type LeaderMetrics } from './leader.metrics.js';
 import type { AcquireOptions, LockModuleOptions, TryAcquireOptions } from './lock-options.interface.js';
 import {
   checkMilliseconds,
@@ -148,12 +150,14 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private readonly keyspace: RedisKeyspace;
   private readonly semaphoreKeyspace: RedisKeyspace;
   private readonly readWriteKeyspace: RedisKeyspace;
+  private readonly leaderKeyspace: RedisKeyspace;
   private readonly options: ResolvedLockOptions;
   private readonly metrics: LockMetrics;
   private readonly metricsService?: MetricsService;
   /** Registered on the first semaphore, or read-write lock, only. */
   private semaphoreMetrics?: LeaseMetrics;
   private readWriteMetrics?: LeaseMetrics;
+  private leaderMetrics?: LeaderMetrics;
   private readonly notifier?: LockGrantNotifier;
   private readonly channel: string;
   /** In-process hand-over state by resource; undefined when `localHandoff` is off or in Redlock mode. */
@@ -178,6 +182,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     this.keyspace = first.keyspace;
     this.semaphoreKeyspace = list[0]!.keyspace('semaphore');
     this.readWriteKeyspace = list[0]!.keyspace('rwlock');
+    this.leaderKeyspace = list[0]!.keyspace('leader');
     this.mode = list.length === 1 ? 'single' : 'redlock';
     this.quorum = Math.floor(list.length / 2) + 1;
     this.metrics = createLockMetrics(metrics);
@@ -221,6 +226,21 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       keyspace: this.readWriteKeyspace,
       defaults: this.options,
       metrics: this.readWriteMetrics,
+    });
+  }
+
+  /**
+   * A leader election named `name` (see {@link LeaderElector}) on this service's connection (the
+   * first server's in Redlock mode); call `start()` to join it and `stop()` to leave it. Throws
+   * LockOptionsError naming a bad option (the timings must satisfy leaseMs > renewDeadlineMs >
+   * 1.2 × retryPeriodMs).
+   */
+  election(name: string, options: LeaderElectionOptions = {}): LeaderElector {
+    this.leaderMetrics ??= createLeaderMetrics(this.metricsService);
+    return new LeaderElector(name, options, {
+      client: this.client,
+      keyspace: this.leaderKeyspace,
+      metrics: this.leaderMetrics,
     });
   }
 
