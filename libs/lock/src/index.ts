@@ -10,6 +10,12 @@ export {
 } from './read-write-lock.js';
 export type { ReadWriteMode } from './read-write-lock-scripts.js';
 export { LeaseHandle } from './lease-handle.js';
+export { LeaderElectionModule, LeaderElectionRunner } from './leader-election.module.js';
+export {
+  LEADER_ELECTION_MODULE_OPTIONS,
+  type LeaderElectionModuleOptions,
+} from './leader-election.module-definition.js';
+export { LeaderOnly } from './leader-only.decorator.js';
 export {
   LeaderElector,
   type LeaderElectionOptions,
@@ -26,7 +32,7 @@ export {
 export { FencedStore, type FencedWriteOptions } from './fenced.store.js';
 export { defineFencedScript, FencedScript, type FencedScriptDefinition } from './fenced-script.js';
 export { WithLock, type WithLockOptions } from './with-lock.decorator.js';
-export { WITH_LOCK_METADATA } from './lock.constants.js';
+export { LEADER_ONLY_METADATA, WITH_LOCK_METADATA } from './lock.constants.js';
 export { LockDecoratorsExplorer } from './lock-decorators.explorer.js';
 export { compileResourceTemplate, ResourceTemplateError } from './resource-template.js';
 export type {
