@@ -223,12 +223,12 @@ export class LeaderElector {
    */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
-    const wasLeading = this.state === 'leader';
     const value = this.value;
+    // Ends locally first: nothing acts as leader from here on, and nothing campaigns again.
+    const window = this.state === 'leader' ? this.endTerm('stopped') : undefined;
+    this.state = 'stopped';
     clearTimeout(this.timer);
-    if (wasLeading) {
-      // Ends locally first: nothing acts as leader from here on; then the lease goes.
-      const window = this.endTerm('stopped');
+    if (window !== undefined) {
       try {
         const resignedAt = await resignScript.run(this.context.client, [this.keys[0]], [value, this.channel]);
         if (resignedAt > 0) window.endedBy = Math.min(window.endedBy, resignedAt);
@@ -237,8 +237,6 @@ export class LeaderElector {
       }
       this.notifyRevoked(window, 'stopped');
     }
-    this.state = 'stopped';
-    clearTimeout(this.timer);
     await this.subscriber.stop().catch(() => undefined);
   }
 
@@ -276,8 +274,14 @@ export class LeaderElector {
       this.schedule(this.retryPeriodMs);
       return;
     }
-    if (this.state !== 'follower') return;
     const term = Number(reply[0]);
+    if (this.state === 'stopped' && term > 0) {
+      // Stopped while this campaign was in flight, and it won: give the lease straight back.
+      const value = `${term} ${this.instance}`;
+      await resignScript.run(this.context.client, [this.keys[0]], [value, this.channel]).catch(() => 0);
+      return;
+    }
+    if (this.state !== 'follower') return;
     if (term > 0) {
       this.elected(term, Number(reply[1]), sentAt);
       return;
