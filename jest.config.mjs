@@ -16,6 +16,9 @@ export default {
   testMatch: ['<rootDir>/{libs,apps,test}/**/*.spec.ts'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+  // Nest's loggers stay silent unless REDKIT_TEST_LOGS=1, so that a green run is quiet; the reply
+  // parser's buffer-shrinking timer does not hold a jest worker past its exit deadline.
+  setupFiles: ['<rootDir>/test/harness/quiet-logs.ts', '<rootDir>/test/harness/reply-parser-timer.ts'],
   testTimeout: 30_000,
   maxWorkers: 2,
 };

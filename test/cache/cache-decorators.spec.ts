@@ -7,7 +7,6 @@ import {
   Get,
   Injectable,
   type INestApplication,
-  type LoggerService,
   Module,
   NotFoundException,
   Param,
@@ -32,7 +31,7 @@ import {
 import { getRedisConnectionToken, RedisModule, type RedisConnection } from '@redkit/redis';
 import request from 'supertest';
 
-import { sharedRedisUrl } from '../harness/index.js';
+import { captureLogs, sharedRedisUrl } from '../harness/index.js';
 import { deleteKeys, sleep, uniquePrefix } from './cache-test-kit.js';
 
 /** How many times each decorated method or handler really ran. */
@@ -241,12 +240,9 @@ class BooksController {
   }
 }
 
-const silentLogger: LoggerService = { log() {}, error() {}, warn() {} };
-
 async function startApp(
   keyPrefix: string,
   metadata: { providers?: Provider[]; controllers?: Type[] },
-  logger: LoggerService = silentLogger,
 ): Promise<INestApplication> {
   @Module({
     imports: [
@@ -257,10 +253,8 @@ async function startApp(
     controllers: metadata.controllers ?? [],
   })
   class DecoratedAppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [DecoratedAppModule] })
-    .setLogger(logger)
-    .compile();
-  const app = moduleRef.createNestApplication({ logger });
+  const moduleRef = await Test.createTestingModule({ imports: [DecoratedAppModule] }).compile();
+  const app = moduleRef.createNestApplication();
   try {
     await app.init();
   } catch (error) {
@@ -656,17 +650,16 @@ describe('cache decorator options', () => {
         return id;
       }
     }
-    const warnings: string[] = [];
-    const capturing: LoggerService = {
-      log() {},
-      error() {},
-      warn(message: unknown) {
-        warnings.push(String(message));
-      },
-    };
-    const app = await startApp(keyPrefix, { providers: [PerRequestBooks] }, capturing);
-    await app.close();
+    const logs = await captureLogs(async () => {
+      const app = await startApp(keyPrefix, { providers: [PerRequestBooks] });
+      await app.close();
+    });
 
-    expect(warnings).toContainEqual(expect.stringContaining('PerRequestBooks is request-scoped'));
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: expect.stringContaining('PerRequestBooks is request-scoped'),
+      }),
+    );
   });
 });

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from '@jest/globals';
 
-import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies } from '../harness/index.js';
+import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies, workerOutput } from '../harness/index.js';
 import { uniquePrefix } from './cache-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,7 +23,10 @@ describe.each(sharedTopologies)('distributed single-flight on %s', (_name, redis
   it('runs the loader exactly once for 3 processes x 50 concurrent callers on one cold key', async () => {
     const options = JSON.stringify({ ...redis(), keyPrefix });
     const started = Array.from({ length: 3 }, () => {
-      const child = fork(worker, [options, '50', 'cold-key'], { cwd: root, stdio: 'ignore' });
+      const child = fork(worker, [options, '50', 'cold-key'], {
+        cwd: root,
+        stdio: ['ignore', workerOutput, workerOutput, 'ipc'],
+      });
       children.push(child);
       return child;
     });

@@ -8,3 +8,4 @@ export { generateTlsFiles, type TlsFiles } from './tls-files.js';
 export { deleteKeys, killWorkersAndDeleteKeys, metricValue, sleep, uniquePrefix } from './test-keys.js';
 export { messageFrom } from './worker-messages.js';
 export { PlaceholderConnectionModule } from './placeholder-connection.module.js';
+export { captureLogs, workerOutput, type NestLogEntry } from './nest-logs.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection } from '@redkit/redis';
 
-import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies } from '../harness/index.js';
+import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies, workerOutput } from '../harness/index.js';
 import { uniquePrefix } from './lock-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,7 +30,7 @@ describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_nam
     const started = Array.from({ length: PROCESSES }, () => {
       const child = fork(worker, [options, String(WORKERS), String(SECTIONS / PROCESSES), counterKey], {
         cwd: root,
-        stdio: 'ignore',
+        stdio: ['ignore', workerOutput, workerOutput, 'ipc'],
       });
       children.push(child);
       return child;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StreamInspector, StreamProducer } from '@redkit/messaging';
 import type { RedisConnection } from '@redkit/redis';
 
-import { eventually, messageFrom, sharedTopologies } from '../harness/index.js';
+import { eventually, messageFrom, sharedTopologies, workerOutput } from '../harness/index.js';
 import { deleteKeys, open, uniquePrefix } from './messaging-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -47,7 +47,7 @@ describe.each(sharedTopologies)('3 consumer processes on %s', (_name, redis) => 
       children.push(
         fork(worker, [options, 'work', 'workers', `worker-${index}`, processedKey], {
           cwd: root,
-          stdio: 'ignore',
+          stdio: ['ignore', workerOutput, workerOutput, 'ipc'],
         }),
       );
     }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RateLimitRule } from '@redkit/rate-limit';
 
-import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies } from '../harness/index.js';
+import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies, workerOutput } from '../harness/index.js';
 import { uniquePrefix } from './rate-limit-test-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -65,7 +65,7 @@ describe.each(sharedTopologies)('exactness under 4 processes x 64 in flight on %
         fork(worker, args, {
           cwd: root,
           execArgv: workerExecArgv,
-          stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+          stdio: ['ignore', workerOutput, 'pipe', 'ipc'],
         }),
       );
     }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { RedisConnection, RedisHealthIndicator, getRedisConnectionToken } from '@redkit/redis';
 
-import { RedisClusterServers, RedisServer, eventually, messageFrom } from '../harness/index.js';
+import { RedisClusterServers, RedisServer, eventually, messageFrom, workerOutput } from '../harness/index.js';
 import { freePort } from '../harness/free-port.js';
 import { createRedisTestApp } from './redis-test-app.js';
 
@@ -162,7 +162,7 @@ describe('a connection given up at startup', () => {
       [String(port)],
       {
         cwd: fileURLToPath(new URL('../..', import.meta.url)),
-        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+        stdio: ['ignore', workerOutput, workerOutput, 'ipc'],
       },
     );
     const exited = new Promise<number>((resolve) => child.once('exit', () => resolve(Date.now())));
