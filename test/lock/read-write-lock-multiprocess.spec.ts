@@ -12,7 +12,7 @@ const worker = fileURLToPath(new URL('./fixtures/rwlock.worker.mjs', import.meta
 
 const PROCESSES = 4;
 const WORKERS = 16;
-const SECTIONS = 800;
+const SECTIONS = 400;
 
 interface Report {
   violations?: string[];

@@ -1,6 +1,6 @@
 import { GrantWaiter } from './grant-waiter.js';
 import type { LockNotAcquiredReason } from './lock.errors.js';
-import type { ResolvedLockOptions } from './lock-options.validator.js';
+import { checkMilliseconds, type ResolvedLockOptions } from './lock-options.validator.js';
 
 /** How a wait for a lease ended. */
 export type LeaseWaitOutcome =
@@ -60,4 +60,21 @@ export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
 /** A lease's end by the local clock: counted from before the request, less the drift allowance. */
 export function leaseEnd(sentAt: number, ttlMs: number, driftFactor: number): number {
   return sentAt + ttlMs - Math.floor(ttlMs * driftFactor) - 2;
+}
+
+/**
+ * The lease and the longest wait of one call: its own options where given (validated, naming them),
+ * else the primitive's, else the LockModule's.
+ */
+export function leaseTimings(
+  options: { ttlMs?: number; maxWaitMs?: number },
+  defaults: { ttlMs: number; maxWaitMs: number },
+): { ttlMs: number; maxWaitMs: number } {
+  return {
+    ttlMs: options.ttlMs === undefined ? defaults.ttlMs : checkMilliseconds('ttlMs', options.ttlMs),
+    maxWaitMs:
+      options.maxWaitMs === undefined
+        ? defaults.maxWaitMs
+        : checkMilliseconds('maxWaitMs', options.maxWaitMs, true),
+  };
 }

@@ -1,6 +1,6 @@
 import type { DeferredCounterChild, DeferredHistogramChild, MetricsService } from '@redkit/metrics';
 
-import type { AcquireOutcome } from './lock.metrics.js';
+import { NOOP_OUTCOMES, outcomeChildren, type AcquireOutcome } from './lock.metrics.js';
 
 /** Which primitive's metrics: `redkit_<primitive>_*`. */
 export type LeasePrimitive = 'semaphore' | 'rwlock';
@@ -35,7 +35,7 @@ export function createLeaseMetrics(
 ): LeaseMetrics {
   if (metrics === undefined) {
     return {
-      acquire: { acquired: NOOP, not_acquired: NOOP, aborted: NOOP, error: NOOP },
+      acquire: NOOP_OUTCOMES,
       waitSeconds: NOOP,
       lost: NOOP,
     };
@@ -46,12 +46,7 @@ export function createLeaseMetrics(
     labelNames: ['outcome'],
   });
   return {
-    acquire: {
-      acquired: acquire.labels({ outcome: 'acquired' }),
-      not_acquired: acquire.labels({ outcome: 'not_acquired' }),
-      aborted: acquire.labels({ outcome: 'aborted' }),
-      error: acquire.labels({ outcome: 'error' }),
-    },
+    acquire: outcomeChildren(acquire),
     waitSeconds: metrics
       .deferredHistogram({
         name: `redkit_${primitive}_wait_seconds`,

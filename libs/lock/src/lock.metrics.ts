@@ -16,11 +16,31 @@ const HOLD_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300]
 
 const NOOP = { inc() {}, observe() {} };
 
+/** No-op children of every outcome, for an app without `MetricsService`. */
+export const NOOP_OUTCOMES: Record<AcquireOutcome, DeferredCounterChild> = {
+  acquired: NOOP,
+  not_acquired: NOOP,
+  aborted: NOOP,
+  error: NOOP,
+};
+
+/** The children of an `outcome`-labelled acquisition counter, bound once. */
+export function outcomeChildren(counter: {
+  labels(labels: { outcome: string }): DeferredCounterChild;
+}): Record<AcquireOutcome, DeferredCounterChild> {
+  return {
+    acquired: counter.labels({ outcome: 'acquired' }),
+    not_acquired: counter.labels({ outcome: 'not_acquired' }),
+    aborted: counter.labels({ outcome: 'aborted' }),
+    error: counter.labels({ outcome: 'error' }),
+  };
+}
+
 /** The metrics, or no-ops when the app has no `MetricsService`. */
 export function createLockMetrics(metrics: MetricsService | undefined): LockMetrics {
   if (metrics === undefined) {
     return {
-      acquire: { acquired: NOOP, not_acquired: NOOP, aborted: NOOP, error: NOOP },
+      acquire: NOOP_OUTCOMES,
       waitSeconds: NOOP,
       holdSeconds: NOOP,
       lost: NOOP,
@@ -36,12 +56,7 @@ export function createLockMetrics(metrics: MetricsService | undefined): LockMetr
     help: 'Held locks lost before release (an extension failed or came too late).',
   });
   return {
-    acquire: {
-      acquired: acquire.labels({ outcome: 'acquired' }),
-      not_acquired: acquire.labels({ outcome: 'not_acquired' }),
-      aborted: acquire.labels({ outcome: 'aborted' }),
-      error: acquire.labels({ outcome: 'error' }),
-    },
+    acquire: outcomeChildren(acquire),
     waitSeconds: metrics
       .deferredHistogram({
         name: 'redkit_lock_wait_seconds',

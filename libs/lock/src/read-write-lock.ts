@@ -4,7 +4,7 @@ import type { RedisClient, RedisKeyspace } from '@redkit/redis';
 
 import { LeaseHandle, type LeaseOwner } from './lease-handle.js';
 import { newToken } from './lease-token.js';
-import { leaseEnd, waitForLease } from './lease-wait.js';
+import { leaseEnd, leaseTimings, waitForLease } from './lease-wait.js';
 import { runHolding } from './lock-extender.js';
 import { LockNotAcquiredError, LockOptionsError, UpgradeNotSupportedError } from './lock.errors.js';
 import { checkMilliseconds, type ResolvedLockOptions } from './lock-options.validator.js';
@@ -82,8 +82,8 @@ const readsHeld = new AsyncLocalStorage<ReadonlySet<string>>();
  * await catalog.write((signal, lease) => rebuildCatalog(lease.fencingToken)); // alone
  */
 export class ReadWriteLock implements LeaseOwner {
-  private readonly ttlMs: number;
-  private readonly maxWaitMs: number;
+  /** The lease and longest wait of a call that gives none. */
+  private readonly timings: { ttlMs: number; maxWaitMs: number };
   private readonly keys: string[];
   /** Identifies this lock (server and name) in the async context of `read()`. */
   private readonly identity: string;
@@ -97,12 +97,7 @@ export class ReadWriteLock implements LeaseOwner {
     if (typeof options !== 'object' || options === null) {
       throw new LockOptionsError('readWriteLock', 'options must be an object');
     }
-    this.ttlMs =
-      options.ttlMs === undefined ? context.defaults.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
-    this.maxWaitMs =
-      options.maxWaitMs === undefined
-        ? context.defaults.maxWaitMs
-        : checkMilliseconds('maxWaitMs', options.maxWaitMs, true);
+    this.timings = leaseTimings(options, context.defaults);
     const base = context.keyspace.tagged(name);
     this.identity = base;
     this.keys = ['writer', 'readers', 'waiting', 'fence'].map((part) => `${base}:${part}`);
@@ -171,11 +166,7 @@ export class ReadWriteLock implements LeaseOwner {
   }
 
   private async acquire(mode: ReadWriteMode, options: ReadWriteAcquireOptions): Promise<ReadWriteLease> {
-    const ttlMs = options.ttlMs === undefined ? this.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
-    const maxWaitMs =
-      options.maxWaitMs === undefined
-        ? this.maxWaitMs
-        : checkMilliseconds('maxWaitMs', options.maxWaitMs, true);
+    const { ttlMs, maxWaitMs } = leaseTimings(options, this.timings);
     const { client, defaults, metrics } = this.context;
     const startedAt = performance.now();
     const id = newToken();

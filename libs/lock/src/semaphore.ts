@@ -5,7 +5,7 @@ import { newToken } from './lease-token.js';
 import { runHolding } from './lock-extender.js';
 import type { LockGrantNotifier } from './lock-grant.notifier.js';
 import { LeaseHandle, type LeaseOwner } from './lease-handle.js';
-import { leaseEnd, waitForLease } from './lease-wait.js';
+import { leaseEnd, leaseTimings, waitForLease } from './lease-wait.js';
 import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
 import { checkMilliseconds, type ResolvedLockOptions } from './lock-options.validator.js';
 import {
@@ -89,8 +89,8 @@ function checkCount(option: string, value: unknown, max: number): number {
 export class Semaphore implements LeaseOwner {
   readonly limit: number;
   readonly fair: boolean;
-  private readonly ttlMs: number;
-  private readonly maxWaitMs: number;
+  /** The lease and longest wait of a call that gives none. */
+  private readonly timings: { ttlMs: number; maxWaitMs: number };
   private readonly keys: string[];
 
   constructor(
@@ -106,12 +106,7 @@ export class Semaphore implements LeaseOwner {
     this.fair = options.fair ?? false;
     if (typeof this.fair !== 'boolean')
       throw new LockOptionsError('fair', `must be a boolean, got ${String(this.fair)}`);
-    this.ttlMs =
-      options.ttlMs === undefined ? context.defaults.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
-    this.maxWaitMs =
-      options.maxWaitMs === undefined
-        ? context.defaults.maxWaitMs
-        : checkMilliseconds('maxWaitMs', options.maxWaitMs, true);
+    this.timings = leaseTimings(options, context.defaults);
     const base = context.keyspace.tagged(name);
     this.keys = ['holders', 'permits', 'used', 'fence', 'queue', 'waiters'].map((part) => `${base}:${part}`);
   }
@@ -125,7 +120,7 @@ export class Semaphore implements LeaseOwner {
     options: Omit<SemaphoreAcquireOptions, 'maxWaitMs' | 'signal'> = {},
   ): Promise<SemaphorePermit | null> {
     const n = checkCount('permits', permits, this.limit);
-    const ttlMs = options.ttlMs === undefined ? this.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
+    const { ttlMs } = leaseTimings(options, this.timings);
     const id = newToken();
     const sentAt = Date.now();
     let reply: number;
@@ -161,11 +156,7 @@ export class Semaphore implements LeaseOwner {
    */
   async acquire(permits = 1, options: SemaphoreAcquireOptions = {}): Promise<SemaphorePermit> {
     const n = checkCount('permits', permits, this.limit);
-    const ttlMs = options.ttlMs === undefined ? this.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
-    const maxWaitMs =
-      options.maxWaitMs === undefined
-        ? this.maxWaitMs
-        : checkMilliseconds('maxWaitMs', options.maxWaitMs, true);
+    const { ttlMs, maxWaitMs } = leaseTimings(options, this.timings);
     const { client, notifier, defaults, metrics } = this.context;
     const startedAt = performance.now();
     const id = newToken();
