@@ -38,6 +38,8 @@ type ScenarioName = 'semaphore' | 'leader-handover' | 'leader-after-sigkill' | '
 
 interface CoordinationSubject extends Closeable {
   scenarios: readonly ScenarioName[];
+  /** Electors and buses a scenario started, stopped when the subject closes. */
+  cleanup: (() => Promise<unknown>)[];
   /** semaphore: one acquire + release. */
   section?(): Promise<void>;
   redisUrl: string;
@@ -50,6 +52,7 @@ async function redkitSubject(url: string, fair: boolean): Promise<CoordinationSu
   const locks = new LockService(connection, { ttlMs: TTL_MS, maxWaitMs: WAIT_MS });
   await locks.onModuleInit();
   const semaphore = locks.semaphore('bench', { limit: LIMIT, fair });
+  const cleanup: (() => Promise<unknown>)[] = [];
   return {
     scenarios: fair
       ? ['semaphore']
@@ -57,11 +60,13 @@ async function redkitSubject(url: string, fair: boolean): Promise<CoordinationSu
     redisUrl: url,
     locks,
     connection,
+    cleanup,
     async section() {
       const permit = await semaphore.acquire();
       await permit.release();
     },
     async close() {
+      for (const step of cleanup) await step();
       await locks.onApplicationShutdown();
       await connection.close();
     },
@@ -78,6 +83,7 @@ async function peerSubject(
   return {
     scenarios: ['semaphore'],
     redisUrl: url,
+    cleanup: [],
     async section() {
       // One object per acquire: redis-semaphore's documented use (a shared one breaks its limit, #249).
       const semaphore = new PeerSemaphore(client, 'bench', LIMIT, options);
@@ -130,6 +136,7 @@ function led(elector: LeaderElector): Promise<void> {
         resolve();
       }
     }, 1);
+    check.unref();
   });
 }
 
@@ -151,6 +158,10 @@ const scenarios: Scenario<CoordinationSubject>[] = [
       await led(leader);
       let follower = locks.election('bench-handover', HANDOVER);
       await follower.start();
+      subject.cleanup.push(
+        () => leader.stop(),
+        () => follower.stop(),
+      );
       const measured = takeovers();
       return {
         inFlight: 1,
@@ -176,6 +187,7 @@ const scenarios: Scenario<CoordinationSubject>[] = [
       if (!subject.scenarios.includes('leader-after-sigkill') || !subject.locks) return null;
       const locks = subject.locks;
       let follower: LeaderElector | undefined;
+      subject.cleanup.push(async () => follower?.stop());
       const measured = takeovers();
       return {
         inFlight: 1,
@@ -183,6 +195,7 @@ const scenarios: Scenario<CoordinationSubject>[] = [
           // Untimed part first: a fresh leader process, then a follower here.
           await follower?.stop();
           const leader = fork(child, [subject.redisUrl, JSON.stringify(CRASH)], { stdio: 'ignore' });
+          subject.cleanup.push(async () => leader.kill('SIGKILL'));
           await new Promise<void>((resolve) => leader.once('message', () => resolve()));
           follower = locks.election('bench-crash', CRASH);
           await follower.start();
@@ -209,6 +222,10 @@ const scenarios: Scenario<CoordinationSubject>[] = [
       ];
       const electors = [locks.election('bench-events', HANDOVER), locks.election('bench-events', HANDOVER)];
       await Promise.all(electors.map((elector) => elector.start()));
+      subject.cleanup.push(
+        ...electors.map((elector) => () => elector.stop()),
+        ...buses.map((bus) => () => bus.close()),
+      );
       await Promise.race(electors.map((elector) => led(elector)));
       const waiting = new Map<string, () => void>();
       await Promise.all(
@@ -246,7 +263,8 @@ await runSuite({
   ],
   notes: [
     `semaphore: acquire + release of 1 permit, limit ${LIMIT}, 64 in flight on one semaphore. redkit grants in one Lua ` +
-      'script on the server clock and wakes fair-mode waiters by notice (non-fair waiters back off from 100 ms); ' +
+      'script on the server clock; non-fair, a permit released in-process goes straight to a waiting caller of the ' +
+      'same object (up to 15 times per grant from Redis); fair-mode waiters are queued in Redis and woken by notice; ' +
       'redis-semaphore polls every retryInterval (10 ms default, 1 ms tuned), plain and auto-pipelined clients.',
     `leader-handover: graceful stop to the follower leading (lease ${HANDOVER.leaseMs} ms, retry ${HANDOVER.retryPeriodMs} ms: ` +
       'the vacancy notice, not the period, sets the time). leader-after-sigkill: the leader process is killed; ' +

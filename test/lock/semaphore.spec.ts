@@ -41,6 +41,36 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
     expect(await semaphore.available()).toBe(5);
   }, 60_000);
 
+  it('hands released permits to a waiter of the same object in-process, at most 15 times per grant, tokens rising', async () => {
+    const semaphore = a.locks.semaphore('handoff', { limit: 1, maxWaitMs: 10_000 });
+    const first = await semaphore.acquire();
+    const tokens = [first.fencingToken];
+    const ids = [first.id];
+    const waiters = Array.from({ length: 20 }, () => semaphore.acquire());
+    await sleep(20); // every waiter has made its first attempt and sleeps
+    let current = first;
+    for (let index = 0; index < 20; index += 1) {
+      await current.release();
+      current = await Promise.race(
+        waiters.map((waiter) =>
+          waiter.then((permit) =>
+            tokens.includes(permit.fencingToken) ? new Promise<never>(() => {}) : permit,
+          ),
+        ),
+      );
+      tokens.push(current.fencingToken);
+      ids.push(current.id);
+    }
+    await current.release();
+    expect(tokens).toEqual([...tokens].sort((x, y) => x - y));
+    expect(new Set(tokens).size).toBe(21);
+    // Hand-overs keep the grant in Redis (its id): its first holder and 15 more; the next came
+    // through Redis with a grant of its own.
+    expect(new Set(ids.slice(0, 16)).size).toBe(1);
+    expect(ids[16]).not.toBe(ids[0]);
+    expect(await semaphore.available()).toBe(1);
+  });
+
   it('holds many permits as one entry: acquire(5000) of 10,000, twice, and not a permit more', async () => {
     const semaphore = a.locks.semaphore('bulk', { limit: 10_000 });
     const first = await semaphore.acquire(5_000);

@@ -4,6 +4,8 @@ import type { GrantListener } from './lock-grant.notifier.js';
 export class GrantWaiter implements GrantListener {
   fence = 0;
   grantedAt = 0;
+  /** A lease handed over in-process (a semaphore's permit), set with its token before the wake. */
+  handed?: unknown;
   private wake?: () => void;
   private timer?: NodeJS.Timeout;
 
@@ -12,6 +14,11 @@ export class GrantWaiter implements GrantListener {
     this.fence = fence;
     this.grantedAt = receivedAt;
     this.wake?.();
+  }
+
+  /** True while in {@link sleep}: between attempts, so a hand-over cannot cross an attempt in flight. */
+  get sleeping(): boolean {
+    return this.wake !== undefined;
   }
 
   /** Resolves after `delayMs`, on a grant, or when `signal` aborts. */

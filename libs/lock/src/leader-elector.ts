@@ -117,6 +117,8 @@ export class LeaderElector {
   private deadlineTimer?: NodeJS.Timeout;
   private leader: string | null = null;
   private busy = false;
+  /** One warning per outage: set by a failed campaign or renewal, cleared by the next success. */
+  private warned = false;
 
   constructor(
     /** The election's name, also the hash tag of its keys. */
@@ -270,10 +272,11 @@ export class LeaderElector {
       reply = await campaignScript.run(this.context.client, this.keys, [this.instance, this.leaseMs]);
     } catch (error) {
       this.context.metrics.campaignFailed(this.name);
-      this.logger.warn(`campaign failed: ${describe(error)}`);
+      this.warnOnce(`campaign failed: ${describe(error)} (retrying every ${this.retryPeriodMs} ms)`);
       this.schedule(this.retryPeriodMs);
       return;
     }
+    this.warned = false;
     const term = Number(reply[0]);
     if (this.state === 'stopped' && term > 0) {
       // Stopped while this campaign was in flight, and it won: give the lease straight back.
@@ -323,10 +326,11 @@ export class LeaderElector {
     try {
       serverMs = await renewLeaseScript.run(this.context.client, [this.keys[0]], [this.value, this.leaseMs]);
       this.context.metrics.renewed(this.name, (performance.now() - sentAt) / 1_000);
+      this.warned = false;
     } catch (error) {
       // Keep trying until the deadline (its timer ends the term if none gets through).
       if (this.state === 'leader' && this.term === term) {
-        this.logger.warn(`renewal failed: ${describe(error)}`);
+        this.warnOnce(`renewal failed: ${describe(error)} (retrying until the renew deadline)`);
         this.schedule(Math.min(this.retryPeriodMs, Math.max(1, this.deadline - performance.now())));
       }
       return;
@@ -379,6 +383,12 @@ export class LeaderElector {
     } catch (error) {
       this.logger.error(`onRevoked(${window.term}) failed: ${describe(error)}`);
     }
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.logger.warn(message);
   }
 
   private observe(instance: string | null, term: number): void {

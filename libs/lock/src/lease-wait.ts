@@ -4,7 +4,7 @@ import { checkMilliseconds, type ResolvedLockOptions } from './lock-options.vali
 
 /** How a wait for a lease ended. */
 export type LeaseWaitOutcome =
-  | { granted: true; fencingToken: number; sentAt: number }
+  | { granted: true; fencingToken: number; sentAt: number; handed?: unknown }
   | { granted: false; reason: LockNotAcquiredReason; attempts: number; cause?: unknown };
 
 /** What {@link waitForLease} needs. */
@@ -54,6 +54,10 @@ export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
     delay = Math.min(delay + Math.floor(Math.random() * (timing.jitterMs + 1)), deadline - now);
     sleeper.fence = 0;
     await sleeper.sleep(delay, signal);
+    // Handed over in-process while it slept: no attempt needed.
+    if (sleeper.handed !== undefined) {
+      return { granted: true, fencingToken: sleeper.fence, sentAt: Date.now(), handed: sleeper.handed };
+    }
   }
 }
 

@@ -17,6 +17,12 @@ import { NOW_MS } from './lock-scripts.js';
  * Every time is the server's (`TIME`): clients' clocks never enter a score. `holders`, `permits` and
  * `used` expire a second after the last lease ends; `queue` and `waiters` with their entries.
  */
+/**
+ * Fencing tokens a grant reserves: its holder takes the first, and each in-process hand-over of the
+ * same permits (see Semaphore) the next; any later grant counts past the whole block.
+ */
+export const SEMAPHORE_FENCE_BLOCK = 16;
+
 const SEMAPHORE_LIB = `${NOW_MS}
 ${NEXT_FENCE}
 local holders, permits, used, fence, queue, waiters = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -50,9 +56,9 @@ local function in_use()
   return tonumber(redis.call('GET', used) or '0')
 end
 
--- Makes id a holder of n permits for ttl ms; returns its fencing token.
+-- Makes id a holder of n permits for ttl ms; returns the last fencing token of the block it reserves.
 local function grant(id, n, ttl)
-  local token = next_fence(fence, 1, ttl)
+  local token = next_fence(fence, ${SEMAPHORE_FENCE_BLOCK}, ttl)
   redis.call('ZADD', holders, now + tonumber(ttl), id)
   redis.call('HSET', permits, id, n .. ' ' .. string.format('%.0f', token))
   redis.call('INCRBY', used, n)
@@ -90,7 +96,7 @@ end
  * KEYS: holders, permits, used, fence, queue, waiters.
  * ARGV[1] permit id, ARGV[2] permits, ARGV[3] limit, ARGV[4] TTL ms, ARGV[5] '1' fair, ARGV[6] the
  * caller's channel, ARGV[7] queue-entry lifetime ms (0: a single attempt, never queued).
- * Returns the fencing token (> 0) when the caller holds the permits for ARGV[4] ms (newly, or because
+ * Returns the last token of its fencing block (> 0) when the caller holds the permits for ARGV[4] ms (newly, or because
  * fair mode granted them while it waited; the lease then restarts now), else minus the milliseconds
  * until the earliest lease ends (a hint for the retry; 0 when unknown).
  */
