@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import { MetricsService } from '@redkit/metrics';
 import { RedisConnection, scanKeys, type RedisModuleOptions } from '@redkit/redis';
 import { LockService, type LockModuleOptions } from '@redkit/lock';
@@ -39,4 +40,28 @@ export async function listKeys(connection: RedisConnection, prefix: string): Pro
   return keys;
 }
 
+import { deleteKeys } from '../harness/index.js';
+
 export { deleteKeys, metricValue, sleep, uniquePrefix } from '../harness/index.js';
+
+/**
+ * Two instances of the lock service on one key prefix, as two processes of an app would have: opened
+ * before the describe block's tests, closed after them, every key under the prefix deleted.
+ * Call it in the describe block; read `a` and `b` in tests.
+ */
+export function twoInstances(
+  redis: () => RedisModuleOptions,
+  keyPrefix: string,
+): { a: LockInstance; b: LockInstance } {
+  const pair = {} as { a: LockInstance; b: LockInstance };
+  beforeAll(async () => {
+    pair.a = await openLocks({ ...redis(), keyPrefix });
+    pair.b = await openLocks({ ...redis(), keyPrefix });
+  });
+  afterAll(async () => {
+    if (pair.a) await deleteKeys(pair.a.connections[0]!, keyPrefix);
+    await pair.a?.close();
+    await pair.b?.close();
+  });
+  return pair;
+}

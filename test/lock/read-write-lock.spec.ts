@@ -1,28 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { LockNotAcquiredError, UpgradeNotSupportedError, type ReadWriteLease } from '@redkit/lock';
 
 import { eventually, sharedTopologies } from '../harness/index.js';
-import { deleteKeys, listKeys, openLocks, sleep, uniquePrefix, type LockInstance } from './lock-test-kit.js';
+import { listKeys, sleep, twoInstances, uniquePrefix } from './lock-test-kit.js';
 
 describe.each(sharedTopologies)('ReadWriteLock on %s', (_name, redis) => {
   const keyPrefix = uniquePrefix('rwlock');
-  let a: LockInstance;
-  let b: LockInstance; // another instance of the service
-
-  beforeAll(async () => {
-    a = await openLocks({ ...redis(), keyPrefix });
-    b = await openLocks({ ...redis(), keyPrefix });
-  });
-
-  afterAll(async () => {
-    await deleteKeys(a.connections[0]!, keyPrefix);
-    await a?.close();
-    await b?.close();
-  });
+  // Two instances of the service, as two processes of an app.
+  const pair = twoInstances(redis, keyPrefix);
 
   it('lets many readers in at once, keeps the writer out until they leave, and readers out while it writes', async () => {
-    const here = a.locks.readWriteLock('doc');
-    const there = b.locks.readWriteLock('doc');
+    const here = pair.a.locks.readWriteLock('doc');
+    const there = pair.b.locks.readWriteLock('doc');
     const readers = await Promise.all([here.acquireRead(), there.acquireRead(), here.acquireRead()]);
     await expect(there.acquireWrite({ maxWaitMs: 100 })).rejects.toBeInstanceOf(LockNotAcquiredError);
     await Promise.all(readers.map((reader) => reader.release()));
@@ -38,9 +27,9 @@ describe.each(sharedTopologies)('ReadWriteLock on %s', (_name, redis) => {
   });
 
   it('is not starved by a continuous stream of readers: a waiting writer holds new readers back', async () => {
-    const connection = a.connections[0]!;
-    const lock = a.locks.readWriteLock('stream', { maxWaitMs: 10_000 });
-    const other = b.locks.readWriteLock('stream', { maxWaitMs: 10_000 });
+    const connection = pair.a.connections[0]!;
+    const lock = pair.a.locks.readWriteLock('stream', { maxWaitMs: 10_000 });
+    const other = pair.b.locks.readWriteLock('stream', { maxWaitMs: 10_000 });
     const readerTokens: number[] = [];
     let streaming = true;
     // Readers overlap one another, so without writer preference the lock would never be free.
@@ -75,7 +64,7 @@ describe.each(sharedTopologies)('ReadWriteLock on %s', (_name, redis) => {
   });
 
   it('answers a reader that asks to write with UpgradeNotSupportedError instead of waiting for itself', async () => {
-    const lock = a.locks.readWriteLock('upgrade');
+    const lock = pair.a.locks.readWriteLock('upgrade');
     const attempt = await lock.read(async (_signal, lease: ReadWriteLease) => {
       expect(() => lease.upgrade()).toThrow(UpgradeNotSupportedError);
       return lock.acquireWrite({ maxWaitMs: 5_000 }).then(
@@ -90,7 +79,7 @@ describe.each(sharedTopologies)('ReadWriteLock on %s', (_name, redis) => {
   });
 
   it('never grants back a lease that ended, and aborts its signal', async () => {
-    const lock = a.locks.readWriteLock('lapse');
+    const lock = pair.a.locks.readWriteLock('lapse');
     const reader = await lock.acquireRead({ ttlMs: 100 });
     await sleep(150);
     expect(await reader.extend()).toBe(false);
@@ -105,8 +94,8 @@ describe.each(sharedTopologies)('ReadWriteLock on %s', (_name, redis) => {
   });
 
   it('leaves no key without expiry, and nothing once its leases ended', async () => {
-    const connection = a.connections[0]!;
-    const lock = a.locks.readWriteLock('tidy');
+    const connection = pair.a.connections[0]!;
+    const lock = pair.a.locks.readWriteLock('tidy');
     const reader = await lock.acquireRead({ ttlMs: 300 });
     await expect(lock.acquireWrite({ maxWaitMs: 50 })).rejects.toBeInstanceOf(LockNotAcquiredError);
     const keys = await listKeys(connection, `${keyPrefix}:rwlock:{tidy}`);

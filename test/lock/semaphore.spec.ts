@@ -1,27 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { LockLostError, LockNotAcquiredError, LockOptionsError } from '@redkit/lock';
 
 import { eventually, sharedTopologies } from '../harness/index.js';
-import { deleteKeys, listKeys, openLocks, sleep, uniquePrefix, type LockInstance } from './lock-test-kit.js';
+import { listKeys, sleep, twoInstances, uniquePrefix } from './lock-test-kit.js';
 
 describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
   const keyPrefix = uniquePrefix('semaphore');
-  let a: LockInstance;
-  let b: LockInstance; // another instance of the service
-
-  beforeAll(async () => {
-    a = await openLocks({ ...redis(), keyPrefix });
-    b = await openLocks({ ...redis(), keyPrefix });
-  });
-
-  afterAll(async () => {
-    await deleteKeys(a.connections[0]!, keyPrefix);
-    await a?.close();
-    await b?.close();
-  });
+  // Two instances of the service, as two processes of an app.
+  const pair = twoInstances(redis, keyPrefix);
 
   it('never lets more than the limit hold at once: 200 concurrent acquires on one object, limit 5', async () => {
-    const semaphore = a.locks.semaphore('crowd', { limit: 5, maxWaitMs: 30_000 });
+    const semaphore = pair.a.locks.semaphore('crowd', { limit: 5, maxWaitMs: 30_000 });
     let holding = 0;
     let most = 0;
     const tokens: number[] = [];
@@ -42,7 +31,7 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
   }, 60_000);
 
   it('hands released permits to a waiter of the same object in-process, at most 15 times per grant, tokens rising', async () => {
-    const semaphore = a.locks.semaphore('handoff', { limit: 1, maxWaitMs: 10_000 });
+    const semaphore = pair.a.locks.semaphore('handoff', { limit: 1, maxWaitMs: 10_000 });
     const first = await semaphore.acquire();
     const tokens = [first.fencingToken];
     const ids = [first.id];
@@ -72,13 +61,13 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
   });
 
   it('holds many permits as one entry: acquire(5000) of 10,000, twice, and not a permit more', async () => {
-    const semaphore = a.locks.semaphore('bulk', { limit: 10_000 });
+    const semaphore = pair.a.locks.semaphore('bulk', { limit: 10_000 });
     const first = await semaphore.acquire(5_000);
-    expect(await b.locks.semaphore('bulk', { limit: 10_000 }).tryAcquire(5_001)).toBeNull();
+    expect(await pair.b.locks.semaphore('bulk', { limit: 10_000 }).tryAcquire(5_001)).toBeNull();
     const second = await semaphore.acquire(5_000);
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
     expect(await semaphore.available()).toBe(0);
-    expect(await a.connections[0]!.client.hlen(`${keyPrefix}:semaphore:{bulk}:permits`)).toBe(2);
+    expect(await pair.a.connections[0]!.client.hlen(`${keyPrefix}:semaphore:{bulk}:permits`)).toBe(2);
     expect(await semaphore.tryAcquire(1)).toBeNull();
     expect(await first.release()).toBe(true);
     expect(await semaphore.available()).toBe(5_000);
@@ -87,10 +76,10 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
   });
 
   it("gives a holder's permits back when its lease ends, and available() says so exactly", async () => {
-    const semaphore = a.locks.semaphore('lease', { limit: 3 });
+    const semaphore = pair.a.locks.semaphore('lease', { limit: 3 });
     await semaphore.acquire(3, { ttlMs: 200 }); // never released: its holder "died"
     expect(await semaphore.available()).toBe(0);
-    const other = b.locks.semaphore('lease', { limit: 3 });
+    const other = pair.b.locks.semaphore('lease', { limit: 3 });
     const started = Date.now();
     const permit = await other.acquire(2, { maxWaitMs: 5_000 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
@@ -100,7 +89,7 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
   });
 
   it('answers false to extend() of a lost permit, never adds it back, and aborts its signal', async () => {
-    const semaphore = a.locks.semaphore('lost', { limit: 1 });
+    const semaphore = pair.a.locks.semaphore('lost', { limit: 1 });
     const permit = await semaphore.acquire(1, { ttlMs: 100 });
     await sleep(150);
     expect(await permit.extend()).toBe(false);
@@ -119,9 +108,9 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
   });
 
   it('grants in arrival order in fair mode, each waiter woken when its turn comes', async () => {
-    const connection = a.connections[0]!;
-    const fairA = a.locks.semaphore('fair', { limit: 2, fair: true, maxWaitMs: 10_000 });
-    const fairB = b.locks.semaphore('fair', { limit: 2, fair: true, maxWaitMs: 10_000 });
+    const connection = pair.a.connections[0]!;
+    const fairA = pair.a.locks.semaphore('fair', { limit: 2, fair: true, maxWaitMs: 10_000 });
+    const fairB = pair.b.locks.semaphore('fair', { limit: 2, fair: true, maxWaitMs: 10_000 });
     const holder = await fairA.acquire(2);
     const waiting: Promise<number>[] = [];
     for (let index = 0; index < 6; index += 1) {
@@ -149,8 +138,8 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
   });
 
   it('gives up after maxWaitMs with LockNotAcquiredError, leaving the fair queue', async () => {
-    const connection = a.connections[0]!;
-    const semaphore = a.locks.semaphore('patience', { limit: 1, fair: true });
+    const connection = pair.a.connections[0]!;
+    const semaphore = pair.a.locks.semaphore('patience', { limit: 1, fair: true });
     const holder = await semaphore.acquire();
     await expect(semaphore.acquire(1, { maxWaitMs: 150 })).rejects.toMatchObject({
       name: 'LockNotAcquiredError',
@@ -166,8 +155,8 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
   });
 
   it('leaves no key without expiry, and nothing once every lease has ended', async () => {
-    const connection = a.connections[0]!;
-    const semaphore = a.locks.semaphore('tidy', { limit: 2, fair: true });
+    const connection = pair.a.connections[0]!;
+    const semaphore = pair.a.locks.semaphore('tidy', { limit: 2, fair: true });
     const permit = await semaphore.acquire(1, { ttlMs: 200 });
     const keys = await listKeys(connection, `${keyPrefix}:semaphore:{tidy}`);
     expect(keys.length).toBeGreaterThan(0);
@@ -180,10 +169,10 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
   });
 
   it('refuses bad options and permit counts, naming them', () => {
-    expect(() => a.locks.semaphore('bad', { limit: 0 })).toThrow(LockOptionsError);
-    expect(() => a.locks.semaphore('bad', { limit: 2.5 })).toThrow(/limit/);
-    expect(() => a.locks.semaphore('bad', { limit: 2, ttlMs: -1 })).toThrow(/ttlMs/);
-    const semaphore = a.locks.semaphore('bad', { limit: 2 });
+    expect(() => pair.a.locks.semaphore('bad', { limit: 0 })).toThrow(LockOptionsError);
+    expect(() => pair.a.locks.semaphore('bad', { limit: 2.5 })).toThrow(/limit/);
+    expect(() => pair.a.locks.semaphore('bad', { limit: 2, ttlMs: -1 })).toThrow(/ttlMs/);
+    const semaphore = pair.a.locks.semaphore('bad', { limit: 2 });
     return expect(semaphore.acquire(3)).rejects.toThrow(/permits/);
   });
 });
