@@ -6,6 +6,9 @@
 // - semaphore            acquire + release of 1 permit of a limit-10 semaphore, 64 in flight on one
 //                        semaphore (54 always waiting). redis-semaphore polls (retryInterval, its
 //                        default 10 ms and a tuned 1 ms), on a plain and an auto-pipelined client.
+// - semaphore-2-clients  the same, the ops alternating between two clients with a connection each
+//                        (as two processes would): redkit's in-process hand-over stops once each
+//                        sees the other waiting, and every waiter competes in Redis.
 // - leader-handover      the leader stops gracefully (resigns, announces the vacancy); one op = until
 //                        the follower leads. 1 in flight.
 // - leader-after-sigkill the leader (a child process) is SIGKILLed; one op = until the follower
@@ -42,6 +45,8 @@ interface CoordinationSubject extends Closeable {
   cleanup: (() => Promise<unknown>)[];
   /** semaphore: one acquire + release. */
   section?(): Promise<void>;
+  /** semaphore-2-clients: one acquire + release on the second client. */
+  otherSection?(): Promise<void>;
   redisUrl: string;
   locks?: LockService;
   connection?: RedisConnection;
@@ -52,11 +57,15 @@ async function redkitSubject(url: string, fair: boolean): Promise<CoordinationSu
   const locks = new LockService(connection, { ttlMs: TTL_MS, maxWaitMs: WAIT_MS });
   await locks.onModuleInit();
   const semaphore = locks.semaphore('bench', { limit: LIMIT, fair });
+  const otherConnection = await RedisConnection.open('bench-coordination-2', { url });
+  const otherLocks = new LockService(otherConnection, { ttlMs: TTL_MS, maxWaitMs: WAIT_MS });
+  await otherLocks.onModuleInit();
+  const other = otherLocks.semaphore('bench', { limit: LIMIT, fair });
   const cleanup: (() => Promise<unknown>)[] = [];
   return {
     scenarios: fair
-      ? ['semaphore']
-      : ['semaphore', 'leader-handover', 'leader-after-sigkill', 'event-to-leader'],
+      ? ['semaphore', 'semaphore-2-clients']
+      : ['semaphore', 'semaphore-2-clients', 'leader-handover', 'leader-after-sigkill', 'event-to-leader'],
     redisUrl: url,
     locks,
     connection,
@@ -65,10 +74,16 @@ async function redkitSubject(url: string, fair: boolean): Promise<CoordinationSu
       const permit = await semaphore.acquire();
       await permit.release();
     },
+    async otherSection() {
+      const permit = await other.acquire();
+      await permit.release();
+    },
     async close() {
       for (const step of cleanup) await step();
       await locks.onApplicationShutdown();
+      await otherLocks.onApplicationShutdown();
       await connection.close();
+      await otherConnection.close();
     },
   };
 }
@@ -79,19 +94,23 @@ async function peerSubject(
   retryInterval: number,
 ): Promise<CoordinationSubject> {
   const client = new Redis(url, { enableAutoPipelining: autoPipelining });
+  const otherClient = new Redis(url, { enableAutoPipelining: autoPipelining });
   const options = { lockTimeout: TTL_MS, acquireTimeout: WAIT_MS, refreshInterval: 0, retryInterval };
+  // One object per acquire: redis-semaphore's documented use (a shared one breaks its limit, #249).
+  const section = async (on: Redis) => {
+    const semaphore = new PeerSemaphore(on, 'bench', LIMIT, options);
+    await semaphore.acquire();
+    await semaphore.release();
+  };
   return {
-    scenarios: ['semaphore'],
+    scenarios: ['semaphore', 'semaphore-2-clients'],
     redisUrl: url,
     cleanup: [],
-    async section() {
-      // One object per acquire: redis-semaphore's documented use (a shared one breaks its limit, #249).
-      const semaphore = new PeerSemaphore(client, 'bench', LIMIT, options);
-      await semaphore.acquire();
-      await semaphore.release();
-    },
+    section: () => section(client),
+    otherSection: () => section(otherClient),
     async close() {
       await client.quit();
+      await otherClient.quit();
     },
   };
 }
@@ -146,6 +165,15 @@ const scenarios: Scenario<CoordinationSubject>[] = [
     async prepare(subject) {
       if (!subject.scenarios.includes('semaphore') || !subject.section) return null;
       return { op: () => subject.section!() };
+    },
+  },
+  {
+    name: 'semaphore-2-clients',
+    async prepare(subject) {
+      const { section, otherSection } = subject;
+      if (!subject.scenarios.includes('semaphore-2-clients') || !section || !otherSection) return null;
+      let turn = 0;
+      return { op: () => ((turn ^= 1) === 1 ? section() : otherSection()) };
     },
   },
   {
@@ -265,7 +293,10 @@ await runSuite({
     `semaphore: acquire + release of 1 permit, limit ${LIMIT}, 64 in flight on one semaphore. redkit grants in one Lua ` +
       'script on the server clock; non-fair, a permit released in-process goes straight to a waiting caller of the ' +
       'same object (up to 15 times per grant from Redis); fair-mode waiters are queued in Redis and woken by notice; ' +
-      'redis-semaphore polls every retryInterval (10 ms default, 1 ms tuned), plain and auto-pipelined clients.',
+      'redis-semaphore polls every retryInterval (10 ms default, 1 ms tuned), plain and auto-pipelined clients. ' +
+      'semaphore-2-clients: the same ops alternating between two clients, each with its own connection (two ' +
+      'processes, in effect): once redkit sees the other client waiting, permits go back through Redis on every ' +
+      'release and every waiter competes there.',
     `leader-handover: graceful stop to the follower leading (lease ${HANDOVER.leaseMs} ms, retry ${HANDOVER.retryPeriodMs} ms: ` +
       'the vacancy notice, not the period, sets the time). leader-after-sigkill: the leader process is killed; ' +
       `the lease (${CRASH.leaseMs} ms) must lapse, then the next campaign (every ${CRASH.retryPeriodMs} ms) wins.`,

@@ -87,7 +87,9 @@ export async function runSuite<S extends Closeable>(suite: Suite<S>): Promise<vo
     // and redkit-no-local-handoff rows, the same code when uncontended) despite its own warm-up, so
     // the first row is measured twice and its first measurement discarded.
     let processWarmedUp = false;
+    const only = filters();
     for (const definition of suite.subjects) {
+      if (!only.subject(definition.name)) continue;
       await admin.flushAll();
       let subject: S | null;
       try {
@@ -103,6 +105,7 @@ export async function runSuite<S extends Closeable>(suite: Suite<S>): Promise<vo
       }
       try {
         for (const scenario of suite.scenarios) {
+          if (!only.scenario(scenario.name)) continue;
           const measureRow = () =>
             runRow(suite.module, admin, scenario, subject, definition, seconds, warmupSeconds);
           let row = await measureRow();
@@ -256,4 +259,22 @@ function reportLingeringHandles(module: string): void {
     );
     process.exit(1);
   }, 5_000).unref();
+}
+
+/**
+ * BENCH_SUBJECTS and BENCH_SCENARIOS (comma-separated names) narrow a run to those rows, for quick
+ * iterations on one comparison; unset, every row runs.
+ */
+function filters(): { subject(name: string): boolean; scenario(name: string): boolean } {
+  const list = (name: string) =>
+    process.env[name]
+      ?.split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  const subjects = list('BENCH_SUBJECTS');
+  const scenarios = list('BENCH_SCENARIOS');
+  return {
+    subject: (name) => subjects === undefined || subjects.length === 0 || subjects.includes(name),
+    scenario: (name) => scenarios === undefined || scenarios.length === 0 || scenarios.includes(name),
+  };
 }

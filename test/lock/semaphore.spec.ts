@@ -60,6 +60,36 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
     expect(await semaphore.available()).toBe(1);
   });
 
+  it("keeps in-process hand-overs from starving another process's waiter: once it is refused, permits go back through Redis", async () => {
+    const busy = pair.a.locks.semaphore('busy', { limit: 2, maxWaitMs: 10_000 });
+    let running = true;
+    // 16 callers of one instance keep both permits cycling in-process.
+    const loops = Array.from({ length: 16 }, async () => {
+      while (running) {
+        const permit = await busy.acquire();
+        await sleep(1);
+        await permit.release();
+      }
+    });
+    await sleep(100);
+    // Hand-overs alone (no guard) keep B out for good; polling against A's waiters lets it in.
+    const other = pair.b.locks.semaphore('busy', { limit: 2, maxWaitMs: 4_000 });
+    const waits: number[] = [];
+    try {
+      for (let round = 0; round < 3; round += 1) {
+        const startedAt = Date.now();
+        const permit = await other.acquire();
+        waits.push(Date.now() - startedAt);
+        await permit.release();
+      }
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
+    expect(waits).toHaveLength(3);
+    expect(await busy.available()).toBe(2);
+  }, 30_000);
+
   it('holds many permits as one entry: acquire(5000) of 10,000, twice, and not a permit more', async () => {
     const semaphore = pair.a.locks.semaphore('bulk', { limit: 10_000 });
     const first = await semaphore.acquire(5_000);

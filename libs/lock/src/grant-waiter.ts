@@ -16,6 +16,11 @@ export class GrantWaiter implements GrantListener {
     this.wake?.();
   }
 
+  /** Ends a {@link sleep} early without a grant: the waiter looks again at once. */
+  nudge(): void {
+    this.wake?.();
+  }
+
   /** True while in {@link sleep}: between attempts, so a hand-over cannot cross an attempt in flight. */
   get sleeping(): boolean {
     return this.wake !== undefined;

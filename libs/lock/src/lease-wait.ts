@@ -17,6 +17,12 @@ export interface LeaseWait {
   signal?: AbortSignal;
   /** Set when a grant notice can wake the wait early (the next attempt collects the grant). */
   waiter?: GrantWaiter;
+  /**
+   * True while another caller of this process attempts on this one's behalf: the wait then makes no
+   * attempt of its own and sleeps until the deadline, a hand-over or a {@link GrantWaiter.nudge}
+   * (which makes it look again).
+   */
+  standBy?: () => boolean;
 }
 
 /**
@@ -33,6 +39,15 @@ export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
   for (let attempts = 1; ; attempts += 1) {
     if (signal?.aborted)
       return { granted: false, reason: 'aborted', attempts: attempts - 1, cause: signal.reason };
+    if (wait.standBy?.()) {
+      const left = deadline - Date.now();
+      if (left <= 0) return { granted: false, reason: 'timeout', attempts: attempts - 1, cause };
+      await sleeper.sleep(left, signal);
+      const handed = handedOver(sleeper);
+      if (handed) return handed;
+      attempts -= 1;
+      continue;
+    }
     const sentAt = Date.now();
     let reply: number | undefined;
     try {
@@ -52,13 +67,24 @@ export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
     );
     if (reply !== undefined && reply < 0 && -reply < delay) delay = -reply + 1;
     delay = Math.min(delay + Math.floor(Math.random() * (timing.jitterMs + 1)), deadline - now);
-    sleeper.fence = 0;
     await sleeper.sleep(delay, signal);
-    // Handed over in-process while it slept: no attempt needed.
-    if (sleeper.handed !== undefined) {
-      return { granted: true, fencingToken: sleeper.fence, sentAt: Date.now(), handed: sleeper.handed };
-    }
+    // Handed over in-process, or granted in Redis and told so, while it slept: no attempt needed.
+    const handed = handedOver(sleeper);
+    if (handed) return handed;
   }
+}
+
+/**
+ * The outcome of a lease handed over in-process while `sleeper` slept, or granted in Redis by
+ * another caller's script and announced by a notice (its lease started when granted, a moment
+ * before the notice arrived: the lease is counted from the arrival, as the lock does), if either.
+ */
+function handedOver(sleeper: GrantWaiter): LeaseWaitOutcome | undefined {
+  if (sleeper.handed !== undefined) {
+    return { granted: true, fencingToken: sleeper.fence, sentAt: Date.now(), handed: sleeper.handed };
+  }
+  if (sleeper.fence > 0) return { granted: true, fencingToken: sleeper.fence, sentAt: sleeper.grantedAt };
+  return undefined;
 }
 
 /** A lease's end by the local clock: counted from before the request, less the drift allowance. */

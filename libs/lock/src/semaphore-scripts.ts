@@ -4,7 +4,7 @@ import { FENCE_GRACE_MS, NEXT_FENCE } from './fence.lua.js';
 import { NOW_MS } from './lock-scripts.js';
 
 /**
- * The Lua behind `Semaphore`. All six keys of a semaphore share its name as hash tag:
+ * The Lua behind `Semaphore`. All seven keys of a semaphore share its name as hash tag:
  *
  * - `holders`: ZSET permit id -> lease end (server milliseconds);
  * - `permits`: HASH permit id -> `"<permits> <fencing token>"`, so a holder of many permits is one
@@ -12,10 +12,14 @@ import { NOW_MS } from './lock-scripts.js';
  * - `used`: the sum of the live holders' permits;
  * - `fence`: the fencing counter (next_fence, one token per grant);
  * - `queue`: fair mode's waiters, ZSET permit id -> arrival (server microseconds);
- * - `waiters`: HASH permit id -> `"<deadline ms> <permits> <ttl ms> <channel>"`.
+ * - `waiters`: HASH permit id -> `"<deadline ms> <permits> <ttl ms> <channel>"`;
+ * - `contended`: non-fair mode's HASH semaphore object id -> until when (server ms) it counts as
+ *   waiting: objects refused recently. An object that learns that another one waits stops handing
+ *   permits over in-process and lets every waiter compete in Redis.
  *
  * Every time is the server's (`TIME`): clients' clocks never enter a score. `holders`, `permits` and
- * `used` expire a second after the last lease ends; `queue` and `waiters` with their entries.
+ * `used` expire a second after the last lease ends; `queue`, `waiters` and `contended` with their
+ * entries.
  */
 /**
  * Fencing tokens a grant reserves: its holder takes the first, and each in-process hand-over of the
@@ -26,7 +30,20 @@ export const SEMAPHORE_FENCE_BLOCK = 16;
 const SEMAPHORE_LIB = `${NOW_MS}
 ${NEXT_FENCE}
 local holders, permits, used, fence, queue, waiters = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local contended = KEYS[7]
 local now = now_ms()
+
+-- 1 when a semaphore object other than \`object\` was refused within its window, else 0 (dropping
+-- the entries whose window ended).
+local function others_wait(object)
+  local seen = redis.call('HGETALL', contended)
+  local others = 0
+  for i = 1, #seen, 2 do
+    if tonumber(seen[i + 1]) < now then redis.call('HDEL', contended, seen[i])
+    elseif seen[i] ~= object then others = 1 end
+  end
+  return others
+end
 
 -- Drops holders whose lease ended, returning their permits.
 local function expire_holders()
@@ -93,20 +110,23 @@ end
 `;
 
 /**
- * KEYS: holders, permits, used, fence, queue, waiters.
+ * KEYS: holders, permits, used, fence, queue, waiters, contended.
  * ARGV[1] permit id, ARGV[2] permits, ARGV[3] limit, ARGV[4] TTL ms, ARGV[5] '1' fair, ARGV[6] the
- * caller's channel, ARGV[7] queue-entry lifetime ms (0: a single attempt, never queued).
- * Returns the last token of its fencing block (> 0) when the caller holds the permits for ARGV[4] ms (newly, or because
- * fair mode granted them while it waited; the lease then restarts now), else minus the milliseconds
- * until the earliest lease ends (a hint for the retry; 0 when unknown).
+ * caller's channel, ARGV[7] wait-entry lifetime ms (0: a single attempt, never queued nor counted as
+ * waiting), ARGV[8] the semaphore object's id.
+ * Returns `[reply, othersWait]`: reply is the last token of its fencing block (> 0) when the caller
+ * holds the permits for ARGV[4] ms (newly, or because fair mode granted them while it waited; the
+ * lease then restarts now), else minus the milliseconds until the earliest lease ends (a hint for
+ * the retry; 0 when unknown); othersWait (non-fair mode) is 1 when another object waits.
  */
-const ACQUIRE_LUA = `-- KEYS: holders, permits, used, fence, queue, waiters
+const ACQUIRE_LUA = `-- KEYS: holders, permits, used, fence, queue, waiters, contended
 -- ARGV[1] id, ARGV[2] permits, ARGV[3] limit, ARGV[4] ttl ms, ARGV[5] fair '1'|'0', ARGV[6] channel,
--- ARGV[7] queue entry lifetime ms (0: never queue)
--- returns the fencing token when the caller holds the permits, else minus the ms until a lease ends
+-- ARGV[7] wait entry lifetime ms (0: never queue nor count as waiting), ARGV[8] semaphore object id
+-- returns { token when the caller holds the permits, else minus the ms until a lease ends,
+--           1 when another semaphore object waits (non-fair mode), else 0 }
 ${SEMAPHORE_LIB}
 local id, n, limit, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local fair, lifetime = ARGV[5] == '1', tonumber(ARGV[7])
+local fair, lifetime, object = ARGV[5] == '1', tonumber(ARGV[7]), ARGV[8]
 expire_holders()
 if fair then grant_waiters(limit, id) end
 local held = redis.call('HGET', permits, id)
@@ -118,10 +138,18 @@ if held then
 elseif (not fair or redis.call('EXISTS', queue) == 0) and in_use() + n <= limit then
   token = grant(id, n, ttl)
 end
+local others = 0
+if not fair then
+  if token == nil and lifetime > 0 then
+    redis.call('HSET', contended, object, now + lifetime)
+    redis.call('PEXPIRE', contended, lifetime)
+  end
+  others = others_wait(object)
+end
 if token then
   leave_queue(id)
   touch()
-  return token
+  return { token, others }
 end
 touch()
 if fair and lifetime > 0 then
@@ -134,15 +162,15 @@ if fair and lifetime > 0 then
   end
 end
 local first = redis.call('ZRANGE', holders, 0, 0, 'WITHSCORES')[2]
-if not first then return 0 end
-return -(tonumber(first) - now)`;
+if not first then return { 0, others } end
+return { -(tonumber(first) - now), others }`;
 
 /**
- * KEYS as for acquire. ARGV[1] permit id, ARGV[2] limit.
+ * KEYS as for acquire (`contended` unused). ARGV[1] permit id, ARGV[2] limit.
  * Returns 1 when the caller held permits (now returned, and in fair mode granted to the waiters next
  * in line), else 0: it had expired, or was never granted (then it only leaves the queue).
  */
-const RELEASE_LUA = `-- KEYS: holders, permits, used, fence, queue, waiters; ARGV[1] id, ARGV[2] limit
+const RELEASE_LUA = `-- KEYS: holders, permits, used, fence, queue, waiters, contended; ARGV[1] id, ARGV[2] limit
 -- returns 1 when the caller held permits (now returned), else 0
 ${SEMAPHORE_LIB}
 local id = ARGV[1]
@@ -166,7 +194,7 @@ return released`;
  * Returns 1 when the caller still held its permits (the lease now ends ARGV[2] ms from now), else 0.
  * A permit whose lease ended is never added back, even if nobody has taken its place yet.
  */
-const EXTEND_LUA = `-- KEYS: holders, permits, used, fence, queue, waiters; ARGV[1] id, ARGV[2] ttl ms
+const EXTEND_LUA = `-- KEYS: holders, permits, used, fence, queue, waiters, contended; ARGV[1] id, ARGV[2] ttl ms
 -- returns 1 when the caller still held its permits and its lease now ends in ARGV[2] ms, else 0
 ${SEMAPHORE_LIB}
 expire_holders()
@@ -183,7 +211,7 @@ return extended`;
  * Returns the permits free now (limit minus those of live holders, at least 0), after returning
  * those of ended leases (and, in fair mode, granting waiters that now fit).
  */
-const AVAILABLE_LUA = `-- KEYS: holders, permits, used, fence, queue, waiters; ARGV[1] limit
+const AVAILABLE_LUA = `-- KEYS: holders, permits, used, fence, queue, waiters, contended; ARGV[1] limit
 -- returns the permits free now
 ${SEMAPHORE_LIB}
 local limit = tonumber(ARGV[1])
@@ -202,25 +230,26 @@ export const semaphoreAcquireScript = defineScript<
     ttlMs: number,
     fair: '0' | '1',
     channel: string,
-    queueEntryMs: number,
+    waitEntryMs: number,
+    object: string,
   ],
-  number
->({ name: 'semaphore_acquire', numberOfKeys: 6, lua: ACQUIRE_LUA });
+  [reply: number, othersWait: 0 | 1]
+>({ name: 'semaphore_acquire', numberOfKeys: 7, lua: ACQUIRE_LUA });
 
 export const semaphoreReleaseScript = defineScript<[id: string, limit: number], number>({
   name: 'semaphore_release',
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: RELEASE_LUA,
 });
 
 export const semaphoreExtendScript = defineScript<[id: string, ttlMs: number], number>({
   name: 'semaphore_extend',
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: EXTEND_LUA,
 });
 
 export const semaphoreAvailableScript = defineScript<[limit: number], number>({
   name: 'semaphore_available',
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: AVAILABLE_LUA,
 });

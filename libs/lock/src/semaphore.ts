@@ -95,8 +95,19 @@ export class Semaphore implements LeaseOwner {
   /** The lease and longest wait of a call that gives none. */
   private readonly timings: { ttlMs: number; maxWaitMs: number };
   private readonly keys: string[];
-  /** Non-fair mode: this object's waiters by the permits they ask for (see releaseLease). */
+  /**
+   * Non-fair mode: this object's waiters by the permits they ask for, in arrival order. Only the
+   * first of each list attempts in Redis while no other object waits; the others stand by for a
+   * permit handed over in-process (see releaseLease) or their turn.
+   */
   private readonly handOff = new Map<number, GrantWaiter[]>();
+  /** This object's id in the `contended` hash (non-fair mode). */
+  private readonly object = newToken();
+  /**
+   * Non-fair mode: another semaphore object (another process) was refused recently, as of the last
+   * reply. Then permits go back through Redis on every release and every waiter attempts itself.
+   */
+  private othersWait = false;
 
   constructor(
     /** The name, also the hash tag of its keys. */
@@ -113,7 +124,9 @@ export class Semaphore implements LeaseOwner {
       throw new LockOptionsError('fair', `must be a boolean, got ${String(this.fair)}`);
     this.timings = leaseTimings(options, context.defaults);
     const base = context.keyspace.tagged(name);
-    this.keys = ['holders', 'permits', 'used', 'fence', 'queue', 'waiters'].map((part) => `${base}:${part}`);
+    this.keys = ['holders', 'permits', 'used', 'fence', 'queue', 'waiters', 'contended'].map(
+      (part) => `${base}:${part}`,
+    );
   }
 
   /**
@@ -130,7 +143,7 @@ export class Semaphore implements LeaseOwner {
     const sentAt = Date.now();
     let reply: number;
     try {
-      reply = await semaphoreAcquireScript.run(this.context.client, this.keys, [
+      [reply] = await semaphoreAcquireScript.run(this.context.client, this.keys, [
         id,
         n,
         this.limit,
@@ -138,6 +151,7 @@ export class Semaphore implements LeaseOwner {
         this.fair ? '1' : '0',
         '',
         0,
+        this.object,
       ]);
     } catch (error) {
       this.context.metrics.acquire.error.inc();
@@ -167,8 +181,9 @@ export class Semaphore implements LeaseOwner {
     const id = newToken();
     const fair = this.fair ? '1' : '0';
     const channel = this.fair && notifier !== undefined ? notifier.channel : '';
-    // A queue entry outlives the waiter's longest sleep, so a live waiter is never dropped.
-    const queueEntryMs = this.fair ? 2 * (defaults.maxRetryDelayMs + defaults.jitterMs) + 1_000 : 0;
+    // A queue (or contended) entry outlives the waiter's longest sleep, so a live waiter never
+    // drops out of it.
+    const waitEntryMs = 2 * (defaults.maxRetryDelayMs + defaults.jitterMs) + 1_000;
     const waiter = new GrantWaiter();
     if (channel !== '') notifier?.listen(id, waiter);
     // Non-fair mode: a permit of as many permits released in this process meanwhile can be handed
@@ -177,20 +192,25 @@ export class Semaphore implements LeaseOwner {
     local?.push(waiter);
     try {
       const outcome = await waitForLease({
-        attempt: () =>
-          semaphoreAcquireScript.run(client, this.keys, [
+        attempt: async () => {
+          const [reply, othersWait] = await semaphoreAcquireScript.run(client, this.keys, [
             id,
             n,
             this.limit,
             ttlMs,
             fair,
             channel,
-            queueEntryMs,
-          ]),
+            waitEntryMs,
+            this.object,
+          ]);
+          if (!this.fair) this.noteOthers(othersWait === 1);
+          return reply;
+        },
         maxWaitMs,
         timing: defaults,
         signal: options.signal,
         waiter,
+        standBy: local && (() => !this.othersWait && local[0] !== waiter),
       });
       if (!outcome.granted)
         return await this.gaveUp(id, outcome.attempts, outcome.reason, startedAt, outcome.cause);
@@ -200,7 +220,12 @@ export class Semaphore implements LeaseOwner {
       return this.permit(id, n, outcome.fencingToken, outcome.sentAt, ttlMs);
     } finally {
       if (channel !== '') notifier?.forget(id);
-      if (local !== undefined) local.splice(local.indexOf(waiter), 1);
+      if (local !== undefined) {
+        const at = local.indexOf(waiter);
+        local.splice(at, 1);
+        // The next in line attempts in Redis from now on.
+        if (at === 0) local[0]?.nudge();
+      }
     }
   }
 
@@ -236,7 +261,12 @@ export class Semaphore implements LeaseOwner {
    */
   async releaseLease(lease: LeaseHandle): Promise<boolean> {
     const permit = lease as SemaphorePermit;
-    if (!this.fair && permit.fencingToken < permit.blockEnd && permit.remainingMs > permit.ttlMs / 2) {
+    if (
+      !this.fair &&
+      !this.othersWait &&
+      permit.fencingToken < permit.blockEnd &&
+      permit.remainingMs > permit.ttlMs / 2
+    ) {
       const next = this.handOffTarget(permit.permits);
       if (next !== undefined) {
         const handed = new SemaphorePermit(
@@ -254,7 +284,22 @@ export class Semaphore implements LeaseOwner {
         return true;
       }
     }
-    return (await semaphoreReleaseScript.run(this.context.client, this.keys, [permit.id, this.limit])) === 1;
+    const released = await semaphoreReleaseScript.run(this.context.client, this.keys, [
+      permit.id,
+      this.limit,
+    ]);
+    // Permits are free in Redis: the first waiter of each list (the only ones attempting) looks now
+    // rather than when its backing-off timer says.
+    if (!this.fair && !this.othersWait) for (const waiters of this.handOff.values()) waiters[0]?.nudge();
+    return released === 1;
+  }
+
+  /** Non-fair mode: records whether other objects wait; if they newly do, every waiter attempts. */
+  private noteOthers(othersWait: boolean): void {
+    if (othersWait && !this.othersWait) {
+      for (const waiters of this.handOff.values()) for (const waiter of waiters) waiter.nudge();
+    }
+    this.othersWait = othersWait;
   }
 
   /** Waiters of this object for `n` permits, by arrival. */
@@ -308,8 +353,10 @@ export class Semaphore implements LeaseOwner {
     cause: unknown,
   ): Promise<never> {
     // A grant may have landed after the last attempt: the release script returns it, or drops the
-    // queue entry. If Redis is unreachable, both lapse by themselves.
-    await semaphoreReleaseScript.run(this.context.client, this.keys, [id, this.limit]).catch(() => 0);
+    // queue entry. If Redis is unreachable, both lapse by themselves. A waiter that stood by all
+    // along made no attempt, so there is nothing to undo.
+    if (attempts > 0)
+      await semaphoreReleaseScript.run(this.context.client, this.keys, [id, this.limit]).catch(() => 0);
     this.context.metrics.acquire[outcomeOf(reason)].inc();
     this.context.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
     throw new LockNotAcquiredError(this.name, attempts, reason, cause === undefined ? undefined : { cause });
