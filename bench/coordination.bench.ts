@@ -37,7 +37,8 @@ const HANDOVER = { leaseMs: 2_000, renewDeadlineMs: 1_200, retryPeriodMs: 500 };
 const CRASH = { leaseMs: 500, renewDeadlineMs: 300, retryPeriodMs: 100 };
 const child = fileURLToPath(new URL('./coordination/leader-child.mjs', import.meta.url));
 
-type ScenarioName = 'semaphore' | 'leader-handover' | 'leader-after-sigkill' | 'event-to-leader';
+type ScenarioName =
+  'semaphore' | 'semaphore-2-clients' | 'leader-handover' | 'leader-after-sigkill' | 'event-to-leader';
 
 interface CoordinationSubject extends Closeable {
   scenarios: readonly ScenarioName[];

@@ -5,12 +5,13 @@ import {
   StreamInspector,
   StreamProducer,
   type EventEnvelope,
+  type MissedWindow,
   type ReconnectInfo,
 } from '@redkit/messaging';
 import type { RedisConnection, RedisModuleOptions } from '@redkit/redis';
 
 import { eventually, RedisClusterServers, RedisServer } from '../harness/index.js';
-import { open, uniquePrefix } from './messaging-test-kit.js';
+import { open, sleep, uniquePrefix } from './messaging-test-kit.js';
 
 /** Publishes until one arrives: right after a restart the subscriber may still be reconnecting. */
 async function publishUntilReceived(bus: EventBus, received: EventEnvelope[], type: string): Promise<void> {
@@ -100,6 +101,52 @@ describe.each(topologies)('messaging when %s is killed and restarted', (_name, s
       expect(gap?.disconnectedAt.getTime()).toBeLessThanOrEqual(gap?.reconnectedAt.getTime() as number);
     } finally {
       await bus.close();
+    }
+  });
+
+  it('polls while the bus is down, in windows that join with no gap, again after a failure, and once more on reconnect', async () => {
+    const windows: MissedWindow[] = [];
+    const skipped: MissedWindow[] = [];
+    let failOnce = true;
+    const bus = new EventBus(connection);
+    const stop = bus.pollWhileDisconnected(
+      (window) => {
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('source of truth busy');
+        }
+        windows.push(window);
+      },
+      { everyMs: 20 },
+    );
+    // A follower's poll: never asked to run, so it never runs.
+    bus.pollWhileDisconnected((window) => void skipped.push(window), { everyMs: 20, when: () => false });
+    expect(() => bus.pollWhileDisconnected(() => undefined, { everyMs: 0 })).toThrow(/"everyMs"/);
+    let down = false;
+    try {
+      await bus.subscribe('poll.test', () => undefined);
+      await eventually(() => expect(bus.isListening).toBe(true));
+      await server.kill();
+      down = true;
+      await eventually(() => expect(windows.length).toBeGreaterThan(2));
+      await server.restart();
+      down = false;
+      await eventually(() => expect(windows.some((window) => window.final)).toBe(true), 15_000);
+      stop();
+      const finals = windows.filter((window) => window.final);
+      expect(finals).toHaveLength(1);
+      expect(windows.at(-1)).toBe(finals[0]);
+      for (let index = 1; index < windows.length; index += 1) {
+        expect(windows[index]!.from).toEqual(windows[index - 1]!.to);
+      }
+      expect(skipped).toEqual([]);
+      await sleep(100);
+      expect(windows.at(-1)?.final).toBe(true);
+    } finally {
+      if (down) await server.restart();
+      await bus.close();
+      // The next test starts with every connection back.
+      await eventually(async () => expect(await connection.client.ping()).toBe('PONG'), 15_000);
     }
   });
 

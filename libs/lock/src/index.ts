@@ -32,7 +32,7 @@ export {
 export { FencedStore, type FencedWriteOptions } from './fenced.store.js';
 export { defineFencedScript, FencedScript, type FencedScriptDefinition } from './fenced-script.js';
 export { WithLock, type WithLockOptions } from './with-lock.decorator.js';
-export { LEADER_ONLY_METADATA, WITH_LOCK_METADATA } from './lock.constants.js';
+export { LEADER_ONLY_METADATA, LEADERSHIP_TOKEN, WITH_LOCK_METADATA } from './lock.constants.js';
 export { LockDecoratorsExplorer } from './lock-decorators.explorer.js';
 export { compileResourceTemplate, ResourceTemplateError } from './resource-template.js';
 export type {

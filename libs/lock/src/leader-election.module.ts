@@ -15,7 +15,7 @@ import {
   LeaderElectionConfigurableModule,
   type LeaderElectionModuleOptions,
 } from './leader-election.module-definition.js';
-import { LEADER_ELECTOR, LEADER_ONLY_METADATA } from './lock.constants.js';
+import { LEADER_ELECTOR, LEADER_ONLY_METADATA, LEADERSHIP_TOKEN } from './lock.constants.js';
 import { LockService } from './lock.service.js';
 
 /**
@@ -61,7 +61,7 @@ export class LeaderElectionRunner implements OnModuleInit, OnApplicationBootstra
 
 /**
  * One leader election for the app: inject `LeaderElector` (`isLeader()`, `signal`, `status()`),
- * mark methods `@LeaderOnly()`. Needs `LockModule` (its connection) and `DiscoveryModule`.
+ * mark methods `@LeaderOnly()`, and (with @redkit/messaging) `@OnEvent(type, { leaderOnly: true })`. Needs `LockModule` (its connection) and `DiscoveryModule`.
  *
  * @example
  * imports: [
@@ -82,9 +82,11 @@ export class LeaderElectionRunner implements OnModuleInit, OnApplicationBootstra
       },
       inject: [LockService, LEADER_ELECTION_MODULE_OPTIONS],
     },
+    // What @redkit/messaging's leaderOnly handlers ask.
+    { provide: LEADERSHIP_TOKEN, useExisting: LeaderElector },
     LeaderElectionRunner,
   ],
-  exports: [LeaderElector],
+  exports: [LeaderElector, LEADERSHIP_TOKEN],
 })
 export class LeaderElectionModule extends LeaderElectionConfigurableModule {
   /** Every option has a default, so `forRoot()` alone is enough. */

@@ -6,3 +6,10 @@ export const LEADER_ONLY_METADATA = 'REDKIT:LOCK:LEADER_ONLY';
 
 /** Where `LeaderElectionModule` attaches its elector on instances with `@LeaderOnly()` methods. */
 export const LEADER_ELECTOR = Symbol('redkit:leader-elector');
+
+/**
+ * The token under which `LeaderElectionModule` also provides its elector: @redkit/messaging's
+ * `LEADERSHIP` (the same string; the libs do not import each other), which `@OnEvent(type,
+ * { leaderOnly: true })` and `@PollWhileDisconnected({ leaderOnly: true })` ask who leads.
+ */
+export const LEADERSHIP_TOKEN = 'redkit:leadership';

@@ -2,15 +2,19 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
 import { DedicatedSubscriber, type RedisConnection } from '@redkit/redis';
 
+import { DisconnectedPoller } from './disconnected-poller.js';
 import { assertEventType, checkEventPattern, createEnvelope, parseEnvelope } from './event-envelope.js';
 import type {
   EventEnvelope,
   EventHandler,
   EventSubscription,
+  MissedWindowPoll,
+  PollWhileDisconnectedOptions,
   PublishEventOptions,
   ReconnectInfo,
   ReconnectListener,
 } from './event-bus.types.js';
+import { MessagingOptionsError } from './messaging.errors.js';
 import { MESSAGING_KEY_MODULE } from './messaging.constants.js';
 import { MessagingMetrics } from './messaging.metrics.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
@@ -47,6 +51,7 @@ export class EventBus implements OnApplicationShutdown {
   private readonly listeners = new Map<string, Listeners>();
   private readonly reconnectListeners = new Set<ReconnectListener>();
   private readonly disconnectListeners = new Set<(at: Date) => unknown>();
+  private readonly pollers = new Set<DisconnectedPoller>();
   private subscriber?: DedicatedSubscriber;
   private listening?: Promise<void>;
   private markListening?: () => void;
@@ -128,6 +133,45 @@ export class EventBus implements OnApplicationShutdown {
     return () => this.disconnectListeners.delete(listener);
   }
 
+  /**
+   * The polling fallback: while the subscriber connection is down, runs `poll` every `everyMs` with
+   * the window not covered yet, and a last time when the bus listens again (`final`), so that work
+   * whose events were missed is found in the source of truth. `when` limits it to, say, the leader.
+   * Returns a function that stops it. What `poll` throws is logged and counted; its window is given
+   * again at the next tick. Make the work idempotent: windows meet at their ends, and an event may
+   * both arrive and fall in a window.
+   *
+   * @example
+   * bus.pollWhileDisconnected(({ from, to }) => orders.resumeBetween(from, to), {
+   *   everyMs: 1_000,
+   *   when: () => elector.isLeader(),
+   * });
+   */
+  pollWhileDisconnected(poll: MissedWindowPoll, options: PollWhileDisconnectedOptions): () => void {
+    if (typeof poll !== 'function') throw new TypeError('pollWhileDisconnected: poll must be a function');
+    const { everyMs, when = () => true } = options;
+    if (!Number.isInteger(everyMs) || everyMs < 10 || everyMs > 86_400_000) {
+      throw new MessagingOptionsError(
+        'everyMs',
+        `must be a whole number of ms from 10 to 86400000, got ${String(everyMs)}`,
+      );
+    }
+    if (typeof when !== 'function') throw new MessagingOptionsError('when', 'must be a function');
+    const poller = new DisconnectedPoller(poll, { everyMs, when }, (error) => {
+      this.metrics.fallbackPolls.inc({ outcome: error === undefined ? 'ok' : 'failed' });
+      if (error !== undefined)
+        this.warnings.report('poll', 'a poll of the events missed while disconnected failed', error);
+    });
+    this.pollers.add(poller);
+    // The poller learns of outages from the subscriber connection, which it needs started.
+    this.startSubscriber();
+    if (this.disconnectedAt !== undefined) poller.disconnected(this.disconnectedAt);
+    return () => {
+      poller.stop();
+      this.pollers.delete(poller);
+    };
+  }
+
   /** True while the subscriber connection is up and subscribed. */
   get isListening(): boolean {
     return this.subscriber?.isListening ?? false;
@@ -138,6 +182,8 @@ export class EventBus implements OnApplicationShutdown {
     const { subscriber } = this;
     this.subscriber = undefined;
     this.listening = undefined;
+    for (const poller of this.pollers) poller.stop();
+    this.pollers.clear();
     await subscriber?.stop();
   }
 
@@ -163,6 +209,7 @@ export class EventBus implements OnApplicationShutdown {
         const at = new Date();
         this.disconnectedAt ??= at;
         this.logger.warn('subscriber connection lost; events published meanwhile are not received');
+        for (const poller of this.pollers) poller.disconnected(this.disconnectedAt ?? at);
         for (const listener of this.disconnectListeners) this.callHook('onDisconnect', () => listener(at));
       },
       onError: (error) => this.warnings.report('connection', 'subscriber connection failed', error),
@@ -198,6 +245,7 @@ export class EventBus implements OnApplicationShutdown {
     this.disconnectedAt = undefined;
     this.logger.log('subscriber listening again; running the reconnect hooks');
     for (const listener of this.reconnectListeners) this.callHook('onReconnect', () => listener(info));
+    for (const poller of this.pollers) void poller.reconnected(info);
   }
 
   private async unsubscribe(channel: string, handler: EventHandler): Promise<void> {

@@ -42,3 +42,26 @@ export interface EventSubscription {
   readonly pattern: string;
   unsubscribe(): Promise<void>;
 }
+
+/**
+ * A stretch of time during which the bus did not listen, given to a poll of the source of truth:
+ * from `from` to `to`. `final` is true for the last one, run when the bus listens again (`to` is then
+ * the moment it did); later events arrive on the bus. Windows of one poller follow each other with
+ * no gap; one that failed is given again, grown, at the next tick.
+ */
+export interface MissedWindow {
+  from: Date;
+  to: Date;
+  final: boolean;
+}
+
+/** Polls the source of truth for the work of a {@link MissedWindow}; may be async. */
+export type MissedWindowPoll = (window: MissedWindow) => unknown;
+
+/** Options of `EventBus.pollWhileDisconnected` (and of `@PollWhileDisconnected`). */
+export interface PollWhileDisconnectedOptions {
+  /** Time between polls while the bus is down (10 ms to 1 day). */
+  everyMs: number;
+  /** Polls only while this answers true (such as the leader's `isLeader`); a skipped window is kept. */
+  when?: () => boolean;
+}

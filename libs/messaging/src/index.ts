@@ -10,11 +10,19 @@ export type {
   EventEnvelope,
   EventHandler,
   EventSubscription,
+  MissedWindow,
+  MissedWindowPoll,
+  PollWhileDisconnectedOptions,
   PublishEventOptions,
   ReconnectInfo,
   ReconnectListener,
 } from './event-bus.types.js';
-export { OnEvent } from './on-event.decorator.js';
+export { OnEvent, type OnEventMetadata, type OnEventOptions } from './on-event.decorator.js';
+export {
+  PollWhileDisconnected,
+  type PollWhileDisconnectedDecoratorOptions,
+} from './poll-while-disconnected.decorator.js';
+export { LEADERSHIP, type Leadership } from './leadership.js';
 export { StreamProducer, type StreamPublishOptions } from './stream-producer.js';
 export { StreamConsumer, type StreamConsumerContext, type StreamConsumerOptions } from './stream-consumer.js';
 export { StreamConsumers } from './stream-consumers.js';
@@ -29,5 +37,9 @@ export {
 export { IdempotencyStore, type RunOnceResult } from './idempotency.store.js';
 export { MessagingMetrics, type StreamOutcome } from './messaging.metrics.js';
 export { MessagingExplorer } from './messaging.explorer.js';
-export { ON_EVENT_METADATA, STREAM_HANDLER_METADATA } from './messaging.constants.js';
+export {
+  ON_EVENT_METADATA,
+  POLL_WHILE_DISCONNECTED_METADATA,
+  STREAM_HANDLER_METADATA,
+} from './messaging.constants.js';
 export { InvalidEventTypeError, MessagingError, MessagingOptionsError } from './messaging.errors.js';

@@ -1,22 +1,33 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 
 import { checkEventPattern } from './event-envelope.js';
 import { EventBus } from './event-bus.js';
 import type { EventEnvelope } from './event-bus.types.js';
-import { ON_EVENT_METADATA, STREAM_HANDLER_METADATA } from './messaging.constants.js';
+import { LEADERSHIP, type Leadership } from './leadership.js';
+import {
+  ON_EVENT_METADATA,
+  POLL_WHILE_DISCONNECTED_METADATA,
+  STREAM_HANDLER_METADATA,
+} from './messaging.constants.js';
 import { MessagingOptionsError } from './messaging.errors.js';
+import type { OnEventMetadata } from './on-event.decorator.js';
+import type { PollWhileDisconnectedDecoratorOptions } from './poll-while-disconnected.decorator.js';
 import type { StreamMessage } from './stream-message.js';
 import type { StreamHandlerMetadata } from './stream-handler.decorator.js';
 import { StreamConsumers } from './stream-consumers.js';
 
 type Method = (...args: unknown[]) => unknown;
 
+const DECORATIONS = [ON_EVENT_METADATA, STREAM_HANDLER_METADATA, POLL_WHILE_DISCONNECTED_METADATA];
+
 /**
- * Applies `@OnEvent` and `@StreamHandler`: when the application has started, it finds every singleton
- * provider's decorated methods, subscribes them to the event bus or starts a stream consumer for them
- * (`this` is the provider). Request-scoped and transient providers are skipped with a warning.
+ * Applies `@OnEvent`, `@PollWhileDisconnected` and `@StreamHandler`: when the application has
+ * started, it finds every singleton provider's decorated methods, subscribes them to the event bus,
+ * registers their poll, or starts a stream consumer for them (`this` is the provider). `leaderOnly`
+ * ones ask the app's {@link LEADERSHIP} provider on each call. Request-scoped and transient providers
+ * are skipped with a warning.
  * Consumers stop with {@link StreamConsumers} before the connections close.
  */
 @Injectable()
@@ -28,6 +39,7 @@ export class MessagingExplorer implements OnApplicationBootstrap {
     private readonly scanner: MetadataScanner,
     private readonly bus: EventBus,
     private readonly consumers: StreamConsumers,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -35,14 +47,35 @@ export class MessagingExplorer implements OnApplicationBootstrap {
     for (const wrapper of this.discovery.getProviders()) {
       for (const { method, name, instance } of this.decoratedMethods(wrapper)) {
         const where = `${(instance as object).constructor.name}.${name}`;
-        const patterns = (Reflect.getMetadata(ON_EVENT_METADATA, method) ?? []) as string[];
-        for (const pattern of patterns) {
+        const subscriptions = (Reflect.getMetadata(ON_EVENT_METADATA, method) ?? []) as OnEventMetadata[];
+        for (const { pattern, leaderOnly } of subscriptions) {
           try {
             checkEventPattern(pattern);
           } catch (error) {
             throw new MessagingOptionsError(`@OnEvent on ${where}`, (error as Error).message);
           }
-          work.push(this.bus.subscribe(pattern, (event: EventEnvelope) => method.call(instance, event)));
+          const leads = this.gate(leaderOnly, `@OnEvent('${pattern}', { leaderOnly }) on ${where}`);
+          work.push(
+            this.bus.subscribe(pattern, (event: EventEnvelope) =>
+              leads() ? method.call(instance, event) : undefined,
+            ),
+          );
+        }
+        const poll = Reflect.getMetadata(POLL_WHILE_DISCONNECTED_METADATA, method) as
+          PollWhileDisconnectedDecoratorOptions | undefined;
+        if (poll !== undefined) {
+          const decorator = `@PollWhileDisconnected on ${where}`;
+          if (typeof poll !== 'object' || poll === null)
+            throw new MessagingOptionsError(decorator, 'needs options: { everyMs }');
+          const when = this.gate(poll.leaderOnly ?? false, `${decorator} (leaderOnly)`);
+          try {
+            this.bus.pollWhileDisconnected((window) => method.call(instance, window), {
+              everyMs: poll.everyMs,
+              when,
+            });
+          } catch (error) {
+            throw new MessagingOptionsError(decorator, (error as Error).message);
+          }
         }
         const handlers = (Reflect.getMetadata(STREAM_HANDLER_METADATA, method) ??
           []) as StreamHandlerMetadata[];
@@ -61,6 +94,28 @@ export class MessagingExplorer implements OnApplicationBootstrap {
     await Promise.all(work);
   }
 
+  /** Whether a handler runs: always, or (leaderOnly) while the app's Leadership says it leads. */
+  private gate(leaderOnly: boolean, where: string): () => boolean {
+    if (leaderOnly !== true) {
+      if (leaderOnly !== false) throw new MessagingOptionsError(where, 'leaderOnly must be a boolean');
+      return () => true;
+    }
+    let leadership: Leadership | undefined;
+    try {
+      leadership = this.moduleRef.get<Leadership>(LEADERSHIP, { strict: false });
+    } catch {
+      leadership = undefined;
+    }
+    if (typeof leadership?.isLeader !== 'function') {
+      throw new MessagingOptionsError(
+        where,
+        `needs a leader election: import LeaderElectionModule.forRoot() of @redkit/lock, or provide an object with isLeader() under the token LEADERSHIP ('${LEADERSHIP}')`,
+      );
+    }
+    const elected = leadership;
+    return () => elected.isLeader();
+  }
+
   private *decoratedMethods(
     wrapper: InstanceWrapper,
   ): Generator<{ method: Method; name: string; instance: unknown }> {
@@ -76,12 +131,7 @@ export class MessagingExplorer implements OnApplicationBootstrap {
     if (prototype === undefined || prototype === null) return;
     for (const name of this.scanner.getAllMethodNames(prototype)) {
       const method = prototype[name] as Method;
-      if (
-        !Reflect.hasMetadata(ON_EVENT_METADATA, method) &&
-        !Reflect.hasMetadata(STREAM_HANDLER_METADATA, method)
-      ) {
-        continue;
-      }
+      if (!DECORATIONS.some((decoration) => Reflect.hasMetadata(decoration, method))) continue;
       if (
         wrapper.isTransient ||
         !wrapper.isDependencyTreeStatic() ||
@@ -90,7 +140,7 @@ export class MessagingExplorer implements OnApplicationBootstrap {
       ) {
         this.logger.warn(
           `${name} of ${String((metatype as { name?: string } | undefined)?.name)} is on a request-scoped or transient provider: ` +
-            'its @OnEvent / @StreamHandler is not applied (there is no single instance)',
+            'its @OnEvent / @PollWhileDisconnected / @StreamHandler is not applied (there is no single instance)',
         );
         continue;
       }

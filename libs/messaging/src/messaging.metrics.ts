@@ -27,6 +27,8 @@ export class MessagingMetrics {
   private readonly publishedByType = new Map<string, DeferredCounterChild>();
   private readonly receivedByType = new Map<string, DeferredCounterChild>();
   readonly malformed: Counter;
+  /** Polls of the fallback that ran while (or as) the bus was down, by outcome `ok` / `failed`. */
+  readonly fallbackPolls: Counter<'outcome'>;
   private readonly handlerErrors: DeferredCounter<'type'>;
   private readonly handlerErrorsByType = new Map<string, DeferredCounterChild>();
   private readonly streamMessages: DeferredCounter<'stream' | 'outcome'>;
@@ -47,6 +49,11 @@ export class MessagingMetrics {
     this.malformed = metrics.counter({
       name: 'redkit_events_malformed_total',
       help: 'Messages on event channels that were not valid envelopes; dropped.',
+    });
+    this.fallbackPolls = metrics.counter({
+      name: 'redkit_events_fallback_polls_total',
+      help: 'Polls of the events missed while the event bus was disconnected (pollWhileDisconnected), by outcome.',
+      labelNames: ['outcome'],
     });
     this.handlerErrors = metrics.deferredCounter({
       name: 'redkit_events_handler_errors_total',
