@@ -72,7 +72,8 @@ describe.each(sharedTopologies)('Semaphore on %s', (_name, redis) => {
       }
     });
     await sleep(100);
-    // Hand-overs alone (no guard) keep B out for good; polling against A's waiters lets it in.
+    // With hand-overs alone B never gets in; once A knows it waits, A's first waiter and B's meet
+    // the released permits on their timers.
     const other = pair.b.locks.semaphore('busy', { limit: 2, maxWaitMs: 4_000 });
     const waits: number[] = [];
     try {

@@ -32,7 +32,19 @@ export {
 export { FencedStore, type FencedWriteOptions } from './fenced.store.js';
 export { defineFencedScript, FencedScript, type FencedScriptDefinition } from './fenced-script.js';
 export { WithLock, type WithLockOptions } from './with-lock.decorator.js';
-export { LEADER_ONLY_METADATA, LEADERSHIP_TOKEN, WITH_LOCK_METADATA } from './lock.constants.js';
+export {
+  LEADER_ONLY_METADATA,
+  LEADERSHIP_TOKEN,
+  WITH_LOCK_METADATA,
+  WITH_READ_WRITE_LOCK_METADATA,
+  WITH_SEMAPHORE_METADATA,
+} from './lock.constants.js';
+export { WithSemaphore, type WithSemaphoreOptions } from './with-semaphore.decorator.js';
+export {
+  WithReadLock,
+  WithWriteLock,
+  type WithReadWriteLockOptions,
+} from './with-read-write-lock.decorator.js';
 export { LockDecoratorsExplorer } from './lock-decorators.explorer.js';
 export { compileResourceTemplate, ResourceTemplateError } from './resource-template.js';
 export type {

@@ -13,3 +13,9 @@ export const LEADER_ELECTOR = Symbol('redkit:leader-elector');
  * { leaderOnly: true })` and `@PollWhileDisconnected({ leaderOnly: true })` ask who leads.
  */
 export const LEADERSHIP_TOKEN = 'redkit:leadership';
+
+/** Method metadata written by `@WithSemaphore`: the options as given. */
+export const WITH_SEMAPHORE_METADATA = 'REDKIT:LOCK:WITH_SEMAPHORE';
+
+/** Method metadata written by `@WithReadLock` / `@WithWriteLock`: the mode and the options as given. */
+export const WITH_READ_WRITE_LOCK_METADATA = 'REDKIT:LOCK:WITH_READ_WRITE_LOCK';

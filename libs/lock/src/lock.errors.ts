@@ -10,9 +10,15 @@ export class LockError extends Error {
 export class LockOptionsError extends LockError {
   constructor(
     readonly option: string,
-    reason: string,
+    readonly reason: string,
+    /** Where it was given, when not to the module: `@WithSemaphore on Exports.run`. */
+    where?: string,
   ) {
-    super(`LockModule option "${option}" ${reason}`);
+    super(
+      where === undefined
+        ? `LockModule option "${option}" ${reason}`
+        : `${where}: option "${option}" ${reason}`,
+    );
   }
 }
 

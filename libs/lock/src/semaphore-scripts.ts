@@ -113,7 +113,8 @@ end
  * KEYS: holders, permits, used, fence, queue, waiters, contended.
  * ARGV[1] permit id, ARGV[2] permits, ARGV[3] limit, ARGV[4] TTL ms, ARGV[5] '1' fair, ARGV[6] the
  * caller's channel, ARGV[7] wait-entry lifetime ms (0: a single attempt, never queued nor counted as
- * waiting), ARGV[8] the semaphore object's id.
+ * waiting), ARGV[8] the semaphore object's id, ARGV[9] '1' when a grant leaves the object with no
+ * waiter (its `contended` entry goes).
  * Returns `[reply, othersWait]`: reply is the last token of its fencing block (> 0) when the caller
  * holds the permits for ARGV[4] ms (newly, or because fair mode granted them while it waited; the
  * lease then restarts now), else minus the milliseconds until the earliest lease ends (a hint for
@@ -121,7 +122,8 @@ end
  */
 const ACQUIRE_LUA = `-- KEYS: holders, permits, used, fence, queue, waiters, contended
 -- ARGV[1] id, ARGV[2] permits, ARGV[3] limit, ARGV[4] ttl ms, ARGV[5] fair '1'|'0', ARGV[6] channel,
--- ARGV[7] wait entry lifetime ms (0: never queue nor count as waiting), ARGV[8] semaphore object id
+-- ARGV[7] wait entry lifetime ms (0: never queue nor count as waiting), ARGV[8] semaphore object id,
+-- ARGV[9] '1' when a grant leaves that object with no waiter
 -- returns { token when the caller holds the permits, else minus the ms until a lease ends,
 --           1 when another semaphore object waits (non-fair mode), else 0 }
 ${SEMAPHORE_LIB}
@@ -142,7 +144,9 @@ local others = 0
 if not fair then
   if token == nil and lifetime > 0 then
     redis.call('HSET', contended, object, now + lifetime)
-    redis.call('PEXPIRE', contended, lifetime)
+    if redis.call('PTTL', contended) < lifetime then redis.call('PEXPIRE', contended, lifetime) end
+  elseif token and ARGV[9] == '1' then
+    redis.call('HDEL', contended, object)
   end
   others = others_wait(object)
 end
@@ -232,6 +236,7 @@ export const semaphoreAcquireScript = defineScript<
     channel: string,
     waitEntryMs: number,
     object: string,
+    lastWaiter: '0' | '1',
   ],
   [reply: number, othersWait: 0 | 1]
 >({ name: 'semaphore_acquire', numberOfKeys: 7, lua: ACQUIRE_LUA });

@@ -97,15 +97,16 @@ export class Semaphore implements LeaseOwner {
   private readonly keys: string[];
   /**
    * Non-fair mode: this object's waiters by the permits they ask for, in arrival order. Only the
-   * first of each list attempts in Redis while no other object waits; the others stand by for a
-   * permit handed over in-process (see releaseLease) or their turn.
+   * first of each list attempts in Redis; the others stand by for a permit handed over in-process
+   * (see releaseLease) or their turn.
    */
   private readonly handOff = new Map<number, GrantWaiter[]>();
   /** This object's id in the `contended` hash (non-fair mode). */
   private readonly object = newToken();
   /**
    * Non-fair mode: another semaphore object (another process) was refused recently, as of the last
-   * reply. Then permits go back through Redis on every release and every waiter attempts itself.
+   * reply. Then permits go back through Redis on every release, and nobody here is woken for them:
+   * this object's first waiter and the other's meet them on their timers.
    */
   private othersWait = false;
 
@@ -152,6 +153,7 @@ export class Semaphore implements LeaseOwner {
         '',
         0,
         this.object,
+        '0',
       ]);
     } catch (error) {
       this.context.metrics.acquire.error.inc();
@@ -181,9 +183,11 @@ export class Semaphore implements LeaseOwner {
     const id = newToken();
     const fair = this.fair ? '1' : '0';
     const channel = this.fair && notifier !== undefined ? notifier.channel : '';
-    // A queue (or contended) entry outlives the waiter's longest sleep, so a live waiter never
-    // drops out of it.
-    const waitEntryMs = 2 * (defaults.maxRetryDelayMs + defaults.jitterMs) + 1_000;
+    // A fair queue entry outlives the waiter's longest sleep twice over, so a live waiter never drops
+    // out of it. A `contended` entry outlives one sleep: it is refreshed by each refusal, and lapses
+    // soon after the object stops waiting, so that the others resume hand-overs.
+    const longestSleep = defaults.maxRetryDelayMs + defaults.jitterMs;
+    const waitEntryMs = this.fair ? 2 * longestSleep + 1_000 : longestSleep + 250;
     const waiter = new GrantWaiter();
     if (channel !== '') notifier?.listen(id, waiter);
     // Non-fair mode: a permit of as many permits released in this process meanwhile can be handed
@@ -202,15 +206,19 @@ export class Semaphore implements LeaseOwner {
             channel,
             waitEntryMs,
             this.object,
+            // Its last waiter granted, the object no longer waits.
+            local !== undefined && local.length <= 1 ? '1' : '0',
           ]);
-          if (!this.fair) this.noteOthers(othersWait === 1);
+          if (!this.fair) this.othersWait = othersWait === 1;
           return reply;
         },
         maxWaitMs,
         timing: defaults,
         signal: options.signal,
         waiter,
-        standBy: local && (() => !this.othersWait && local[0] !== waiter),
+        // Only the first of the object's waiters for n permits polls Redis: a caller of this process
+        // that just released cannot grab the permits back ahead of another process's waiter.
+        standBy: local && (() => local[0] !== waiter),
       });
       if (!outcome.granted)
         return await this.gaveUp(id, outcome.attempts, outcome.reason, startedAt, outcome.cause);
@@ -292,14 +300,6 @@ export class Semaphore implements LeaseOwner {
     // rather than when its backing-off timer says.
     if (!this.fair && !this.othersWait) for (const waiters of this.handOff.values()) waiters[0]?.nudge();
     return released === 1;
-  }
-
-  /** Non-fair mode: records whether other objects wait; if they newly do, every waiter attempts. */
-  private noteOthers(othersWait: boolean): void {
-    if (othersWait && !this.othersWait) {
-      for (const waiters of this.handOff.values()) for (const waiter of waiters) waiter.nudge();
-    }
-    this.othersWait = othersWait;
   }
 
   /** Waiters of this object for `n` permits, by arrival. */
