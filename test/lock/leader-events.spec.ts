@@ -41,20 +41,29 @@ class OrderMatcher {
   ) {}
 
   @OnEvent('order.placed', { leaderOnly: true })
-  onPlaced(event: EventEnvelope<{ id: string }>): void {
-    handled.push({ instance: this.instance, id: event.data.id, via: 'event' });
+  onPlaced(event: EventEnvelope<{ id: string }>): Promise<void> {
+    return this.match(event.data.id, 'event');
   }
 
   @PollWhileDisconnected({ everyMs: 50, leaderOnly: true })
   async catchUp(window: MissedWindow): Promise<void> {
-    // Windows meet at their ends: (from, to] takes each moment once.
     const ids = await this.redis.client.zrangebyscore(
       this.redis.keyspace('orders').key('placed'),
-      `(${window.from.getTime()}`,
+      window.from.getTime(),
       window.to.getTime(),
     );
-    for (const id of ids) handled.push({ instance: this.instance, id, via: 'poll' });
+    for (const id of ids) await this.match(id, 'poll');
     if (window.final) finalWindows.push(window);
+  }
+
+  /** Idempotent, as the recipe asks: windows overlap, and an order may be both announced and polled. */
+  private async match(id: string, via: Handled['via']): Promise<void> {
+    const first = await this.redis.client.hsetnx(
+      this.redis.keyspace('orders').key('matched'),
+      id,
+      this.instance,
+    );
+    if (first === 1) handled.push({ instance: this.instance, id, via });
   }
 }
 
@@ -135,7 +144,6 @@ describe('leader-only events with a polling fallback, over 3 instances', () => {
     handled.length = 0;
     await busServer.kill();
     await eventually(() => expect(apps.some((app) => app.get(EventBus).isListening)).toBe(false));
-    await sleep(5);
     const missed = Array.from({ length: 10 }, (_, index) => `missed-${index}`);
     for (const id of missed) await place(id);
     await eventually(() => expect(handled.map((entry) => entry.id).sort()).toEqual([...missed].sort()));

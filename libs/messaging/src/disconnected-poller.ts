@@ -7,9 +7,9 @@ import type {
 
 /**
  * The polling fallback of one poll: while the event bus is down it runs the poll every `everyMs`
- * over the time since what it last covered, and once more when the bus listens again, up to that
- * moment, so the windows it covers join with no gap between the loss and the first event received
- * again. One poll at a time: a tick that finds one running is skipped (its time goes to the next).
+ * over the time since what it last covered (reaching back `overlapMs` further), and once more when
+ * the bus listens again, up to that moment, so the windows leave no gap between the loss and the
+ * first event received again. One poll at a time: a tick that finds one running is skipped (its time goes to the next).
  */
 export class DisconnectedPoller {
   /** Start of what is not polled yet; undefined while the bus listens. */
@@ -63,7 +63,7 @@ export class DisconnectedPoller {
       if (final) done();
       return Promise.resolve();
     }
-    const window: MissedWindow = { from, to, final };
+    const window: MissedWindow = { from: new Date(from.getTime() - this.options.overlapMs), to, final };
     const running = (async () => {
       try {
         await this.poll(window);

@@ -135,11 +135,12 @@ export class EventBus implements OnApplicationShutdown {
 
   /**
    * The polling fallback: while the subscriber connection is down, runs `poll` every `everyMs` with
-   * the window not covered yet, and a last time when the bus listens again (`final`), so that work
-   * whose events were missed is found in the source of truth. `when` limits it to, say, the leader.
+   * the window not covered yet (reaching back `overlapMs`, default 1 s, for writes stamped before
+   * they were visible), and a last time when the bus listens again (`final`), so that work whose
+   * events were missed is found in the source of truth. `when` limits it to, say, the leader.
    * Returns a function that stops it. What `poll` throws is logged and counted; its window is given
-   * again at the next tick. Make the work idempotent: windows meet at their ends, and an event may
-   * both arrive and fall in a window.
+   * again at the next tick. Make the work idempotent: windows overlap, and an event may both arrive
+   * and fall in a window.
    *
    * @example
    * bus.pollWhileDisconnected(({ from, to }) => orders.resumeBetween(from, to), {
@@ -149,7 +150,7 @@ export class EventBus implements OnApplicationShutdown {
    */
   pollWhileDisconnected(poll: MissedWindowPoll, options: PollWhileDisconnectedOptions): () => void {
     if (typeof poll !== 'function') throw new TypeError('pollWhileDisconnected: poll must be a function');
-    const { everyMs, when = () => true } = options;
+    const { everyMs, when = () => true, overlapMs = 1_000 } = options;
     if (!Number.isInteger(everyMs) || everyMs < 10 || everyMs > 86_400_000) {
       throw new MessagingOptionsError(
         'everyMs',
@@ -157,7 +158,13 @@ export class EventBus implements OnApplicationShutdown {
       );
     }
     if (typeof when !== 'function') throw new MessagingOptionsError('when', 'must be a function');
-    const poller = new DisconnectedPoller(poll, { everyMs, when }, (error) => {
+    if (!Number.isInteger(overlapMs) || overlapMs < 0 || overlapMs > 86_400_000) {
+      throw new MessagingOptionsError(
+        'overlapMs',
+        `must be a whole number of ms from 0 to 86400000, got ${String(overlapMs)}`,
+      );
+    }
+    const poller = new DisconnectedPoller(poll, { everyMs, when, overlapMs }, (error) => {
       this.metrics.fallbackPolls.inc({ outcome: error === undefined ? 'ok' : 'failed' });
       if (error !== undefined)
         this.warnings.report('poll', 'a poll of the events missed while disconnected failed', error);

@@ -46,8 +46,9 @@ export interface EventSubscription {
 /**
  * A stretch of time during which the bus did not listen, given to a poll of the source of truth:
  * from `from` to `to`. `final` is true for the last one, run when the bus listens again (`to` is then
- * the moment it did); later events arrive on the bus. Windows of one poller follow each other with
- * no gap; one that failed is given again, grown, at the next tick.
+ * the moment it did); later events arrive on the bus. Each window starts `overlapMs` before the
+ * previous one ended (the first, before the connection was lost), so that work stamped with a time
+ * but visible only later is not missed; one that failed is given again, grown, at the next tick.
  */
 export interface MissedWindow {
   from: Date;
@@ -64,4 +65,10 @@ export interface PollWhileDisconnectedOptions {
   everyMs: number;
   /** Polls only while this answers true (such as the leader's `isLeader`); a skipped window is kept. */
   when?: () => boolean;
+  /**
+   * How far each window reaches back before the end of the one before (and the first before the
+   * loss): the longest a write of the source of truth takes to become visible after the time it is
+   * stamped with. Default 1000; 0 makes windows meet exactly.
+   */
+  overlapMs?: number;
 }

@@ -71,6 +71,7 @@ export class MessagingExplorer implements OnApplicationBootstrap {
           try {
             this.bus.pollWhileDisconnected((window) => method.call(instance, window), {
               everyMs: poll.everyMs,
+              overlapMs: poll.overlapMs,
               when,
             });
           } catch (error) {

@@ -4,6 +4,8 @@ import { POLL_WHILE_DISCONNECTED_METADATA } from './messaging.constants.js';
 export interface PollWhileDisconnectedDecoratorOptions {
   /** Time between polls while the event bus is down (10 ms to 1 day). */
   everyMs: number;
+  /** How far each window reaches back before the previous one's end (see `EventBus.pollWhileDisconnected`). Default 1000. */
+  overlapMs?: number;
   /** Poll only on the instance that leads the app's election (see `@OnEvent`'s `leaderOnly`). Default false. */
   leaderOnly?: boolean;
 }
