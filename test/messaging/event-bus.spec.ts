@@ -73,7 +73,8 @@ describe.each(sharedTopologies)('EventBus on %s', (_name, redis) => {
     );
     await bus.publish('bad.input', 'fine');
     await eventually(() => expect([...received].sort()).toEqual([0, 'fine']));
-    expect(await metricValue(metrics, 'redkit_events_malformed_total')).toBe(3);
+    // On a cluster, messages published through different nodes may arrive out of order.
+    await eventually(async () => expect(await metricValue(metrics, 'redkit_events_malformed_total')).toBe(3));
     expect(bus.isListening).toBe(true);
   });
 
