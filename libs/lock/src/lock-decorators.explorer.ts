@@ -26,8 +26,22 @@ interface Decoration {
   guard(locks: LockService, options: never): Guard;
 }
 
-/** Semaphore objects a decorated method keeps by name: at most this many (oldest dropped first). */
-const MAX_SEMAPHORES_PER_METHOD = 1_000;
+/** Objects a decorated method keeps by name: at most this many (oldest dropped first). */
+const MAX_OBJECTS_PER_METHOD = 1_000;
+
+/** `make(name)` once per name, kept for later calls (bounded, for templated names). */
+function perName<T>(make: (name: string) => T): (name: string) => T {
+  const made = new Map<string, T>();
+  return (name) => {
+    let found = made.get(name);
+    if (found === undefined) {
+      found = make(name);
+      made.set(name, found);
+      if (made.size > MAX_OBJECTS_PER_METHOD) made.delete(made.keys().next().value!);
+    }
+    return found;
+  };
+}
 
 /** Outermost first, when one method carries several. */
 const DECORATIONS: Decoration[] = [
@@ -43,16 +57,9 @@ const DECORATIONS: Decoration[] = [
         throw new LockOptionsError('permits', `must be a whole number from 1 to limit (${checked.limit})`);
       }
       // One object per name, so that its calls hand permits to each other in-process.
-      const semaphores = new Map<string, Semaphore>();
-      const semaphoreOf = (name: string): Semaphore => {
-        let found = semaphores.get(name);
-        if (found === undefined) {
-          found = name === checked.name ? checked : locks.semaphore(name, shape);
-          semaphores.set(name, found);
-          if (semaphores.size > MAX_SEMAPHORES_PER_METHOD) semaphores.delete(semaphores.keys().next().value!);
-        }
-        return found;
-      };
+      const semaphoreOf = perName((name): Semaphore =>
+        name === checked.name ? checked : locks.semaphore(name, shape),
+      );
       return (args, call) => semaphoreOf(nameOf(args)).using(call, { permits, ttlMs, maxWaitMs });
     },
   },
@@ -63,8 +70,9 @@ const DECORATIONS: Decoration[] = [
       const { resource, mode, ...timings } = options;
       const nameOf = compileName(resource);
       locks.readWriteLock('check', timings);
+      const lockOf = perName((name) => locks.readWriteLock(name, timings));
       return (args, call) => {
-        const lock = locks.readWriteLock(nameOf(args), timings);
+        const lock = lockOf(nameOf(args));
         return mode === 'write' ? lock.write(call) : lock.read(call);
       };
     },
