@@ -7,6 +7,7 @@
 // - contended-16  acquire + release of ONE key by 16 workers at once: ops/s are critical sections/s,
 //                 latency is the time to get through one section (almost all of it waiting).
 //
+// Peers and limits run twice, on a plain and an auto-pipelined ioredis client (bench/README.md).
 // Every subject locks with a 10 s TTL and waits up to 30 s; peers keep their retry timers at the
 // library defaults (redlock: 200 ms + up to 100 ms jitter; redis-semaphore: 10 ms), with unlimited
 // attempts so no section fails. redis-semaphore's automatic refresh is off (refreshInterval 0), as
@@ -27,8 +28,8 @@ import Redlock from 'redlock';
 import { Mutex, RedlockMutex } from 'redis-semaphore';
 
 import { startExtraRedis, type ExtraRedis } from './lock/extra-redis.js';
-import { runSuite } from './lib/suite.js';
-import type { Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
+import { atTheirBest, clientOptions, runSuite } from './lib/suite.js';
+import type { ClientMode, Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
 
 const TTL_MS = 10_000;
 const WAIT_MS = 30_000;
@@ -80,8 +81,12 @@ async function redkitSubject(
   };
 }
 
-async function redlockSubject(urls: string[], stopServers?: () => Promise<void>): Promise<LockSubject> {
-  const clients = urls.map((url) => new Redis(url, { enableAutoPipelining: true }));
+async function redlockSubject(
+  urls: string[],
+  client: ClientMode,
+  stopServers?: () => Promise<void>,
+): Promise<LockSubject> {
+  const clients = urls.map((url) => new Redis(url, clientOptions(client)));
   const redlock = new Redlock(clients, { retryCount: -1 });
   redlock.on('error', () => undefined);
   return {
@@ -97,8 +102,12 @@ async function redlockSubject(urls: string[], stopServers?: () => Promise<void>)
   };
 }
 
-async function semaphoreSubject(urls: string[], stopServers?: () => Promise<void>): Promise<LockSubject> {
-  const clients = urls.map((url) => new Redis(url, { enableAutoPipelining: true }));
+async function semaphoreSubject(
+  urls: string[],
+  client: ClientMode,
+  stopServers?: () => Promise<void>,
+): Promise<LockSubject> {
+  const clients = urls.map((url) => new Redis(url, clientOptions(client)));
   const options = { lockTimeout: TTL_MS, acquireTimeout: WAIT_MS, refreshInterval: 0 };
   return {
     async section(resource) {
@@ -117,8 +126,8 @@ async function semaphoreSubject(urls: string[], stopServers?: () => Promise<void
   };
 }
 
-async function rawEvalshaSubject(redisUrl: string): Promise<LockSubject> {
-  const client = new Redis(redisUrl, { enableAutoPipelining: true });
+async function rawEvalshaSubject(redisUrl: string, mode: ClientMode): Promise<LockSubject> {
+  const client = new Redis(redisUrl, clientOptions(mode));
   const sha = (await client.script(
     'LOAD',
     "return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])",
@@ -135,8 +144,8 @@ async function rawEvalshaSubject(redisUrl: string): Promise<LockSubject> {
   };
 }
 
-async function rawTwoRoundTripSubject(redisUrl: string): Promise<LockSubject> {
-  const client = new Redis(redisUrl, { enableAutoPipelining: true });
+async function rawTwoRoundTripSubject(redisUrl: string, mode: ClientMode): Promise<LockSubject> {
+  const client = new Redis(redisUrl, clientOptions(mode));
   const release = (await client.script(
     'LOAD',
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
@@ -173,26 +182,34 @@ const subjects: SubjectDefinition<LockSubject>[] = [
       return redkitSubject(servers.urls, servers.stop);
     },
   },
-  { name: 'redlock', kind: 'peer', create: (url) => redlockSubject([url]) },
-  {
+  ...atTheirBest<LockSubject>({
+    name: 'redlock',
+    kind: 'peer',
+    create: (url, client) => redlockSubject([url], client),
+  }),
+  ...atTheirBest<LockSubject>({
     name: 'redlock-3',
     kind: 'peer',
-    create: async (url) => {
+    create: async (url, client) => {
       const servers = await threeServers(url);
-      return redlockSubject(servers.urls, servers.stop);
+      return redlockSubject(servers.urls, client, servers.stop);
     },
-  },
-  { name: 'redis-semaphore', kind: 'peer', create: (url) => semaphoreSubject([url]) },
-  {
+  }),
+  ...atTheirBest<LockSubject>({
+    name: 'redis-semaphore',
+    kind: 'peer',
+    create: (url, client) => semaphoreSubject([url], client),
+  }),
+  ...atTheirBest<LockSubject>({
     name: 'redis-semaphore-redlock-3',
     kind: 'peer',
-    create: async (url) => {
+    create: async (url, client) => {
       const servers = await threeServers(url);
-      return semaphoreSubject(servers.urls, servers.stop);
+      return semaphoreSubject(servers.urls, client, servers.stop);
     },
-  },
-  { name: 'raw-evalsha', kind: 'limit', create: rawEvalshaSubject },
-  { name: 'raw-two-round-trip', kind: 'limit', create: rawTwoRoundTripSubject },
+  }),
+  ...atTheirBest<LockSubject>({ name: 'raw-evalsha', kind: 'limit', create: rawEvalshaSubject }),
+  ...atTheirBest<LockSubject>({ name: 'raw-two-round-trip', kind: 'limit', create: rawTwoRoundTripSubject }),
 ];
 
 const runs = (subject: LockSubject, scenario: ScenarioName) => subject.scenarios?.includes(scenario) ?? true;

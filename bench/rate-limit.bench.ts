@@ -3,7 +3,7 @@
 // as the limit. Run it with `npm run bench -- rate-limit` (BENCH_SECONDS=1 for a quick run).
 //
 // Every subject checks one request against a limit of LIMIT per WINDOW_MS, 64 checks in flight,
-// auto-pipelining on every ioredis connection. Scenarios:
+// peers and the limit on a plain and on an auto-pipelined ioredis client (bench/README.md). Scenarios:
 //
 // - distinct-keys  the key cycles over DISTINCT_KEYS clients, each far below its limit: nearly every
 //                  check is admitted (the common case of a healthy API).
@@ -33,8 +33,8 @@ import { RedisConnection } from '@redkit/redis';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
-import { runSuite } from './lib/suite.js';
-import type { Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
+import { atTheirBest, clientOptions, runSuite } from './lib/suite.js';
+import type { ClientMode, Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
 import { BenchThrottlerRedisStorage } from './rate-limit/throttler-redis-storage.js';
 
 const LIMIT = 250;
@@ -65,8 +65,8 @@ async function redkitSubject(
   };
 }
 
-async function rateLimiterFlexibleSubject(redisUrl: string): Promise<LimiterSubject> {
-  const client = new Redis(redisUrl, { enableAutoPipelining: true });
+async function rateLimiterFlexibleSubject(redisUrl: string, mode: ClientMode): Promise<LimiterSubject> {
+  const client = new Redis(redisUrl, clientOptions(mode));
   const limiter = new RateLimiterRedis({
     storeClient: client,
     points: LIMIT,
@@ -89,8 +89,8 @@ async function rateLimiterFlexibleSubject(redisUrl: string): Promise<LimiterSubj
   };
 }
 
-async function nestThrottlerSubject(redisUrl: string): Promise<LimiterSubject> {
-  const client = new Redis(redisUrl, { enableAutoPipelining: true });
+async function nestThrottlerSubject(redisUrl: string, mode: ClientMode): Promise<LimiterSubject> {
+  const client = new Redis(redisUrl, clientOptions(mode));
   const storage = new BenchThrottlerRedisStorage(client);
   return {
     check: async (tracker) => {
@@ -105,8 +105,8 @@ async function nestThrottlerSubject(redisUrl: string): Promise<LimiterSubject> {
   };
 }
 
-async function rawEvalshaSubject(redisUrl: string): Promise<LimiterSubject> {
-  const client = new Redis(redisUrl, { enableAutoPipelining: true });
+async function rawEvalshaSubject(redisUrl: string, mode: ClientMode): Promise<LimiterSubject> {
+  const client = new Redis(redisUrl, clientOptions(mode));
   const lua = 'return 1';
   const sha = createHash('sha1').update(lua).digest('hex');
   await client.script('LOAD', lua);
@@ -131,9 +131,13 @@ const subjects: SubjectDefinition<LimiterSubject>[] = [
     kind: 'redkit',
     create: (url) => redkitSubject(url, 'sliding-counter', false),
   },
-  { name: 'rate-limiter-flexible', kind: 'peer', create: rateLimiterFlexibleSubject },
-  { name: 'nestjs-throttler', kind: 'peer', create: nestThrottlerSubject },
-  { name: 'raw-evalsha', kind: 'limit', create: rawEvalshaSubject },
+  ...atTheirBest<LimiterSubject>({
+    name: 'rate-limiter-flexible',
+    kind: 'peer',
+    create: rateLimiterFlexibleSubject,
+  }),
+  ...atTheirBest<LimiterSubject>({ name: 'nestjs-throttler', kind: 'peer', create: nestThrottlerSubject }),
+  ...atTheirBest<LimiterSubject>({ name: 'raw-evalsha', kind: 'limit', create: rawEvalshaSubject }),
 ];
 
 /** Counts admitted checks in the measured window, for the admitted-share column. */

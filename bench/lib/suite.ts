@@ -29,6 +29,39 @@ export interface SubjectDefinition<S extends Closeable> {
   create(redisUrl: string): Promise<S | null>;
   /** Printed under the table when create() returns null. */
   skipReason?: string;
+  /** Set by {@link atTheirBest}: the library the row measures, and on which kind of client. */
+  family?: string;
+  client?: ClientMode;
+}
+
+/** How a peer's ioredis client is configured: as the library's docs leave it, or auto-pipelined. */
+export type ClientMode = 'plain' | 'auto-pipelined';
+
+/** The ioredis options of a client mode (the rest stays at ioredis's defaults). */
+export function clientOptions(mode: ClientMode): { enableAutoPipelining: boolean } {
+  return { enableAutoPipelining: mode === 'auto-pipelined' };
+}
+
+/**
+ * A peer (or a raw limit) measured at its best: one subject on a plain ioredis client and one on an
+ * auto-pipelined client, otherwise as the library documents it. Both rows are printed; the faster
+ * one per scenario is marked best, and the ratios under the table use it. redkit's subjects keep
+ * redkit's own defaults and are declared directly.
+ */
+export function atTheirBest<S extends Closeable>(peer: {
+  name: string;
+  kind: Exclude<Kind, 'redkit'>;
+  create(redisUrl: string, client: ClientMode): Promise<S | null>;
+  skipReason?: string;
+}): SubjectDefinition<S>[] {
+  return (['plain', 'auto-pipelined'] as const).map((client) => ({
+    name: `${peer.name} [${client === 'plain' ? 'plain' : 'auto-pipe'}]`,
+    kind: peer.kind,
+    family: peer.name,
+    client,
+    skipReason: peer.skipReason,
+    create: (redisUrl: string) => peer.create(redisUrl, client),
+  }));
 }
 
 /** What one row measures, as a scenario prepares it for one subject. */
@@ -40,6 +73,8 @@ export interface Workload {
   reset?(): void;
   /** Extra row fields, computed once the measured window is over. */
   extras?(measurement: Measurement): Record<string, unknown>;
+  /** Closes what prepare() opened for this row only (a differently configured instance). */
+  dispose?(): Promise<void>;
 }
 
 export interface Scenario<S extends Closeable> {
@@ -89,7 +124,7 @@ export async function runSuite<S extends Closeable>(suite: Suite<S>): Promise<vo
     let processWarmedUp = false;
     const only = filters();
     for (const definition of suite.subjects) {
-      if (!only.subject(definition.name)) continue;
+      if (!only.subject(definition)) continue;
       await admin.flushAll();
       let subject: S | null;
       try {
@@ -142,7 +177,12 @@ export async function runSuite<S extends Closeable>(suite: Suite<S>): Promise<vo
         scenarioOrder.indexOf(a.scenario) - scenarioOrder.indexOf(b.scenario) ||
         subjectOrder.indexOf(a.subject) - subjectOrder.indexOf(b.subject),
     );
-    const columns = [{ key: 'redisCmdsPerOp', title: 'redis cmds/op' }, ...(suite.extraColumns ?? [])];
+    markBestClients(rows);
+    const columns = [
+      { key: 'best', title: 'best' },
+      { key: 'redisCmdsPerOp', title: 'redis cmds/op' },
+      ...(suite.extraColumns ?? []),
+    ];
     const results = {
       module: suite.module,
       date: new Date().toISOString(),
@@ -159,6 +199,7 @@ export async function runSuite<S extends Closeable>(suite: Suite<S>): Promise<vo
       '',
       markdownTable(rows, columns),
       '',
+      ...ratioLines(rows),
       ...(suite.notes ?? []).map((note) => `- ${note}`),
       ...problems.map((problem) => `- **${problem}**`),
       '',
@@ -183,6 +224,22 @@ async function runRow<S extends Closeable>(
 ): Promise<ResultRow | null> {
   const workload = await scenario.prepare(subject, definition);
   if (!workload) return null;
+  try {
+    return await measureWorkload(module, admin, scenario, definition, workload, seconds, warmupSeconds);
+  } finally {
+    await workload.dispose?.();
+  }
+}
+
+async function measureWorkload<S extends Closeable>(
+  module: string,
+  admin: RedisAdmin,
+  scenario: Scenario<S>,
+  definition: SubjectDefinition<S>,
+  workload: Workload,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<ResultRow> {
   collectGarbage();
   let before = new Map<string, number>();
   const measurement = await measure(workload.op, {
@@ -199,6 +256,7 @@ async function runRow<S extends Closeable>(
     scenario: scenario.name,
     subject: definition.name,
     kind: definition.kind,
+    ...(definition.family === undefined ? {} : { family: definition.family, client: definition.client }),
     opsPerSec: measurement.opsPerSec,
     p50us: measurement.p50us,
     p99us: measurement.p99us,
@@ -265,7 +323,10 @@ function reportLingeringHandles(module: string): void {
  * BENCH_SUBJECTS and BENCH_SCENARIOS (comma-separated names) narrow a run to those rows, for quick
  * iterations on one comparison; unset, every row runs.
  */
-function filters(): { subject(name: string): boolean; scenario(name: string): boolean } {
+function filters(): {
+  subject(definition: { name: string; family?: string }): boolean;
+  scenario(name: string): boolean;
+} {
   const list = (name: string) =>
     process.env[name]
       ?.split(',')
@@ -274,7 +335,46 @@ function filters(): { subject(name: string): boolean; scenario(name: string): bo
   const subjects = list('BENCH_SUBJECTS');
   const scenarios = list('BENCH_SCENARIOS');
   return {
-    subject: (name) => subjects === undefined || subjects.length === 0 || subjects.includes(name),
+    subject: ({ name, family }) =>
+      subjects === undefined ||
+      subjects.length === 0 ||
+      subjects.includes(name) ||
+      (family !== undefined && subjects.includes(family)),
     scenario: (name) => scenarios === undefined || scenarios.length === 0 || scenarios.includes(name),
   };
+}
+
+/** Marks, per scenario and library measured on both clients, the faster row as `best: '★'`. */
+function markBestClients(rows: ResultRow[]): void {
+  const best = new Map<string, ResultRow>();
+  for (const row of rows) {
+    if (typeof row.family !== 'string') continue;
+    const key = `${row.scenario}\u0000${row.family}`;
+    const current = best.get(key);
+    if (current === undefined || row.opsPerSec > current.opsPerSec) best.set(key, row);
+  }
+  for (const row of best.values()) row.best = '★';
+}
+
+/**
+ * Under the table: each redkit row against each peer's best row of the same scenario (the faster of
+ * its plain and auto-pipelined clients), so the ratios a reader quotes never use a handicapped peer.
+ */
+function ratioLines(rows: readonly ResultRow[]): string[] {
+  const lines: string[] = [];
+  const scenarios = [...new Set(rows.map((row) => row.scenario))];
+  for (const scenario of scenarios) {
+    const ofScenario = rows.filter((row) => row.scenario === scenario);
+    const peers = ofScenario.filter((row) => row.kind === 'peer' && (row.family === undefined || row.best));
+    if (peers.length === 0) continue;
+    for (const ours of ofScenario.filter((row) => row.kind === 'redkit')) {
+      const ratios = peers.map(
+        (peer) =>
+          `${(ours.opsPerSec / peer.opsPerSec).toFixed(2)}× ${String(peer.family ?? peer.subject)}` +
+          (peer.client === undefined ? '' : ` (${String(peer.client)})`),
+      );
+      lines.push(`- ${scenario}, ${ours.subject}: ${ratios.join(', ')}`);
+    }
+  }
+  return lines.length === 0 ? [] : ["redkit ÷ each peer's best row:", '', ...lines, ''];
 }
