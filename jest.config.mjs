@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
 
 // One swc configuration serves the build and the tests, so what is tested is what runs.
 const swc = JSON.parse(readFileSync(new URL('./.swcrc', import.meta.url), 'utf8'));
@@ -9,8 +12,18 @@ export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
-  // ESM sources import siblings as './x.js'; jest resolves them to the .ts file.
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    // ESM sources import siblings as './x.js'; jest resolves them to the .ts file.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Two CommonJS packages of the Fastify stack require() ESM-only packages: @fastify/middie needs
+    // path-to-regexp 9 and @fastify/static (Swagger UI's files) content-disposition 3. Node >= 20.19
+    // loads them (require(esm)); jest's module runtime cannot before Node 24.9 (jestjs/jest#15275),
+    // so tests give them the CommonJS majors Express uses: path-to-regexp 8 (the same `parse` and
+    // `pathToRegexp`), content-disposition 2 (only used by `reply.download()`, which nothing calls).
+    // Real Node, in `npm start` and the packed-consumer test, loads the real ones.
+    '^path-to-regexp$': require.resolve('path-to-regexp'),
+    '^content-disposition$': require.resolve('content-disposition'),
+  },
   // '@redkit/<lib>' resolves to the lib's TypeScript source through this export condition.
   testEnvironmentOptions: { customExportConditions: ['redkit-source', 'node', 'node-addons'] },
   testMatch: ['<rootDir>/{libs,apps,test}/**/*.spec.ts'],

@@ -9,3 +9,4 @@ export { deleteKeys, killWorkersAndDeleteKeys, metricValue, sleep, uniquePrefix 
 export { messageFrom } from './worker-messages.js';
 export { PlaceholderConnectionModule } from './placeholder-connection.module.js';
 export { captureLogs, workerOutput, type NestLogEntry } from './nest-logs.js';
+export { createHttpApp, HTTP_ADAPTERS, type HttpAdapterName } from './http-app.js';

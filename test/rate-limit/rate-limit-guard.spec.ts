@@ -13,7 +13,7 @@ import { RedisModule } from '@redkit/redis';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 
-import { RedisServer } from '../harness/index.js';
+import { createHttpApp, HTTP_ADAPTERS, RedisServer } from '../harness/index.js';
 import { sleep } from './rate-limit-test-kit.js';
 
 const apiKey = (context: ExecutionContext): string =>
@@ -71,7 +71,7 @@ class HealthController {
   }
 }
 
-describe('RateLimitGuard as the app-wide guard', () => {
+describe.each(HTTP_ADAPTERS)('RateLimitGuard as the app-wide guard on %s', (adapter) => {
   let server: RedisServer;
   let app: INestApplication;
   let admin: Redis;
@@ -94,12 +94,15 @@ describe('RateLimitGuard as the app-wide guard', () => {
     })
     class AppModule {}
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    app.use((req: { headers: Record<string, string>; user?: unknown }, _res: unknown, next: () => void) => {
-      if (req.headers['x-user']) req.user = { id: req.headers['x-user'] };
-      next();
-    });
-    await app.init();
+    // Express-style middleware sets the user: on Fastify it writes to the raw Node request.
+    app = await createHttpApp(moduleRef, adapter, { logger: ['error'] }, (created) =>
+      created.use(
+        (req: { headers: Record<string, string>; user?: unknown }, _res: unknown, next: () => void) => {
+          if (req.headers['x-user']) req.user = { id: req.headers['x-user'] };
+          next();
+        },
+      ),
+    );
     limiter = app.get(RateLimiterService);
     // Loads the check script (its first run answers NOSCRIPT, then EVAL), so round trips count from here.
     await request(app.getHttpServer()).get('/orders/two').set('X-Forwarded-For', '10.9.9.9').expect(200);

@@ -9,3 +9,10 @@ export { MetricsModule } from './metrics.module.js';
 export { MetricsService, type DeferredCounter, type DeferredCounterChild } from './metrics.service.js';
 export type { DeferredHistogram, DeferredHistogramChild } from './deferred-histogram.js';
 export type { MetricsModuleExtras, MetricsModuleOptions } from './metrics-module-options.interface.js';
+export {
+  requestRemoteAddress,
+  requestUser,
+  setResponseHeader,
+  type HttpRequestLike,
+  type HttpResponseLike,
+} from './http-exchange.js';

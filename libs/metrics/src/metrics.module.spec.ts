@@ -12,6 +12,7 @@ import { Test } from '@nestjs/testing';
 import type { Counter, OpenMetricsContentType } from 'prom-client';
 import { Registry } from 'prom-client';
 import request from 'supertest';
+import { createHttpApp, HTTP_ADAPTERS, type HttpAdapterName } from '../../../test/harness/http-app.js';
 import { MetricsModule, MetricsService, type MetricsModuleOptions } from './index.js';
 
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -48,22 +49,25 @@ class DocumentedModule {}
 const silentLogger: LoggerService = { log() {}, error() {}, warn() {} };
 const openApps: INestApplication[] = [];
 
-async function startApp(...imports: NonNullable<Parameters<typeof Module>[0]['imports']>) {
+type Imports = NonNullable<Parameters<typeof Module>[0]['imports']>;
+
+async function startAppOn(adapter: HttpAdapterName, ...imports: Imports) {
   const moduleRef = await Test.createTestingModule({ imports }).setLogger(silentLogger).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = await createHttpApp(moduleRef, adapter, { logger: false });
   openApps.push(app);
-  await app.init();
   return app;
 }
+
+const startApp = (...imports: Imports) => startAppOn('fastify', ...imports);
 
 afterEach(async () => {
   await Promise.all(openApps.splice(0).map((app) => app.close()));
 });
 
 describe('MetricsModule', () => {
-  describe('GET /metrics', () => {
+  describe.each(HTTP_ADAPTERS)('GET /metrics on %s', (adapter) => {
     it("answers 200 under prom-client's exact content type with a counter a provider incremented", async () => {
-      const app = await startApp(MetricsModule.forRoot({}), OrdersModule);
+      const app = await startAppOn(adapter, MetricsModule.forRoot({}), OrdersModule);
       app.get(OrderMetrics).placed.inc({ side: 'buy' });
       app.get(OrderMetrics).placed.inc({ side: 'buy' });
 
@@ -76,8 +80,12 @@ describe('MetricsModule', () => {
     });
 
     it('serves default process metrics unless they are turned off', async () => {
-      const withDefaults = await startApp(MetricsModule.forRoot({}));
-      const withoutDefaults = await startApp(MetricsModule.forRoot({ defaultMetrics: false }), OrdersModule);
+      const withDefaults = await startAppOn(adapter, MetricsModule.forRoot({}));
+      const withoutDefaults = await startAppOn(
+        adapter,
+        MetricsModule.forRoot({ defaultMetrics: false }),
+        OrdersModule,
+      );
 
       const on = await request(withDefaults.getHttpServer()).get('/metrics');
       const off = await request(withoutDefaults.getHttpServer()).get('/metrics');
@@ -90,7 +98,8 @@ describe('MetricsModule', () => {
     });
 
     it('adds the default labels to every series', async () => {
-      const app = await startApp(
+      const app = await startAppOn(
+        adapter,
         MetricsModule.forRoot({ defaultMetrics: false, defaultLabels: { app: 'orderbook-api' } }),
         OrdersModule,
       );
@@ -104,7 +113,11 @@ describe('MetricsModule', () => {
     it("serves a registry given in the options, under that registry's content type", async () => {
       const registry = new Registry<OpenMetricsContentType>();
       registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-      const app = await startApp(MetricsModule.forRoot({ registry, defaultMetrics: false }), OrdersModule);
+      const app = await startAppOn(
+        adapter,
+        MetricsModule.forRoot({ registry, defaultMetrics: false }),
+        OrdersModule,
+      );
       app.get(OrderMetrics).placed.inc({ side: 'buy' });
 
       const response = await request(app.getHttpServer()).get('/metrics');
@@ -118,7 +131,7 @@ describe('MetricsModule', () => {
     });
 
     it('is left out of OpenAPI documents', async () => {
-      const app = await startApp(MetricsModule.forRoot({}), DocumentedModule);
+      const app = await startAppOn(adapter, MetricsModule.forRoot({}), DocumentedModule);
 
       const document = SwaggerModule.createDocument(app, new DocumentBuilder().build());
 
@@ -211,9 +224,9 @@ describe('MetricsModule', () => {
     });
   });
 
-  describe('path', () => {
+  describe.each(HTTP_ADAPTERS)('path on %s', (adapter) => {
     it('serves the endpoint on a custom path, and not on /metrics', async () => {
-      const app = await startApp(MetricsModule.forRoot({ path: '/ops/prometheus' }));
+      const app = await startAppOn(adapter, MetricsModule.forRoot({ path: '/ops/prometheus' }));
 
       const custom = await request(app.getHttpServer()).get('/ops/prometheus');
 
@@ -224,7 +237,7 @@ describe('MetricsModule', () => {
     });
 
     it('serves no endpoint with path: false, while MetricsService still works', async () => {
-      const app = await startApp(MetricsModule.forRoot({ path: false }), OrdersModule);
+      const app = await startAppOn(adapter, MetricsModule.forRoot({ path: false }), OrdersModule);
       app.get(OrderMetrics).placed.inc({ side: 'buy' });
 
       expect((await request(app.getHttpServer()).get('/metrics')).status).toBe(404);

@@ -1,5 +1,12 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import {
+  requestRemoteAddress,
+  requestUser,
+  setResponseHeader,
+  type HttpRequestLike,
+  type HttpResponseLike,
+} from '@redkit/metrics';
 
 import { clientAddress } from './client-address.js';
 import { RATE_LIMIT_METADATA, SKIP_RATE_LIMIT_METADATA } from './rate-limit.constants.js';
@@ -15,18 +22,11 @@ interface RouteLimit {
   key: RateLimitKey;
 }
 
-/** The parts of a Node/Express/Fastify request the guard reads. */
-interface HttpRequestLike {
-  headers: Record<string, string | string[] | undefined>;
-  socket?: { remoteAddress?: string };
-  ip?: string;
-  user?: { id?: unknown; sub?: unknown; userId?: unknown } | null;
-}
-
-/** Express (`setHeader`) or Fastify (`header`) reply. */
-interface HttpResponseLike {
-  setHeader?(name: string, value: string): unknown;
-  header?(name: string, value: string): unknown;
+/** The identity fields a `user` key reads, in this order. */
+interface UserLike {
+  id?: unknown;
+  sub?: unknown;
+  userId?: unknown;
 }
 
 /**
@@ -34,7 +34,8 @@ interface HttpResponseLike {
  * those `@SkipRateLimit` names, in one decision (one round trip); writes the rate-limit headers on
  * every answer and refuses with a 429 JSON body and `Retry-After`. Use it per controller
  * (`@UseGuards(RateLimitGuard)`) or app-wide (`{ provide: APP_GUARD, useClass: RateLimitGuard }`).
- * Only HTTP requests are limited; other transports pass.
+ * Only HTTP requests are limited; other transports pass. Works the same on Express and Fastify (the
+ * adapter differences live in `@redkit/metrics`'s http-exchange helpers).
  *
  * Extension points for subclasses: {@link getIdentity}, {@link getClientAddress}, {@link throwRateLimited}.
  *
@@ -50,15 +51,22 @@ export class RateLimitGuard implements CanActivate {
     protected readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous `true` for routes without limits and for other transports: no promise, no await. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const limits = this.limitsFor(context);
     if (limits.length === 0) return true;
+    return this.decide(context, limits);
+  }
+
+  private async decide(context: ExecutionContext, limits: readonly RouteLimit[]): Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<HttpRequestLike>();
-    const checks: RateLimitCheck[] = [];
-    for (const limit of limits) {
-      checks.push({ key: await this.getIdentity(context, request, limit.key), limit: limit.policy });
+    const checks: RateLimitCheck[] = new Array(limits.length);
+    for (let index = 0; index < limits.length; index += 1) {
+      const limit = limits[index] as RouteLimit;
+      const identity = this.identityOf(context, request, limit.key);
+      checks[index] = { key: typeof identity === 'string' ? identity : await identity, limit: limit.policy };
     }
     const decision = await this.limiter.check(checks);
     const response = http.getResponse<HttpResponseLike>();
@@ -67,12 +75,33 @@ export class RateLimitGuard implements CanActivate {
       this.limiter.settings.headers,
       decision.allowed ? undefined : decision.retryAfterMs,
     );
-    for (const [name, value] of headers) {
-      if (typeof response.setHeader === 'function') response.setHeader(name, value);
-      else response.header?.(name, value);
-    }
+    for (const [name, value] of headers) setResponseHeader(response, name, value);
     if (!decision.allowed) this.throwRateLimited(context, decision);
     return true;
+  }
+
+  /**
+   * {@link getIdentity}, without a promise for the `ip` and `user` keys unless a subclass overrides
+   * it: only a function key (or an override) can be asynchronous.
+   */
+  private identityOf(
+    context: ExecutionContext,
+    request: HttpRequestLike,
+    key: RateLimitKey,
+  ): string | Promise<string> {
+    if (typeof key === 'function' || this.getIdentity !== RateLimitGuard.prototype.getIdentity) {
+      return this.getIdentity(context, request, key);
+    }
+    return this.syncIdentity(request, key);
+  }
+
+  private syncIdentity(request: HttpRequestLike, key: 'ip' | 'user'): string {
+    if (key === 'user') {
+      const user = requestUser(request) as UserLike | null | undefined;
+      const id = user?.id ?? user?.sub ?? user?.userId;
+      if (id !== undefined && id !== null && String(id).length > 0) return `user:${String(id)}`;
+    }
+    return `ip:${this.getClientAddress(request)}`;
   }
 
   /** The identity a limit counts against; override to derive it differently. */
@@ -82,18 +111,13 @@ export class RateLimitGuard implements CanActivate {
     key: RateLimitKey,
   ): Promise<string> {
     if (typeof key === 'function') return `key:${String(await key(context))}`;
-    if (key === 'user') {
-      const user = request.user;
-      const id = user?.id ?? user?.sub ?? user?.userId;
-      if (id !== undefined && id !== null && String(id).length > 0) return `user:${String(id)}`;
-    }
-    return `ip:${this.getClientAddress(request)}`;
+    return this.syncIdentity(request, key);
   }
 
   /** The client address, believing `X-Forwarded-For` as far as the `trustProxy` option says. */
   protected getClientAddress(request: HttpRequestLike): string {
     return clientAddress(
-      request.socket?.remoteAddress ?? request.ip,
+      requestRemoteAddress(request),
       request.headers['x-forwarded-for'],
       this.limiter.settings.trustProxy,
     );
