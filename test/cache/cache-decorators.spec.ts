@@ -17,11 +17,13 @@ import {
   Scope,
   type Type,
 } from '@nestjs/common';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { Test } from '@nestjs/testing';
 import {
   CacheDecoratorError,
   CacheDecoratorsExplorer,
   CacheEvict,
+  CacheInterceptor,
   CacheModule,
   CachePut,
   CacheService,
@@ -31,7 +33,13 @@ import {
 import { getRedisConnectionToken, RedisModule, type RedisConnection } from '@redkit/redis';
 import request from 'supertest';
 
-import { captureLogs, sharedRedisUrl } from '../harness/index.js';
+import {
+  captureLogs,
+  createHttpApp,
+  HTTP_ADAPTERS,
+  sharedRedisUrl,
+  type HttpAdapterName,
+} from '../harness/index.js';
 import { deleteKeys, sleep, uniquePrefix } from './cache-test-kit.js';
 
 /** How many times each decorated method or handler really ran. */
@@ -243,6 +251,7 @@ class BooksController {
 async function startApp(
   keyPrefix: string,
   metadata: { providers?: Provider[]; controllers?: Type[] },
+  adapter: HttpAdapterName = 'fastify',
 ): Promise<INestApplication> {
   @Module({
     imports: [
@@ -254,14 +263,7 @@ async function startApp(
   })
   class DecoratedAppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [DecoratedAppModule] }).compile();
-  const app = moduleRef.createNestApplication();
-  try {
-    await app.init();
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
-  return app;
+  return createHttpApp(moduleRef, adapter);
 }
 
 describe('cache decorators', () => {
@@ -480,116 +482,145 @@ describe('cache decorators', () => {
       expect(BooksService.prototype.findBook).not.toBe(books.findBook);
     });
   });
+});
 
-  describe('on controller routes', () => {
-    it('@Cacheable on a GET route runs the handler once for equal requests, whatever the query order', async () => {
-      const server = app.getHttpServer();
-      const first = await request(server).get('/books/BTC?depth=5&side=bid');
-      const second = await request(server).get('/books/BTC?side=bid&depth=5');
+describe.each(HTTP_ADAPTERS)('cache decorators on controller routes on %s', (adapter) => {
+  const keyPrefix = uniquePrefix(`decoratorroutes${adapter}`);
+  let app: INestApplication;
+  let cache: CacheService;
+  let log: CallLog;
 
-      expect(first.status).toBe(200);
-      expect(second.status).toBe(200);
-      expect(second.body).toEqual({ symbol: 'BTC', depth: 5, run: 1 });
-      expect(log.count('GET BTC')).toBe(1);
+  beforeAll(async () => {
+    app = await startApp(keyPrefix, { controllers: [BooksController] }, adapter);
+    cache = app.get(CacheService);
+    log = app.get(CallLog);
+  });
 
-      const other = await request(server).get('/books/BTC?depth=6');
-      expect(other.body).toEqual({ symbol: 'BTC', depth: 6, run: 2 });
-    });
+  afterAll(async () => {
+    if (app === undefined) return;
+    await deleteKeys(app.get<RedisConnection>(getRedisConnectionToken()), keyPrefix);
+    await app.close();
+  });
 
-    it('keys a GET route by a template over { params, query, body }, once for concurrent equal requests', async () => {
-      const server = app.getHttpServer();
-      const responses = await Promise.all(
-        Array.from({ length: 5 }, () => request(server).get('/books/ETH/levels?depth=20')),
-      );
+  it('@Cacheable on a GET route runs the handler once for equal requests, whatever the query order', async () => {
+    const server = app.getHttpServer();
+    const first = await request(server).get('/books/BTC?depth=5&side=bid');
+    const second = await request(server).get('/books/BTC?side=bid&depth=5');
 
-      expect(responses.map((response) => response.body)).toEqual(
-        Array.from({ length: 5 }, () => ({ symbol: 'ETH', run: 1 })),
-      );
-      expect(log.count('GET levels ETH')).toBe(1);
-      expect(await cache.get('levels:ETH:20')).toEqual({ symbol: 'ETH', run: 1 });
-    });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual({ symbol: 'BTC', depth: 5, run: 1 });
+    expect(log.count('GET BTC')).toBe(1);
 
-    it('runs the handler uncached, rather than failing, when the key template lacks a query parameter', async () => {
-      const server = app.getHttpServer();
-      const first = await request(server).get('/books/DOGE/levels');
-      const second = await request(server).get('/books/DOGE/levels');
+    const other = await request(server).get('/books/BTC?depth=6');
+    expect(other.body).toEqual({ symbol: 'BTC', depth: 6, run: 2 });
+  });
 
-      expect([first.status, second.status]).toEqual([200, 200]);
-      expect(second.body).toEqual({ symbol: 'DOGE', run: 2 });
-    });
+  it('keys a GET route by a template over { params, query, body }, once for concurrent equal requests', async () => {
+    const server = app.getHttpServer();
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => request(server).get('/books/ETH/levels?depth=20')),
+    );
 
-    it('@Cacheable on a POST route runs the handler once for two equal requests', async () => {
-      const server = app.getHttpServer();
-      const first = await request(server).post('/books/search').send({ symbol: 'SOL', depth: 10 });
-      const second = await request(server).post('/books/search').send({ symbol: 'SOL', depth: 10 });
+    expect(responses.map((response) => response.body)).toEqual(
+      Array.from({ length: 5 }, () => ({ symbol: 'ETH', run: 1 })),
+    );
+    expect(log.count('GET levels ETH')).toBe(1);
+    expect(await cache.get('levels:ETH:20')).toEqual({ symbol: 'ETH', run: 1 });
+  });
 
-      expect(first.status).toBe(201);
-      expect(second.status).toBe(201);
-      expect(second.body).toEqual({ found: 'SOL', run: 1 });
-      expect(log.count('POST search SOL')).toBe(1);
-    });
+  it('runs the handler uncached, rather than failing, when the key template lacks a query parameter', async () => {
+    const server = app.getHttpServer();
+    const first = await request(server).get('/books/DOGE/levels');
+    const second = await request(server).get('/books/DOGE/levels');
 
-    it('keys a POST route by its body by default, whatever the body key order', async () => {
-      const server = app.getHttpServer();
-      await request(server)
-        .post('/books/quotes')
-        .set('content-type', 'application/json')
-        .send('{"symbols":["A","B"],"at":1}');
-      const again = await request(server)
-        .post('/books/quotes')
-        .set('content-type', 'application/json')
-        .send('{"at":1,"symbols":["A","B"]}');
-      const other = await request(server)
-        .post('/books/quotes')
-        .send({ symbols: ['A', 'C'] });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.body).toEqual({ symbol: 'DOGE', run: 2 });
+  });
 
-      expect(again.body).toEqual({ symbols: ['A', 'B'], run: 1 });
-      expect(log.count('POST quotes A,B')).toBe(1);
-      expect(other.body).toEqual({ symbols: ['A', 'C'], run: 1 });
-    });
+  it('@Cacheable on a POST route runs the handler once for two equal requests', async () => {
+    const server = app.getHttpServer();
+    const first = await request(server).post('/books/search').send({ symbol: 'SOL', depth: 10 });
+    const second = await request(server).post('/books/search').send({ symbol: 'SOL', depth: 10 });
 
-    it("answers with the handler's HTTP error, not a 500, and caches nothing", async () => {
-      const server = app.getHttpServer();
-      const first = await request(server).get('/books/NONE/missing');
-      const second = await request(server).get('/books/NONE/missing');
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual({ found: 'SOL', run: 1 });
+    expect(log.count('POST search SOL')).toBe(1);
+  });
 
-      expect(first.status).toBe(404);
-      expect(second.status).toBe(404);
-      expect(log.count('GET missing NONE')).toBe(2);
-    });
+  it('keys a POST route by its body by default, whatever the body key order', async () => {
+    const server = app.getHttpServer();
+    await request(server)
+      .post('/books/quotes')
+      .set('content-type', 'application/json')
+      .send('{"symbols":["A","B"],"at":1}');
+    const again = await request(server)
+      .post('/books/quotes')
+      .set('content-type', 'application/json')
+      .send('{"at":1,"symbols":["A","B"]}');
+    const other = await request(server)
+      .post('/books/quotes')
+      .send({ symbols: ['A', 'C'] });
 
-    it('@CacheEvict on a DELETE route evicts after success, and nothing when the handler fails', async () => {
-      const server = app.getHttpServer();
-      await request(server).get('/books/XRP?depth=1');
-      await request(server).get('/books/XRP?depth=2');
-      expect(log.count('GET XRP')).toBe(2);
+    expect(again.body).toEqual({ symbols: ['A', 'B'], run: 1 });
+    expect(log.count('POST quotes A,B')).toBe(1);
+    expect(other.body).toEqual({ symbols: ['A', 'C'], run: 1 });
+  });
 
-      const refused = await request(server).delete('/books/XRP?fail=1');
-      expect(refused.status).toBe(400);
-      expect((await request(server).get('/books/XRP?depth=1')).body.run).toBe(1);
-      expect(log.count('GET XRP')).toBe(2);
+  it("answers with the handler's HTTP error, not a 500, and caches nothing", async () => {
+    const server = app.getHttpServer();
+    const first = await request(server).get('/books/NONE/missing');
+    const second = await request(server).get('/books/NONE/missing');
 
-      const removed = await request(server).delete('/books/XRP');
-      expect(removed.status).toBe(200);
-      expect(removed.body).toEqual({ removed: 'XRP' });
-      expect((await request(server).get('/books/XRP?depth=1')).body.run).toBe(3);
-      expect((await request(server).get('/books/XRP?depth=2')).body.run).toBe(4);
-    });
+    expect(first.status).toBe(404);
+    expect(second.status).toBe(404);
+    expect(log.count('GET missing NONE')).toBe(2);
+  });
 
-    it('@CachePut on a PUT route stores what the handler returned, every time', async () => {
-      const server = app.getHttpServer();
-      await request(server).put('/books/TRX/quote').send({ value: 1 });
-      const second = await request(server).put('/books/TRX/quote').send({ value: 2 });
+  it('@CacheEvict on a DELETE route evicts after success, and nothing when the handler fails', async () => {
+    const server = app.getHttpServer();
+    await request(server).get('/books/XRP?depth=1');
+    await request(server).get('/books/XRP?depth=2');
+    expect(log.count('GET XRP')).toBe(2);
 
-      expect(second.body).toEqual({ symbol: 'TRX', value: 2 });
-      expect(log.count('PUT quote TRX')).toBe(2);
-      expect(await cache.get('http-quote:TRX')).toEqual({ symbol: 'TRX', value: 2 });
-    });
+    const refused = await request(server).delete('/books/XRP?fail=1');
+    expect(refused.status).toBe(400);
+    expect((await request(server).get('/books/XRP?depth=1')).body.run).toBe(1);
+    expect(log.count('GET XRP')).toBe(2);
 
-    it('does not wrap controller instances (routes hold the original handlers)', () => {
-      const controller = app.get(BooksController);
-      expect(Object.hasOwn(controller, 'getBook')).toBe(false);
-    });
+    const removed = await request(server).delete('/books/XRP');
+    expect(removed.status).toBe(200);
+    expect(removed.body).toEqual({ removed: 'XRP' });
+    expect((await request(server).get('/books/XRP?depth=1')).body.run).toBe(3);
+    expect((await request(server).get('/books/XRP?depth=2')).body.run).toBe(4);
+  });
+
+  it('@CachePut on a PUT route stores what the handler returned, every time', async () => {
+    const server = app.getHttpServer();
+    await request(server).put('/books/TRX/quote').send({ value: 1 });
+    const second = await request(server).put('/books/TRX/quote').send({ value: 2 });
+
+    expect(second.body).toEqual({ symbol: 'TRX', value: 2 });
+    expect(log.count('PUT quote TRX')).toBe(2);
+    expect(await cache.get('http-quote:TRX')).toEqual({ symbol: 'TRX', value: 2 });
+  });
+
+  it('attaches the cache interceptor to decorated routes only, once however many cache decorators', () => {
+    class Routes {
+      plain(): void {}
+      @CachePut({ key: 'stacked' })
+      @CacheEvict({ keys: ['other'] })
+      @CacheEvict({ keys: ['third'] })
+      stacked(): void {}
+    }
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, Routes.prototype.plain)).toBeUndefined();
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, Routes.prototype.stacked)).toEqual([CacheInterceptor]);
+  });
+
+  it('does not wrap controller instances (routes hold the original handlers)', () => {
+    const controller = app.get(BooksController);
+    expect(Object.hasOwn(controller, 'getBook')).toBe(false);
   });
 });
 

@@ -1,4 +1,5 @@
 import { CACHE_EVICT_METADATA } from './cache.constants.js';
+import { attachCacheInterceptor } from './cache-route.interceptor.js';
 import type { CacheTags } from './cacheable.decorator.js';
 
 /** Options of {@link CacheEvict}; give at least one of `keys`, `tags` and `allEntries`. */
@@ -35,6 +36,7 @@ export function CacheEvict<A extends unknown[] = unknown[]>(options: CacheEvictO
       []) as readonly CacheEvictOptions[];
     // Decorators apply bottom-up; putting this one first keeps the list in source order.
     Reflect.defineMetadata(CACHE_EVICT_METADATA, [{ ...options }, ...earlier], method);
+    attachCacheInterceptor(method);
     return descriptor;
   };
 }

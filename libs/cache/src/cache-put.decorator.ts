@@ -1,6 +1,5 @@
-import { SetMetadata } from '@nestjs/common';
-
 import { CACHE_PUT_METADATA } from './cache.constants.js';
+import { attachCacheInterceptor } from './cache-route.interceptor.js';
 import type { CacheKeyedOptions } from './cacheable.decorator.js';
 
 /**
@@ -22,5 +21,10 @@ export type CachePutOptions<A extends unknown[] = unknown[], R = unknown> = Cach
 export function CachePut<A extends unknown[] = unknown[], R = unknown>(
   options: CachePutOptions<A, R> = {},
 ): MethodDecorator {
-  return SetMetadata(CACHE_PUT_METADATA, { ...options });
+  return (_target, _propertyKey, descriptor) => {
+    const method = descriptor.value as object;
+    Reflect.defineMetadata(CACHE_PUT_METADATA, { ...options }, method);
+    attachCacheInterceptor(method);
+    return descriptor;
+  };
 }

@@ -20,8 +20,9 @@ export interface CacheRequestArguments {
 
 /**
  * Applies `@Cacheable`, `@CachePut` and `@CacheEvict` to HTTP controller handlers, whatever the HTTP
- * method. `CacheModule` registers it as an app-wide interceptor; do not add it again with
- * `@UseInterceptors`. Handlers without a cache decorator pass straight through.
+ * method, on Express and Fastify alike. Each cache decorator attaches it to its own route (once, as
+ * the first of the route's interceptors; app-wide and controller-level interceptors run before it),
+ * so routes without one never run it; do not add it again with `@UseInterceptors`.
  *
  * `@Cacheable`: a cached response body is sent without running the handler (nor the interceptors
  * after this one); a miss runs the handler once however many equal requests arrive together, and

@@ -1,8 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule } from '@nestjs/core';
 
 import { CacheDecoratorsExplorer } from './cache-decorators.explorer.js';
-import { CacheInterceptor } from './cache.interceptor.js';
 import { CacheConfigurableModule, CACHE_OPTIONS_TYPE } from './cache.module-definition.js';
 import { CacheService } from './cache.service.js';
 
@@ -17,11 +16,11 @@ import { CacheService } from './cache.service.js';
 @Module({
   imports: [DiscoveryModule],
   providers: [
-    // @Cacheable, @CachePut and @CacheEvict: on provider methods by wrapping, on routes by interceptor.
+    // @Cacheable, @CachePut and @CacheEvict: on provider methods by wrapping, on routes by the
+    // CacheInterceptor each decorator attaches to its route (which resolves the explorer from here).
     CacheDecoratorsExplorer,
-    { provide: APP_INTERCEPTOR, useClass: CacheInterceptor },
   ],
-  exports: [CacheService],
+  exports: [CacheService, CacheDecoratorsExplorer],
 })
 export class CacheModule extends CacheConfigurableModule {
   /** Every option has a default, so `forRoot()` alone is enough. */

@@ -1,6 +1,5 @@
-import { SetMetadata } from '@nestjs/common';
-
 import { CACHEABLE_METADATA } from './cache.constants.js';
+import { attachCacheInterceptor } from './cache-route.interceptor.js';
 
 /**
  * Tags of an entry: a list of strings (each may be a key template such as `'book:{0}'`), or a
@@ -59,5 +58,10 @@ export type CacheableOptions<A extends unknown[] = unknown[], R = unknown> = Cac
 export function Cacheable<A extends unknown[] = unknown[], R = unknown>(
   options: CacheableOptions<A, R> = {},
 ): MethodDecorator {
-  return SetMetadata(CACHEABLE_METADATA, { ...options });
+  return (_target, _propertyKey, descriptor) => {
+    const method = descriptor.value as object;
+    Reflect.defineMetadata(CACHEABLE_METADATA, { ...options }, method);
+    attachCacheInterceptor(method);
+    return descriptor;
+  };
 }
