@@ -18,7 +18,13 @@ export interface AppConfig {
   rateLimits?: boolean;
   /** Believe `X-Forwarded-For` (TRUST_PROXY=1): set it when the API runs behind a proxy. Default false. */
   trustProxy?: boolean;
+  /** The Nest HTTP adapter (HTTP_ADAPTER): `fastify` (default) or `express`. */
+  httpAdapter?: HttpAdapterName;
 }
+
+/** The Nest HTTP adapters the API runs on. */
+export const HTTP_ADAPTERS = ['fastify', 'express'] as const;
+export type HttpAdapterName = (typeof HTTP_ADAPTERS)[number];
 
 /** Thrown when an environment variable holds something the API cannot use; names the variable. */
 export class AppConfigError extends Error {
@@ -48,6 +54,13 @@ export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (adminApiKey !== undefined && adminApiKey.length < 8) {
     throw new AppConfigError('ADMIN_API_KEY', 'must be at least 8 characters long');
   }
+  const httpAdapter = (env.HTTP_ADAPTER || 'fastify').toLowerCase();
+  if (!(HTTP_ADAPTERS as readonly string[]).includes(httpAdapter)) {
+    throw new AppConfigError(
+      'HTTP_ADAPTER',
+      `must be ${HTTP_ADAPTERS.join(' or ')}, got ${JSON.stringify(env.HTTP_ADAPTER)}`,
+    );
+  }
   return {
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     host: env.HOST || '127.0.0.1',
@@ -57,5 +70,6 @@ export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demo: flag(env, 'DEMO', false),
     rateLimits: flag(env, 'RATE_LIMITS', true),
     trustProxy: flag(env, 'TRUST_PROXY', false),
+    httpAdapter: httpAdapter as HttpAdapterName,
   };
 }

@@ -4,16 +4,16 @@ import request from 'supertest';
 
 import { RedisServer, eventually } from '../../../test/harness/index.js';
 import { createApp } from '../src/app.factory.js';
+import { HTTP_ADAPTERS } from './support/test-app.js';
 
-describe('orderbook-api skeleton', () => {
+describe.each(HTTP_ADAPTERS)('orderbook-api skeleton on %s', (httpAdapter) => {
   // Its own server: at startup the app writes its markets' books under the default key prefix.
   let server: RedisServer;
   let app: INestApplication;
 
   beforeAll(async () => {
     server = await RedisServer.start();
-    app = await createApp({ redisUrl: server.url, host: '127.0.0.1', port: 0 }, false);
-    await app.init();
+    app = await createApp({ redisUrl: server.url, host: '127.0.0.1', port: 0, httpAdapter }, false);
   });
 
   afterAll(async () => {
@@ -43,8 +43,7 @@ describe('orderbook-api skeleton', () => {
   });
 
   it('can be created a second time in the same process without metric registration errors', async () => {
-    const second = await createApp({ redisUrl: server.url, host: '127.0.0.1', port: 0 }, false);
-    await second.init();
+    const second = await createApp({ redisUrl: server.url, host: '127.0.0.1', port: 0, httpAdapter }, false);
     try {
       const response = await request(second.getHttpServer()).get('/metrics').expect(200);
       expect(response.text).toContain('redkit_redis_connection_ready{connection="default"} 1');
@@ -54,14 +53,13 @@ describe('orderbook-api skeleton', () => {
   });
 });
 
-describe('orderbook-api when Redis goes away', () => {
+describe.each(HTTP_ADAPTERS)('orderbook-api on %s when Redis goes away', (httpAdapter) => {
   let server: RedisServer;
   let app: INestApplication;
 
   beforeAll(async () => {
     server = await RedisServer.start();
-    app = await createApp({ redisUrl: server.url, host: '127.0.0.1', port: 0 }, false);
-    await app.init();
+    app = await createApp({ redisUrl: server.url, host: '127.0.0.1', port: 0, httpAdapter }, false);
   });
 
   afterAll(async () => {

@@ -6,7 +6,13 @@ import request from 'supertest';
 
 import { RedisServer, eventually } from '../../../test/harness/index.js';
 import { testMarkets } from './support/markets.js';
-import { clientAddress, startTestApp, TEST_ADMIN_KEY } from './support/test-app.js';
+import {
+  clientAddress,
+  HTTP_ADAPTERS,
+  otherAdapter,
+  startTestApp,
+  TEST_ADMIN_KEY,
+} from './support/test-app.js';
 
 /** One Server-Sent Event as a client sees it. */
 interface ServerSentEvent {
@@ -47,7 +53,7 @@ function openStream(url: string): { events: ServerSentEvent[]; close(): void; re
   return { events, close: () => closeRequest(), ready };
 }
 
-describe('orderbook-api HTTP contract', () => {
+describe.each(HTTP_ADAPTERS)('orderbook-api HTTP contract on %s', (httpAdapter) => {
   let server: RedisServer;
   let app: INestApplication;
   let other: INestApplication;
@@ -55,8 +61,13 @@ describe('orderbook-api HTTP contract', () => {
   beforeAll(async () => {
     server = await RedisServer.start();
     const markets = testMarkets('LIMIT-USD', 'SSE-USD', 'FUZZ-USD');
-    app = await startTestApp(server.url, { trustProxy: true, markets });
-    other = await startTestApp(server.url, { trustProxy: true, markets });
+    app = await startTestApp(server.url, { trustProxy: true, markets, httpAdapter });
+    // The second instance runs on the other adapter: instances of a deployment may differ.
+    other = await startTestApp(server.url, {
+      trustProxy: true,
+      markets,
+      httpAdapter: otherAdapter(httpAdapter),
+    });
     await app.listen(0, '127.0.0.1');
   });
 

@@ -7,9 +7,9 @@ import { RedisServer } from '../../../test/harness/index.js';
 import { ExchangeService } from '../src/exchange/exchange.service.js';
 import { MarketRegistry } from '../src/markets/market.registry.js';
 import { testMarkets } from './support/markets.js';
-import { clientAddress, startTestApp, TEST_ADMIN_KEY } from './support/test-app.js';
+import { clientAddress, HTTP_ADAPTERS, startTestApp, TEST_ADMIN_KEY } from './support/test-app.js';
 
-describe('orderbook-api matching', () => {
+describe.each(HTTP_ADAPTERS)('orderbook-api matching on %s', (httpAdapter) => {
   let server: RedisServer;
   let app: INestApplication;
 
@@ -24,6 +24,7 @@ describe('orderbook-api matching', () => {
   beforeAll(async () => {
     server = await RedisServer.start();
     app = await startTestApp(server.url, {
+      httpAdapter,
       trustProxy: true,
       markets: testMarkets('PT-USD', 'CACHE-USD', 'IDEM-USD', 'CANCEL-USD', 'FENCE-USD', 'IMPORT-USD'),
     });

@@ -8,7 +8,7 @@ import type { Order } from '../src/exchange/exchange.types.js';
 import { MarketRegistry } from '../src/markets/market.registry.js';
 import { testMarkets } from './support/markets.js';
 import { replay, type ReplayOrder } from './support/replay.js';
-import { clientAddress, startTestApp } from './support/test-app.js';
+import { clientAddress, HTTP_ADAPTERS, startTestApp } from './support/test-app.js';
 
 const SYMBOL = 'RACE-USD';
 const ORDERS = 500;
@@ -26,16 +26,19 @@ function random(seed: number): () => number {
   };
 }
 
-describe('orderbook-api on two instances', () => {
+describe('orderbook-api on two instances (Fastify and Express)', () => {
   let server: RedisServer;
   let apps: INestApplication[];
 
   beforeAll(async () => {
     server = await RedisServer.start();
-    // Two Nest apps, each with its own Redis connections, lock service, cache and event bus.
+    // Two Nest apps, each with its own Redis connections, lock service, cache and event bus: one on
+    // Fastify, one on Express, as a deployment in the middle of switching adapters would run.
     apps = [];
-    for (let index = 0; index < 2; index += 1) {
-      apps.push(await startTestApp(server.url, { trustProxy: true, markets: testMarkets(SYMBOL) }));
+    for (const httpAdapter of HTTP_ADAPTERS) {
+      apps.push(
+        await startTestApp(server.url, { trustProxy: true, markets: testMarkets(SYMBOL), httpAdapter }),
+      );
     }
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { BadRequestException, type ArgumentsHost } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
 import { FencedOutError, LockNotAcquiredError } from '@redkit/lock';
 import { OrderBookValidationError, SequenceGapError } from '@redkit/orderbook';
 import { RateLimitExceededException } from '@redkit/rate-limit';
@@ -17,26 +18,25 @@ interface Answer {
 
 function answer(error: unknown): Answer {
   const result: Answer = { status: 0, body: {}, headers: {} };
-  const response = {
-    headersSent: false,
-    status(code: number) {
-      result.status = code;
-      return response;
-    },
-    setHeader(name: string, value: string) {
+  const response = {};
+  // The four adapter methods the filter answers through (the e2e suites run the real adapters).
+  const httpAdapter = {
+    isHeadersSent: () => false,
+    end() {},
+    setHeader(_response: unknown, name: string, value: string) {
       result.headers[name] = value;
     },
-    json(body: Record<string, unknown>) {
+    reply(_response: unknown, body: Record<string, unknown>, status: number) {
+      result.status = status;
       result.body = body;
     },
-    end() {},
   };
   const host = {
     getType: () => 'http',
     switchToHttp: () => ({ getResponse: () => response }),
   } as unknown as ArgumentsHost;
   // The filter logs unexpected errors; keep the test output quiet.
-  const filter = new ApiExceptionFilter();
+  const filter = new ApiExceptionFilter({ httpAdapter } as unknown as HttpAdapterHost);
   (filter as unknown as { logger: { error(): void; warn(): void } }).logger = { error() {}, warn() {} };
   filter.catch(error, host);
   return result;

@@ -1,11 +1,13 @@
 import {
   Catch,
   HttpException,
+  Inject,
   HttpStatus,
   Logger,
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { FencedOutError, LockLostError, LockNotAcquiredError } from '@redkit/lock';
 import { OrderBookError, OrderBookOptionsError, OrderBookValidationError } from '@redkit/orderbook';
 import { RedisConnectionError } from '@redkit/redis';
@@ -20,14 +22,6 @@ interface ErrorBody {
   message: string;
   errors?: { field: string; reason: string }[];
   [extra: string]: unknown;
-}
-
-interface HttpResponse {
-  headersSent: boolean;
-  status(code: number): HttpResponse;
-  setHeader(name: string, value: string): unknown;
-  json(body: unknown): unknown;
-  end(): unknown;
 }
 
 const REASONS: Record<number, string> = {
@@ -56,16 +50,20 @@ function reasonOf(status: number): string {
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
 
+  /** Nest's adapter answers on Express and Fastify alike (`reply`, `setHeader`, `isHeadersSent`). */
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
-    const response = host.switchToHttp().getResponse<HttpResponse>();
+    const adapter = this.adapterHost.httpAdapter;
+    const response: unknown = host.switchToHttp().getResponse();
     const { status, body, retryAfter } = this.describe(exception);
-    if (response.headersSent) {
-      response.end();
+    if (adapter.isHeadersSent(response)) {
+      adapter.end(response);
       return;
     }
-    if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
-    response.status(status).json(body);
+    if (retryAfter !== undefined) adapter.setHeader(response, 'Retry-After', String(retryAfter));
+    adapter.reply(response, body, status);
   }
 
   private describe(exception: unknown): { status: number; body: ErrorBody; retryAfter?: number } {
@@ -137,15 +135,23 @@ export class ApiExceptionFilter implements ExceptionFilter {
         retryAfter: 1,
       };
     }
-    // body-parser (malformed JSON, body too large, bad charset) marks client errors with `expose`.
-    const candidate = exception as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown };
-    if (
-      typeof candidate?.status === 'number' &&
-      candidate.status >= 400 &&
-      candidate.status < 500 &&
-      candidate.expose
-    ) {
-      const status = candidate.status;
+    // Body parsing refused the request: Express's body-parser marks its client errors with `expose`
+    // and `status`; Fastify's content-type parser gives a `FST_ERR_CTP_*` code and `statusCode`.
+    const candidate = exception as {
+      status?: unknown;
+      statusCode?: unknown;
+      expose?: unknown;
+      code?: unknown;
+      message?: unknown;
+    };
+    const clientStatus =
+      candidate?.expose === true
+        ? candidate.status
+        : typeof candidate?.code === 'string' && candidate.code.startsWith('FST_')
+          ? candidate.statusCode
+          : undefined;
+    if (typeof clientStatus === 'number' && clientStatus >= 400 && clientStatus < 500) {
+      const status = clientStatus;
       return {
         status,
         body: {
