@@ -1,77 +1,124 @@
-// The process the app benchmark measures (forked by bench/app.bench.ts, so that autocannon's load
-// generation does not share its event loop): the sample API (its TypeScript compiled with the same
-// swc configuration as `npm start`'s build) with one extra route, GET /bare, a handler returning a
-// constant (the depth-20 book, read once); and a bare Nest app with only that handler. Both listen on free loopback ports, sent to
-// the parent once the order book is seeded.
+// One server of the app benchmark, in a process of its own (forked by bench/app.bench.ts, so that
+// autocannon's load generation and the other servers do not share its event loop): a bare node:http
+// server, a bare Nest app, or the sample API (apps/orderbook-api's createApp, its TypeScript compiled
+// with the same swc configuration as `npm start`'s build, the libs from their dist).
+//
+// The spec (bench/app/protocol.ts) comes as JSON in the first argument. Once listening, the process
+// sends { type: 'ready', url }; it answers 'cpu' with its CPU time so far, 'stop' by closing the
+// server and exiting, and profile-start / profile-stop by running V8's CPU profiler in-process
+// (node:inspector) over the benchmark's window only, startup excluded.
 import 'reflect-metadata';
 
-import { Controller, Get, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+
 import { OrderBookStore } from '@redkit/orderbook';
 
 import { createApp } from '../../apps/orderbook-api/src/app.factory.js';
 import { ExchangeService } from '../../apps/orderbook-api/src/exchange/exchange.service.js';
+import { loopbackUrl, startBareNest, startBareNodeHttp, type RunningServer } from './bare-servers.js';
+import {
+  CPU_REQUEST,
+  SEEDED_LEVELS,
+  STOP_REQUEST,
+  type CpuMessage,
+  type ProfiledMessage,
+  type ProfileRequest,
+  type ReadyMessage,
+  type ServerSpec,
+} from './protocol.js';
 
-/** Levels per side of the seeded book: reads take the top 20 of them. */
-const SEEDED_LEVELS = 200;
-
-/**
- * What the bare handler returns: the book the cached route answers with (read once at startup), so
- * both send the same bytes and autocannon, which shares the machine, parses the same answers.
- */
-let constantBody: unknown = { ok: true };
-
-@Controller()
-class BareController {
-  @Get('bare')
-  bare(): unknown {
-    return constantBody;
+/** The sample API on its adapter, BTC-USD seeded with SEEDED_LEVELS levels per side around 64,000. */
+async function startApi(spec: Extract<ServerSpec, { kind: 'api' }>): Promise<RunningServer> {
+  const app = await createApp(
+    {
+      redisUrl: spec.redisUrl,
+      host: '127.0.0.1',
+      port: 0,
+      rateLimits: spec.rateLimits,
+      trustProxy: spec.trustProxy,
+      httpAdapter: spec.adapter,
+    },
+    ['error'],
+  );
+  try {
+    const bids = [];
+    const asks = [];
+    for (let level = 1; level <= SEEDED_LEVELS; level += 1) {
+      bids.push({ price: String(64_000 - level), quantity: `${level}.125` });
+      asks.push({ price: String(64_000 + level), quantity: `${level}.25` });
+    }
+    await app.get(ExchangeService).importBook('BTC-USD', { bids, asks });
+    // The import evicted the cached book; read it once so that the store's own state is warm too.
+    await app.get(OrderBookStore).getSnapshot('BTC-USD', 20);
+    await app.listen(0, '127.0.0.1');
+    return { url: await loopbackUrl(app), close: () => app.close() };
+  } catch (error) {
+    await app.close();
+    throw error;
   }
 }
 
-@Module({ controllers: [BareController] })
-class BareModule {}
+function start(spec: ServerSpec): Promise<RunningServer> {
+  switch (spec.kind) {
+    case 'bare-node-http':
+      return startBareNodeHttp(spec.body);
+    case 'bare-nest':
+      return startBareNest(spec.adapter, spec.body);
+    case 'api':
+      return startApi(spec);
+  }
+}
+
+function send(message: ReadyMessage | CpuMessage | ProfiledMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send === undefined) resolve();
+    else process.send(message, undefined, {}, () => resolve());
+  });
+}
 
 async function main(): Promise<void> {
-  const redisUrl = process.env.BENCH_REDIS_URL;
-  if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set');
-  // Rate limits off: the guard's Redis round trip would be what the book routes measure.
-  // The constant handler inside the API: its global cache interceptor, validation pipe and
-  // exception filter apply to it as to the book route.
-  const app = await createApp(
-    { redisUrl, host: '127.0.0.1', port: 0, rateLimits: false },
-    ['error'],
-    [BareController],
-  );
-  await app.listen(0, '127.0.0.1');
-  const bids = [];
-  const asks = [];
-  for (let level = 1; level <= SEEDED_LEVELS; level += 1) {
-    bids.push({ price: String(64_000 - level), quantity: `${level}.125` });
-    asks.push({ price: String(64_000 + level), quantity: `${level}.25` });
+  const spec = JSON.parse(process.argv[2] ?? '') as ServerSpec;
+  let server: RunningServer;
+  try {
+    server = await start(spec);
+  } catch (error) {
+    await send({ type: 'failed', error: String((error as Error)?.stack ?? error) });
+    process.exit(1);
   }
-  await app.get(ExchangeService).importBook('BTC-USD', { bids, asks });
-  constantBody = await app.get(OrderBookStore).getSnapshot('BTC-USD', 20);
-
-  const bare = await NestFactory.create(BareModule, { logger: ['error'] });
-  await bare.listen(0, '127.0.0.1');
-
-  const url = async (server: typeof app): Promise<string> =>
-    (await server.getUrl()).replace('[::1]', '127.0.0.1');
-  process.send?.({ api: await url(app), bare: await url(bare) });
-  // The benchmark asks for this process's CPU time around each run: CPU per request is what load
-  // elsewhere on the machine disturbs least.
   process.on('message', (message) => {
-    if (message !== 'cpu') return;
-    const usage = process.cpuUsage();
-    process.send?.({ cpuMicros: usage.user + usage.system });
+    if (message === CPU_REQUEST) {
+      const usage = process.cpuUsage();
+      void send({ type: 'cpu', cpuMicros: usage.user + usage.system });
+    } else if (message === STOP_REQUEST) {
+      void server.close().finally(() => process.exit(0));
+    } else if (typeof message === 'object' && message !== null && 'type' in message) {
+      void profile(message as ProfileRequest).then(
+        () => send({ type: 'profiled' }),
+        (error: unknown) => send({ type: 'profiled', error: String(error) }),
+      );
+    }
   });
-  process.on('disconnect', () => {
-    void Promise.all([app.close(), bare.close()]).finally(() => process.exit(0));
-  });
+  // The benchmark went away without saying stop: do not outlive it.
+  process.on('disconnect', () => void server.close().finally(() => process.exit(0)));
+  await send({ type: 'ready', url: server.url });
 }
 
-main().catch((error: unknown) => {
-  console.error(`bench app server failed: ${String((error as Error)?.stack ?? error)}`);
-  process.exit(1);
-});
+let session: Session | undefined;
+
+async function profile(request: ProfileRequest): Promise<void> {
+  if (request.type === 'profile-start') {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    return;
+  }
+  if (session === undefined) throw new Error('the profiler was not started');
+  const { profile: result } = await session.post('Profiler.stop');
+  session.disconnect();
+  session = undefined;
+  await writeFile(request.file, JSON.stringify(result));
+}
+
+void main();
