@@ -14,12 +14,13 @@
 // (REDKIT_NODE_CACHE, default ~/.cache/redkit/node), not into this project. REDKIT_NODE_LINES=22,24
 // picks the lines. Arguments are passed on to jest.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { BUILT_FOR_TESTS_ENV, build } from './build.mjs';
+import { CONSUMER_DIR_ENV, prepareConsumerApp } from './consumer-app.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -94,7 +95,23 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const started = Date.now();
   // Built once for every run: their globalSetup skips the build while this is set.
   await build();
-  const environment = { ...process.env, [BUILT_FOR_TESTS_ENV]: '1' };
+  // The packed-consumer test's app is packed, installed and compiled once for every line: that is
+  // minutes of npm work whose result does not depend on the Node that then runs the app.
+  const consumerDir = mkdtempSync(join(tmpdir(), 'redkit-consumer-'));
+  let consumerError;
+  try {
+    await prepareConsumerApp(consumerDir, { build: false });
+  } catch (error) {
+    // Each line's consumer test then prepares its own and reports what fails.
+    consumerError = error;
+    rmSync(consumerDir, { recursive: true, force: true });
+    console.error(`test:node-lines: preparing the consumer app failed: ${error?.message ?? error}`);
+  }
+  const environment = {
+    ...process.env,
+    [BUILT_FOR_TESTS_ENV]: '1',
+    ...(consumerError === undefined ? { [CONSUMER_DIR_ENV]: consumerDir } : {}),
+  };
   const runs = binaries.map(async (node, index) => {
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
     // The consumer app's type-check does not depend on the Node that runs tsc: the first line does it.
@@ -106,6 +123,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     return { version, ...result };
   });
   const results = await Promise.all(runs);
+  rmSync(consumerDir, { recursive: true, force: true });
   const failed = results.filter((result) => result.code !== 0).map((result) => result.version);
   const seconds = Math.round((Date.now() - started) / 1000);
   if (failed.length > 0) {

@@ -4,7 +4,7 @@
 // the registry, no path mapping, no access to libs/*/src), type-checks it with `tsc --strict`, and
 // runs it on Express and on Fastify against a real redis-server.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +21,7 @@ import { eventually, killWorkersAndDeleteKeys, sharedRedisUrl, uniquePrefix } fr
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 const LIBS = ['cache', 'lock', 'messaging', 'metrics', 'orderbook', 'rate-limit', 'redis'];
-/** Installing from the registry is the slow part: a cold npm cache may take a minute or two. */
+/** Packing, and installing from the registry: a cold npm cache may take a minute or two. */
 const INSTALL_TIMEOUT_MS = 240_000;
 
 interface PackedLib {
@@ -34,18 +34,24 @@ interface PackedLib {
 let scratch: string;
 let packed: PackedLib[];
 
+/** A folder scripts/test-node-lines.mjs prepared once for every Node line, or none. */
+const prepared = process.env.REDKIT_CONSUMER_DIR;
+
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'redkit-consumer-'));
-  const { stdout } = await run(
-    process.execPath,
-    ['scripts/pack.mjs', '--json', '--destination', join(scratch, 'artifacts')],
-    { cwd: root },
-  );
-  packed = JSON.parse(stdout) as PackedLib[];
-}, 60_000);
+  if (prepared) {
+    scratch = prepared;
+  } else {
+    scratch = await mkdtemp(join(tmpdir(), 'redkit-consumer-'));
+    await run(process.execPath, ['scripts/consumer-app.mjs', scratch], {
+      cwd: root,
+      timeout: INSTALL_TIMEOUT_MS,
+    });
+  }
+  packed = JSON.parse(await readFile(join(scratch, 'packed.json'), 'utf8')) as PackedLib[];
+}, INSTALL_TIMEOUT_MS + 60_000);
 
 afterAll(async () => {
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  if (scratch && !prepared) await rm(scratch, { recursive: true, force: true });
 });
 
 describe('the packed libs', () => {
@@ -118,7 +124,7 @@ describe('the packed libs', () => {
       });
     };
     await Promise.all(packed.map(check));
-  });
+  }, 90_000);
 });
 
 describe('a Nest app outside the repository, installed from the tarballs', () => {
@@ -133,23 +139,10 @@ describe('a Nest app outside the repository, installed from the tarballs', () =>
       (error: { stdout: string }) => error.stdout,
     );
 
-  beforeAll(async () => {
+  beforeAll(() => {
+    // Packed, installed and compiled (ESM and CommonJS) by scripts/consumer-app.mjs.
     app = join(scratch, 'app');
-    await cp(join(root, 'test/consumer/app'), app, {
-      recursive: true,
-      filter: (path) => !/node_modules|dist$/.test(path),
-    });
-    await run(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((lib) => lib.tarball)],
-      { cwd: app, timeout: INSTALL_TIMEOUT_MS, env: { ...process.env, npm_config_loglevel: 'error' } },
-    );
-    // The same sources also as a CommonJS app (cjs/package.json says so), for apps not yet on ESM.
-    await cp(join(app, 'src'), join(app, 'cjs/src'), { recursive: true });
-    // Both compiled by the app's own TypeScript 7 (decorator metadata included), as `npm run build`
-    // does; tsc emits even when it finds type errors, which the first test reports.
-    await Promise.all([tsc('typescript', 'tsconfig.json'), tsc('typescript', 'cjs/tsconfig.json')]);
-  }, INSTALL_TIMEOUT_MS + 10_000);
+  });
 
   // Once per `npm test` (see scripts/test-node-lines.mjs): tsc's verdict does not depend on the Node running it.
   if (process.env.REDKIT_CONSUMER_TYPECHECK !== '0') {
@@ -167,7 +160,7 @@ describe('a Nest app outside the repository, installed from the tarballs', () =>
         await readFile(join(app, 'node_modules/@redkit/cache/package.json'), 'utf8'),
       );
       expect(manifest.exports['.']['redkit-source']).toBeUndefined();
-    }, 60_000);
+    }, 120_000);
   }
 
   describe.each([
@@ -182,9 +175,6 @@ describe('a Nest app outside the repository, installed from the tarballs', () =>
     let base: string;
 
     beforeAll(async () => {
-      await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
-        cwd: app,
-      });
       server = spawn(process.execPath, [`${dist}/main.js`], {
         cwd: app,
         env: { ...process.env, ADAPTER: adapter, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix },
