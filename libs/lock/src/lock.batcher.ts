@@ -2,12 +2,66 @@ import { TurnQueue, type RedisClient, type RedisScript, type ScriptArgument } fr
 
 import { releaseBatchScript, releaseScript, takeBatchScript, takeScript } from './lock-scripts.js';
 
-/** One call waiting for its batch: its keys and arguments, and where its reply goes. */
-interface PendingCall {
-  keys: readonly string[];
-  args: readonly ScriptArgument[];
-  resolve(reply: number): void;
-  reject(error: unknown): void;
+/** Where the reply of one batched script call goes. */
+export interface BatchReplyTarget {
+  /** The script's reply for this call alone. */
+  settle(reply: number): void;
+  /** The batch's call failed (or timed out): every call of it gets the error. */
+  fail(error: unknown): void;
+}
+
+/** A first attempt waiting for its batch: the take script's keys and arguments. */
+export interface BatchedTake extends BatchReplyTarget {
+  readonly owner: string;
+  readonly fence: string;
+  readonly token: string;
+  readonly ttlMs: number;
+}
+
+/** A release waiting for its batch: the release script's four keys and the holder's token. */
+export interface BatchedRelease extends BatchReplyTarget {
+  readonly keys: readonly string[];
+  readonly token: string;
+}
+
+/** A call whose reply settles a promise (the Redlock rounds, which wait for every server). */
+class PromisedTake implements BatchedTake {
+  readonly promise: Promise<number>;
+  settle!: (reply: number) => void;
+  fail!: (error: unknown) => void;
+
+  constructor(
+    readonly owner: string,
+    readonly fence: string,
+    readonly token: string,
+    readonly ttlMs: number,
+  ) {
+    this.promise = new Promise<number>((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+  }
+}
+
+/** A release whose answer (held or not) settles a promise. */
+class PromisedRelease implements BatchedRelease {
+  readonly promise: Promise<boolean>;
+  private resolve!: (held: boolean) => void;
+  fail!: (error: unknown) => void;
+
+  constructor(
+    readonly keys: readonly string[],
+    readonly token: string,
+  ) {
+    this.promise = new Promise<boolean>((resolve, reject) => {
+      this.resolve = resolve;
+      this.fail = reject;
+    });
+  }
+
+  settle(reply: number): void {
+    this.resolve(reply === 1);
+  }
 }
 
 /**
@@ -26,54 +80,96 @@ interface PendingCall {
  * the call fails or times out (the connection's command timeout), each of them gets that error,
  * exactly as its own call would have.
  *
+ * A call is its own reply target ({@link BatchReplyTarget}): the acquisition or release it belongs
+ * to is settled straight from the batch's reply, without a promise of the batcher's in between.
+ *
  * Not used on a Cluster: a script's keys must share a slot, and each resource is a hash tag of its
  * own, so there every call is its own script (ioredis pipelines them per node).
  */
 export class LockBatcher {
   // At most TURN_BATCH_WEIGHT calls per batch; more in one turn go out as several, overlapping.
-  private readonly takes = new TurnQueue<PendingCall>((batch) =>
-    this.send(batch.length === 1 ? takeScript : takeBatchScript, batch),
-  );
-  private readonly releases = new TurnQueue<PendingCall>((batch) =>
-    this.send(batch.length === 1 ? releaseScript : releaseBatchScript, batch),
-  );
+  private readonly takes = new TurnQueue<BatchedTake>((batch) => this.sendTakes(batch));
+  private readonly releases = new TurnQueue<BatchedRelease>((batch) => this.sendReleases(batch));
 
   constructor(private readonly client: RedisClient) {}
 
+  /** Queues a first attempt for this turn's batch; its reply goes to `call.settle`. */
+  take(call: BatchedTake): void {
+    this.takes.push(call);
+  }
+
+  /** Queues a release for this turn's batch; its reply (1 when the caller held it) goes to `call.settle`. */
+  release(call: BatchedRelease): void {
+    this.releases.push(call);
+  }
+
   /** The take script's reply for one resource: its fence (> 0) or minus the holder's TTL. */
-  take(owner: string, fence: string, token: string, ttlMs: number): Promise<number> {
-    return new Promise<number>((resolve, reject) =>
-      this.takes.push({ keys: [owner, fence], args: [token, ttlMs], resolve, reject }),
-    );
+  takeReply(owner: string, fence: string, token: string, ttlMs: number): Promise<number> {
+    const call = new PromisedTake(owner, fence, token, ttlMs);
+    this.takes.push(call);
+    return call.promise;
   }
 
-  /** The release script's reply for one resource (its four keys): 1 when the caller held it. */
-  release(keys: readonly string[], token: string): Promise<number> {
-    return new Promise<number>((resolve, reject) =>
-      this.releases.push({ keys, args: [token], resolve, reject }),
-    );
+  /** True when the caller held the lock (it is now released or handed over). */
+  releaseHeld(keys: readonly string[], token: string): Promise<boolean> {
+    const call = new PromisedRelease(keys, token);
+    this.releases.push(call);
+    return call.promise;
   }
 
-  private send(script: RedisScript<never, unknown>, batch: PendingCall[]): void {
+  private sendTakes(batch: BatchedTake[]): void {
+    if (batch.length === 1) {
+      const call = batch[0] as BatchedTake;
+      this.send(takeScript, batch, [call.owner, call.fence], [call.token, call.ttlMs]);
+      return;
+    }
     const keys: string[] = [];
     const args: ScriptArgument[] = [];
     for (const call of batch) {
-      keys.push(...call.keys);
-      args.push(...call.args);
+      keys.push(call.owner, call.fence);
+      args.push(call.token, call.ttlMs);
     }
+    this.send(takeBatchScript, batch, keys, args);
+  }
+
+  private sendReleases(batch: BatchedRelease[]): void {
+    if (batch.length === 1) {
+      const call = batch[0] as BatchedRelease;
+      this.send(releaseScript, batch, call.keys, [call.token]);
+      return;
+    }
+    const keys: string[] = [];
+    const args: ScriptArgument[] = [];
+    for (const call of batch) {
+      const own = call.keys;
+      keys.push(own[0] as string, own[1] as string, own[2] as string, own[3] as string);
+      args.push(call.token);
+    }
+    this.send(releaseBatchScript, batch, keys, args);
+  }
+
+  private send(
+    script: RedisScript<never, unknown>,
+    batch: readonly BatchReplyTarget[],
+    keys: readonly string[],
+    args: ScriptArgument[],
+  ): void {
     (script as RedisScript<ScriptArgument[], unknown>).runNow(this.client, keys, args).then(
       (reply) => {
-        if (typeof reply === 'number') {
-          (batch[0] as PendingCall).resolve(reply);
-          return;
-        }
-        const replies = reply as number[];
+        // A lone call ran the one-resource script: its reply is a number, not a list.
+        const replies = typeof reply === 'number' ? undefined : (reply as number[]);
         for (let index = 0; index < batch.length; index += 1) {
-          (batch[index] as PendingCall).resolve(replies[index] as number);
+          const call = batch[index] as BatchReplyTarget;
+          // A target that throws must not leave the rest of the batch unsettled.
+          try {
+            call.settle(replies === undefined ? (reply as number) : (replies[index] as number));
+          } catch (error) {
+            call.fail(error);
+          }
         }
       },
       (error: unknown) => {
-        for (const call of batch) call.reject(error);
+        for (const call of batch) call.fail(error);
       },
     );
   }

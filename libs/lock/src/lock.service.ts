@@ -4,7 +4,7 @@ import type { RedisClient, RedisConnection, RedisKeyspace } from '@redkit/redis'
 
 import { Lock, type LockOwner } from './lock.js';
 import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
-import { LockBatcher } from './lock.batcher.js';
+import { LockBatcher, type BatchedTake } from './lock.batcher.js';
 import { runHolding } from './lock-extender.js';
 import { GrantWaiter } from './grant-waiter.js';
 import { newToken } from './lease-token.js';
@@ -119,6 +119,75 @@ interface Cohort {
   /** One timer for the queue's deadlines (not one per waiter), and when it fires. */
   deadlineTimer?: NodeJS.Timeout;
   deadlineAt?: number;
+}
+
+/** @internal What a {@link FirstTake} asks of the service whose acquisition it is. */
+interface FirstTakeOwner {
+  /** The take script granted the lock: the Lock, held by the cohort when there is one. */
+  tookLock(take: FirstTake, fence: number): Lock;
+  /** The take script found the lock taken (or failed): the rest of the acquisition, waiting. */
+  waitAfterFirstTake(take: FirstTake, first: Attempt): Promise<Lock>;
+}
+
+/**
+ * The first attempt of an acquisition in single-server mode, and the acquisition's promise: the take
+ * script's reply settles it directly (from the batch's reply when batching), so the uncontended
+ * acquisition is one promise, with no async function or `.then` of its own in between.
+ */
+class FirstTake implements BatchedTake {
+  readonly promise: Promise<Lock>;
+  /** The take script's keys and TTL (what the batch sends). */
+  readonly owner: string;
+  readonly fence: string;
+  readonly ttlMs: number;
+  private resolve!: (lock: Lock | Promise<Lock>) => void;
+  private reject!: (error: unknown) => void;
+
+  constructor(
+    private readonly service: FirstTakeOwner,
+    readonly resource: string,
+    readonly keys: string[][],
+    readonly token: string,
+    readonly call: ResolvedAcquireOptions,
+    readonly signal: AbortSignal | undefined,
+    readonly startedAt: number,
+    readonly sentAt: number,
+    readonly cohort: Cohort | undefined,
+  ) {
+    const serverKeys = keys[0] as string[];
+    this.owner = serverKeys[0] as string;
+    this.fence = serverKeys[1] as string;
+    this.ttlMs = call.ttlMs;
+    this.promise = new Promise<Lock>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  settle(reply: number): void {
+    try {
+      this.resolve(
+        reply > 0
+          ? this.service.tookLock(this, reply)
+          : this.service.waitAfterFirstTake(this, {
+              fence: 0,
+              expiresAt: 0,
+              holderTtlMs: -reply,
+              unavailable: false,
+            }),
+      );
+    } catch (error) {
+      this.reject(error);
+    }
+  }
+
+  fail(error: unknown): void {
+    try {
+      this.resolve(this.service.waitAfterFirstTake(this, unavailable(error)));
+    } catch (failure) {
+      this.reject(failure);
+    }
+  }
 }
 
 /**
@@ -417,8 +486,11 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     cohort.expiryTimer.unref();
   }
 
-  /** {@link acquire} through Redis: one attempt, then the wait loop. */
-  private async acquireFromRedis(
+  /**
+   * {@link acquire} through Redis: one attempt, then the wait loop. A cohort's leader: holding, it
+   * becomes the cohort's holder; failing, the next local waiter tries.
+   */
+  private acquireFromRedis(
     resource: string,
     call: ResolvedAcquireOptions,
     signal: AbortSignal | undefined,
@@ -426,54 +498,86 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     sentAt: number,
     cohort?: Cohort,
   ): Promise<Lock> {
-    // A cohort's leader: holding, it becomes the cohort's holder; failing, the next local waiter
-    // tries. Done here rather than in a .then() of the caller: one promise layer less.
+    let take: FirstTake;
     try {
       const keys = this.keysOf(resource);
       const token = newToken();
+      if (this.mode !== 'single')
+        return this.acquireByQuorum(resource, keys, token, call, signal, startedAt, sentAt, cohort);
+      take = new FirstTake(this, resource, keys, token, call, signal, startedAt, sentAt, cohort);
+    } catch (error) {
+      if (cohort !== undefined) this.nextLeader(cohort, resource);
+      throw error;
+    }
+    // The common case, a free lock: one two-key script call, in this turn's batch when batching. A
+    // caller that finds it taken joins the wait queue with the full script right after.
+    const batcher = this.batchers[0];
+    if (batcher !== undefined) batcher.take(take);
+    else {
+      takeScript.run(this.client, [take.owner, take.fence], [take.token, take.ttlMs]).then(
+        (reply) => take.settle(reply),
+        (error: unknown) => take.fail(error),
+      );
+    }
+    return take.promise;
+  }
+
+  /** @internal Used by {@link FirstTake}: its take script granted the lock. */
+  tookLock(take: FirstTake, fence: number): Lock {
+    const { ttlMs } = take;
+    const lock = this.acquired(
+      take.resource,
+      fence,
+      take.sentAt + ttlMs - this.drift(ttlMs),
+      ttlMs,
+      take.token,
+      take.keys,
+      take.startedAt,
+    );
+    return take.cohort === undefined ? lock : this.becomeHolder(take.cohort, lock);
+  }
+
+  /** @internal Used by {@link FirstTake}: the lock was taken (or the take failed); wait for it. */
+  waitAfterFirstTake(take: FirstTake, first: Attempt): Promise<Lock> {
+    const { resource, cohort } = take;
+    const waiting = this.wait(
+      resource,
+      take.keys,
+      take.token,
+      take.call,
+      take.signal,
+      take.startedAt,
+      take.sentAt,
+      first,
+    );
+    if (cohort === undefined) return waiting;
+    return waiting.then(
+      (lock) => this.becomeHolder(cohort, lock),
+      (error: unknown) => {
+        this.nextLeader(cohort, resource);
+        throw error;
+      },
+    );
+  }
+
+  /** {@link acquireFromRedis} in Redlock mode: a quorum round, then the wait loop. */
+  private async acquireByQuorum(
+    resource: string,
+    keys: string[][],
+    token: string,
+    call: ResolvedAcquireOptions,
+    signal: AbortSignal | undefined,
+    startedAt: number,
+    sentAt: number,
+    cohort: Cohort | undefined,
+  ): Promise<Lock> {
+    try {
       const { ttlMs } = call;
-      let lock: Lock;
-      if (this.mode !== 'single') {
-        const first = await this.attemptQuorum(keys, token, ttlMs, sentAt);
-        lock =
-          first.fence > 0
-            ? this.acquired(resource, first.fence, first.expiresAt, ttlMs, token, keys, startedAt)
-            : await this.wait(resource, keys, token, call, signal, startedAt, sentAt, first);
-      } else {
-        // The common case, a free lock: one two-key script call. A caller that finds it taken joins
-        // the wait queue with the full script right after.
-        const serverKeys = keys[0] as string[];
-        let reply: number | undefined;
-        let failure: unknown;
-        try {
-          reply = await this.take(serverKeys, token, ttlMs);
-        } catch (error) {
-          failure = error;
-        }
-        lock =
-          reply !== undefined && reply > 0
-            ? this.acquired(
-                resource,
-                reply,
-                sentAt + ttlMs - this.drift(ttlMs),
-                ttlMs,
-                token,
-                keys,
-                startedAt,
-              )
-            : await this.wait(
-                resource,
-                keys,
-                token,
-                call,
-                signal,
-                startedAt,
-                sentAt,
-                reply === undefined
-                  ? unavailable(failure)
-                  : { fence: 0, expiresAt: 0, holderTtlMs: -reply, unavailable: false },
-              );
-      }
+      const first = await this.attemptQuorum(keys, token, ttlMs, sentAt);
+      const lock =
+        first.fence > 0
+          ? this.acquired(resource, first.fence, first.expiresAt, ttlMs, token, keys, startedAt)
+          : await this.wait(resource, keys, token, call, signal, startedAt, sentAt, first);
       return cohort === undefined ? lock : this.becomeHolder(cohort, lock);
     } catch (error) {
       if (cohort !== undefined) this.nextLeader(cohort, resource);
@@ -688,17 +792,19 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   }
 
   /** Releases in Redis: compare-and-delete (or hand to the oldest waiter), on every server in Redlock mode. */
-  private async releaseInRedis(lock: Lock): Promise<boolean> {
-    if (this.mode === 'single') {
-      return (await this.releaseOn(0, lock.keys[0] as string[], lock.token)) === 1;
-    }
-    // Every server, including those that did not grant it (they may have, unbeknown to us).
+  private releaseInRedis(lock: Lock): Promise<boolean> {
+    if (this.mode === 'single') return this.releaseOn(0, lock.keys[0] as string[], lock.token);
+    return this.releaseQuorum(lock);
+  }
+
+  /** Releases on every server, including those that did not grant it (they may have, unbeknown to us). */
+  private async releaseQuorum(lock: Lock): Promise<boolean> {
     const released = await Promise.all(
       this.servers.map((server, index) =>
-        this.releaseOn(index, lock.keys[index] as string[], lock.token).catch(() => 0),
+        this.releaseOn(index, lock.keys[index] as string[], lock.token).catch(() => false),
       ),
     );
-    return released.filter((value) => value === 1).length >= this.quorum;
+    return released.filter(Boolean).length >= this.quorum;
   }
 
   /** @internal Used by {@link Lock.extend}. */
@@ -741,16 +847,21 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     ttlMs: number,
   ): Promise<number> {
     const batcher = this.batchers[index];
-    if (batcher !== undefined) return batcher.take(serverKeys[0]!, serverKeys[1]!, token, ttlMs);
+    if (batcher !== undefined) return batcher.takeReply(serverKeys[0]!, serverKeys[1]!, token, ttlMs);
     const { client } = this.servers[index] as LockServer;
     return takeScript.run(client, [serverKeys[0]!, serverKeys[1]!], [token, ttlMs]);
   }
 
-  /** The release script on one server, in this turn's batch there unless it is a Cluster. */
-  private releaseOn(index: number, serverKeys: readonly string[], token: string): Promise<number> {
+  /**
+   * The release script on one server, in this turn's batch there unless it is a Cluster: true when
+   * the caller held the lock there (it is now free, or handed to the oldest waiter).
+   */
+  private releaseOn(index: number, serverKeys: readonly string[], token: string): Promise<boolean> {
     const batcher = this.batchers[index];
-    if (batcher !== undefined) return batcher.release(serverKeys, token);
-    return releaseScript.run((this.servers[index] as LockServer).client, serverKeys, [token]);
+    if (batcher !== undefined) return batcher.releaseHeld(serverKeys, token);
+    return releaseScript
+      .run((this.servers[index] as LockServer).client, serverKeys, [token])
+      .then((reply) => reply === 1);
   }
 
   /** The four keys of `resource` on each server; they share the resource as their hash tag. */
@@ -853,7 +964,9 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     if (held && expiresAt > Date.now())
       return { fence: highest, expiresAt, holderTtlMs: 0, unavailable: false };
     await Promise.all(
-      this.servers.map((_, index) => this.releaseOn(index, keys[index] as string[], token).catch(() => 0)),
+      this.servers.map((_, index) =>
+        this.releaseOn(index, keys[index] as string[], token).catch(() => false),
+      ),
     );
     return { fence: 0, expiresAt: 0, holderTtlMs, unavailable: answered < this.quorum, error };
   }
