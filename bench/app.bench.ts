@@ -15,7 +15,12 @@
 // - loadgen CPU µs/req: the same for this process (autocannon): when server + load generator need
 //   more than the 2 cores, req/s say more about the machine than about the server.
 // - vs bare-nest-fastify: req/s over bare-nest-fastify's in the same scenario (the limit the targets
-//   name); `vs limit` divides by the fastest limit row (usually bare-node-http).
+//   name); `vs limit` divides by the fastest limit row (usually bare-node-http). CPU vs
+//   bare-nest-fastify: the same ratio from CPU µs per request.
+// - redis cmds/req: INFO commandstats around each slice (a script counts its EVALSHA plus the
+//   commands it runs).
+// Before each slice every server of the scenario is let go idle: an order autocannon abandoned at
+// the end of a slice is still worked on (queued behind the market's lock), and belongs to no slice.
 //
 // Scenarios (the same subject names across them, so the rows line up):
 // - book-cached    GET /markets/BTC-USD/book?depth=20 from the two-level cache's L1 (the book never
@@ -48,12 +53,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Redis } from 'ioredis';
-
 import { startServerProcess, type ServerProcess } from './app/server-process.js';
 import { runLoad, type Load, type LoadRequest, type LoadResult } from './app/load.js';
 import { SEEDED_LEVELS, type AdapterName, type ServerSpec } from './app/protocol.js';
 import { LatencyHistogram } from './lib/histogram.js';
+import { callsPerOp, RedisAdmin, type CommandCalls } from './lib/redis-admin.js';
 import { DEFAULT_IN_FLIGHT, defaultSeconds, defaultWarmupSeconds } from './lib/measure.js';
 import { markdownTable, writeResults, type Kind, type ResultRow } from './lib/report.js';
 import { REDIS_URL_ENV } from './lib/suite.js';
@@ -250,6 +254,8 @@ interface Totals {
   bytes: number;
   statuses: Map<number, number>;
   histogram: LatencyHistogram;
+  /** Redis commands the slices ran, by name (INFO commandstats around each slice). */
+  redisCalls: CommandCalls;
 }
 
 function cpuMicrosHere(): number {
@@ -257,17 +263,40 @@ function cpuMicrosHere(): number {
   return usage.user + usage.system;
 }
 
+/**
+ * Waits until every server is idle (under 10 ms of CPU in 100 ms), at most 10 s: a request autocannon
+ * abandoned at the end of a slice (an order queued behind the market's lock) is still worked on after
+ * it, and that work belongs to no slice.
+ */
+async function settle(servers: readonly ServerProcess[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (const server of servers) {
+    for (;;) {
+      const before = await server.cpuMicros();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if ((await server.cpuMicros()) - before < 10_000 || Date.now() > deadline) break;
+    }
+  }
+}
+
 async function measureSlice(
+  admin: RedisAdmin,
   server: ServerProcess,
   load: Load,
   seconds: number,
   totals: Totals,
 ): Promise<void> {
+  const callsBefore = await admin.commandCalls();
   const serverBefore = await server.cpuMicros();
   const loadgenBefore = cpuMicrosHere();
   const result: LoadResult = await runLoad(load, seconds, totals.histogram);
   const loadgenAfter = cpuMicrosHere();
   const serverAfter = await server.cpuMicros();
+  const callsAfter = await admin.commandCalls();
+  for (const [command, calls] of callsAfter) {
+    const delta = calls - (callsBefore.get(command) ?? 0);
+    if (delta > 0) totals.redisCalls.set(command, (totals.redisCalls.get(command) ?? 0) + delta);
+  }
   totals.responses += result.responses;
   totals.seconds += result.seconds;
   totals.serverCpuMicros += serverAfter - serverBefore;
@@ -283,10 +312,9 @@ const round1 = (value: number) => Math.round(value * 10) / 10;
 async function main(): Promise<void> {
   const redisUrl = process.env[REDIS_URL_ENV];
   if (!redisUrl) throw new Error(`${REDIS_URL_ENV} is not set: run it with npm run bench -- app`);
-  const admin = new Redis(redisUrl);
-  const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? 'unknown';
-  await admin.flushall();
-  admin.disconnect();
+  const admin = await RedisAdmin.connect(redisUrl);
+  const redisVersion = await admin.version();
+  await admin.flushAll();
 
   const seconds = defaultSeconds();
   const warmup = defaultWarmupSeconds();
@@ -299,6 +327,10 @@ async function main(): Promise<void> {
   const servers = new Servers(redisUrl);
   const rows: ResultRow[] = [];
   const problems: string[] = [];
+  const problem = (text: string) => {
+    problems.push(text);
+    progress(`PROBLEM ${text}`);
+  };
   let body = '';
   try {
     // The body every limit answers: the API's own cached depth-20 book, as its first process sends it.
@@ -309,12 +341,12 @@ async function main(): Promise<void> {
       if (server === undefined) continue;
       const answer = await probe(server.url, { origin: server.url, requests: [get(BOOK_PATH)] });
       if (answer.status === 200) bodies.set(key, answer.body);
-      else problems.push(`${key}: GET ${BOOK_PATH} answered ${answer.status}: ${answer.body.slice(0, 400)}`);
+      else problem(`${key}: GET ${BOOK_PATH} answered ${answer.status}: ${answer.body.slice(0, 400)}`);
     }
     body = bodies.get('api-fastify') ?? bodies.get('api-express') ?? '';
     if (body === '') throw new Error(`no API process answered the book: ${problems.join('; ')}`);
     if (bodies.size === 2 && bodies.get('api-fastify') !== bodies.get('api-express')) {
-      problems.push(
+      problem(
         `the cached book differs between Fastify (${bodies.get('api-fastify')!.length} bytes) and Express ` +
           `(${bodies.get('api-express')!.length} bytes)`,
       );
@@ -331,7 +363,7 @@ async function main(): Promise<void> {
       for (const row of selected) {
         const server = servers.get(row.server);
         if (server === undefined) {
-          problems.push(`${scenario.name} / ${row.subject}: ${servers.failure(row.server) ?? 'not started'}`);
+          problem(`${scenario.name} / ${row.subject}: ${servers.failure(row.server) ?? 'not started'}`);
           continue;
         }
         const load = row.load(server.url);
@@ -340,7 +372,7 @@ async function main(): Promise<void> {
           body: String(error),
         }));
         if (!row.expected.includes(answer.status)) {
-          problems.push(
+          problem(
             `${scenario.name} / ${row.subject}: ${load.requests[0]!.method} ${load.requests[0]!.path} answered ` +
               `${answer.status}: ${answer.body.slice(0, 400)}`,
           );
@@ -362,10 +394,12 @@ async function main(): Promise<void> {
         bytes: 0,
         statuses: new Map(),
         histogram: new LatencyHistogram(),
+        redisCalls: new Map(),
       }));
       for (let round = 0; round < rounds; round += 1) {
         for (const [index, { server, load }] of ready.entries()) {
-          await measureSlice(server, load, seconds / rounds, totals[index]!);
+          await settle(ready.map((entry) => entry.server));
+          await measureSlice(admin, server, load, seconds / rounds, totals[index]!);
         }
       }
       for (const [index, { row, server }] of profiled.entries()) {
@@ -395,11 +429,15 @@ async function main(): Promise<void> {
           statuses: Object.fromEntries([...total.statuses].sort(([a], [b]) => a - b)),
           bytesPerResponse: Math.round(total.bytes / total.responses),
         };
+        const commands = callsPerOp(new Map(), total.redisCalls, total.responses);
+        result.redisCmdsPerOp =
+          Math.round(Object.values(commands).reduce((sum, calls) => sum + calls, 0) * 100) / 100;
+        result.redisCommands = commands;
         if (row.server.startsWith('api-'))
           result.rateLimits = row.server.endsWith('-rate-limited') ? 'on' : 'off';
         if (total.errors > 0) result.errors = total.errors;
         if (unexpected.length > 0 || total.errors > 0) {
-          problems.push(
+          problem(
             `${scenario.name} / ${row.subject}: ${unexpected.map(([status, count]) => `${count} × ${status}`).join(', ') || 'no unexpected status'}` +
               `, ${total.errors} connection errors/timeouts`,
           );
@@ -425,6 +463,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await servers.stopAll();
+    await admin.close();
   }
 
   const results = {
@@ -441,6 +480,7 @@ async function main(): Promise<void> {
     { key: 'serverCpuUsPerRequest', title: 'API CPU µs/req' },
     { key: 'cpuVsBareNestFastify', title: 'CPU vs bare-nest-fastify' },
     { key: 'loadgenCpuUsPerRequest', title: 'loadgen CPU µs/req' },
+    { key: 'redisCmdsPerOp', title: 'redis cmds/req' },
     { key: 'non2xx', title: 'non-2xx' },
     { key: 'bytesPerResponse', title: 'bytes/resp' },
   ]);

@@ -12,14 +12,9 @@ import 'reflect-metadata';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 
-import { OrderBookStore } from '@redkit/orderbook';
-
-import { createApp } from '../../apps/orderbook-api/src/app.factory.js';
-import { ExchangeService } from '../../apps/orderbook-api/src/exchange/exchange.service.js';
-import { loopbackUrl, startBareNest, startBareNodeHttp, type RunningServer } from './bare-servers.js';
+import { startBareNest, startBareNodeHttp, type RunningServer } from './bare-servers.js';
 import {
   CPU_REQUEST,
-  SEEDED_LEVELS,
   STOP_REQUEST,
   type CpuMessage,
   type ProfiledMessage,
@@ -28,37 +23,6 @@ import {
   type ServerSpec,
 } from './protocol.js';
 
-/** The sample API on its adapter, BTC-USD seeded with SEEDED_LEVELS levels per side around 64,000. */
-async function startApi(spec: Extract<ServerSpec, { kind: 'api' }>): Promise<RunningServer> {
-  const app = await createApp(
-    {
-      redisUrl: spec.redisUrl,
-      host: '127.0.0.1',
-      port: 0,
-      rateLimits: spec.rateLimits,
-      trustProxy: spec.trustProxy,
-      httpAdapter: spec.adapter,
-    },
-    ['error'],
-  );
-  try {
-    const bids = [];
-    const asks = [];
-    for (let level = 1; level <= SEEDED_LEVELS; level += 1) {
-      bids.push({ price: String(64_000 - level), quantity: `${level}.125` });
-      asks.push({ price: String(64_000 + level), quantity: `${level}.25` });
-    }
-    await app.get(ExchangeService).importBook('BTC-USD', { bids, asks });
-    // The import evicted the cached book; read it once so that the store's own state is warm too.
-    await app.get(OrderBookStore).getSnapshot('BTC-USD', 20);
-    await app.listen(0, '127.0.0.1');
-    return { url: await loopbackUrl(app), close: () => app.close() };
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
-}
-
 function start(spec: ServerSpec): Promise<RunningServer> {
   switch (spec.kind) {
     case 'bare-node-http':
@@ -66,7 +30,8 @@ function start(spec: ServerSpec): Promise<RunningServer> {
     case 'bare-nest':
       return startBareNest(spec.adapter, spec.body);
     case 'api':
-      return startApi(spec);
+      // Imported only here: the bare servers load neither the app nor the libs.
+      return import('./api-server.js').then(({ startApi }) => startApi(spec));
   }
 }
 
