@@ -28,7 +28,7 @@ import {
 import { addToTagScript, releaseLeaseScript } from './cache-scripts.js';
 import type { CacheSerializer } from './cache-serializer.interface.js';
 import { ClientTrackingInvalidationTransport } from './client-tracking-invalidation.transport.js';
-import { L1Store } from './l1.store.js';
+import { L1Store, type L1KeyIndex } from './l1.store.js';
 import { L2ReadBatcher } from './l2-read.batcher.js';
 import type { L1InvalidationTransport } from './l1-invalidation.interface.js';
 import { LandingNotifier } from './landing.notifier.js';
@@ -42,6 +42,8 @@ interface Namespace extends ResolvedNamespaceOptions {
   base: string;
   /** User key -> Redis key, so a hot key is encoded once and its string hash is computed once. */
   redisKeys: Map<string, string>;
+  /** Its L1 entries by user key: an L1 hit needs neither the Redis key nor a second lookup. */
+  l1Keys: L1KeyIndex;
   metrics: NamespaceMetrics;
 }
 
@@ -62,6 +64,9 @@ const L2_FAILED: L2Read = Object.freeze({ entry: undefined, failed: true });
 
 const STALE = Symbol('stale');
 
+/** The options of a call that passes none, shared rather than allocated per call. */
+const NO_OPTIONS: Readonly<CacheGetOrSetOptions> = Object.freeze({});
+
 /** Memoized Redis keys per namespace; the memo is dropped whole when it grows past this. */
 const KEY_MEMO_LIMIT = 50_000;
 
@@ -80,6 +85,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Cache');
   private readonly l1: L1Store;
   private readonly namespaces = new Map<string, Namespace>();
+  /** The namespace of calls that name none, without a map lookup. */
+  private readonly defaultNamespace: Namespace;
   private readonly flights = new Map<string, Promise<unknown>>();
   private readonly refreshes = new Set<string>();
   private readonly serializer: CacheSerializer;
@@ -114,9 +121,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         keys,
         base: `${keys.key(name)}:`,
         redisKeys: new Map(),
+        l1Keys: this.l1.createIndex(),
         metrics: cacheMetrics.forNamespace(name),
       });
     }
+    this.defaultNamespace = this.namespaces.get(DEFAULT_NAMESPACE) as Namespace;
     this.tagKeys = new RedisKeyspace(keyPrefix, 'cache', {
       maxPartBytes: maxKeyPartBytes,
       onTooLong: 'hash',
@@ -162,22 +171,23 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The fresh value under `key`, or undefined. With Redis unreachable, whatever L1 still holds. */
-  get<T>(key: string, options: { namespace?: string } = {}): Promise<T | undefined> {
+  get<T>(key: string, options: { namespace?: string } = NO_OPTIONS): Promise<T | undefined> {
     const namespace = this.namespace(options.namespace);
-    const redisKey = this.redisKey(namespace, key);
     const now = Date.now();
-    const local = namespace.l1 ? this.l1.get(redisKey) : undefined;
+    const local = namespace.l1 ? this.l1.read(namespace.l1Keys, key, now) : undefined;
     if (local !== undefined && local.localUntil > now) {
       namespace.metrics.hitL1.inc();
       return Promise.resolve(local.value as T);
     }
-    return this.getFromL2<T>(namespace, redisKey, local, now);
+    // Outside the async part: a key that cannot be encoded throws here, as it always has.
+    return this.getFromL2<T>(namespace, this.redisKey(namespace, key), key, local, now);
   }
 
   /** The L2 half of {@link get}, with the read inlined: it is the path of every L1 miss. */
   private async getFromL2<T>(
     namespace: Namespace,
     redisKey: string,
+    key: string,
     local: LocalEntry | undefined,
     now: number,
   ): Promise<T | undefined> {
@@ -199,7 +209,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     const entry = text === null ? undefined : decodeEntry(text, this.serializer);
     if (entry !== undefined && entry.freshUntil > now) {
-      this.fillL1(namespace, redisKey, entry, now, generation);
+      this.fillL1(namespace, redisKey, key, entry, now, generation);
       namespace.metrics.hitL2.inc();
       return entry.value as T;
     }
@@ -208,7 +218,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Whether a fresh value is cached under `key`. */
-  async has(key: string, options: { namespace?: string } = {}): Promise<boolean> {
+  async has(key: string, options: { namespace?: string } = NO_OPTIONS): Promise<boolean> {
     return (await this.get(key, options)) !== undefined;
   }
 
@@ -217,10 +227,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * stored; `null` only with `cacheNull`. Throws {@link CacheValueTooLargeError} over
    * `maxValueBytes`. With Redis unreachable the L2 write is skipped (counted), not queued.
    */
-  async set<T>(key: string, value: T, options: CacheSetOptions = {}): Promise<void> {
+  async set<T>(key: string, value: T, options: CacheSetOptions = NO_OPTIONS): Promise<void> {
     const namespace = this.namespace(options.namespace);
     const redisKey = this.redisKey(namespace, key);
-    const stored = await this.store(namespace, redisKey, value, options);
+    const stored = await this.store(namespace, redisKey, key, value, options);
     if (stored === 'too_large') {
       const bytes = Buffer.byteLength(this.serializer.serialize(value));
       throw new CacheValueTooLargeError(key, bytes, this.options.maxValueBytes);
@@ -228,7 +238,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Removes `key` from L1 and L2, here and on every other instance. */
-  async delete(key: string, options: { namespace?: string } = {}): Promise<void> {
+  async delete(key: string, options: { namespace?: string } = NO_OPTIONS): Promise<void> {
     const namespace = this.namespace(options.namespace);
     const redisKey = this.redisKey(namespace, key);
     this.l1.delete(redisKey);
@@ -242,19 +252,20 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * the background; if the loader fails or times out, a stale value is served instead of the error.
    * Without one, the error surfaces as {@link CacheLoaderError} or {@link CacheLoaderTimeoutError}.
    */
-  getOrSet<T>(key: string, loader: CacheLoader<T>, options: CacheGetOrSetOptions = {}): Promise<T> {
+  getOrSet<T>(key: string, loader: CacheLoader<T>, options: CacheGetOrSetOptions = NO_OPTIONS): Promise<T> {
     const namespace = this.namespace(options.namespace);
-    const redisKey = this.redisKey(namespace, key);
     const now = Date.now();
-    const local = namespace.l1 ? this.l1.get(redisKey) : undefined;
-    if (local !== undefined) {
-      if (local.localUntil > now) {
-        namespace.metrics.hitL1.inc();
-        if (namespace.earlyRefresh > 0 && this.shouldRefreshEarly(namespace, local, now)) {
-          this.refreshInBackground({ namespace, redisKey, key, loader, options }, local);
-        }
-        return Promise.resolve(local.value as T);
+    const local = namespace.l1 ? this.l1.read(namespace.l1Keys, key, now) : undefined;
+    if (local !== undefined && local.localUntil > now) {
+      namespace.metrics.hitL1.inc();
+      if (namespace.earlyRefresh > 0 && this.shouldRefreshEarly(namespace, local, now)) {
+        const redisKey = this.redisKey(namespace, key);
+        this.refreshInBackground({ namespace, redisKey, key, loader, options }, local);
       }
+      return Promise.resolve(local.value as T);
+    }
+    const redisKey = this.redisKey(namespace, key);
+    if (local !== undefined) {
       const softMs = options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs;
       // In grace: without a soft timeout, serve stale at once (stale-while-revalidate); with one,
       // the flight below gives the loader that long before falling back to the stale value.
@@ -319,7 +330,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private namespace(name: string | undefined): Namespace {
-    const namespace = this.namespaces.get(name ?? DEFAULT_NAMESPACE);
+    if (name === undefined) return this.defaultNamespace;
+    const namespace = this.namespaces.get(name);
     if (namespace === undefined) {
       throw new CacheOptionsError(
         'namespace',
@@ -368,7 +380,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const now = Date.now();
     const { entry } = remote;
     if (entry !== undefined && entry.freshUntil > now) {
-      this.fillL1(namespace, redisKey, entry, now, generation);
+      this.fillL1(namespace, redisKey, request.key, entry, now, generation);
       namespace.metrics.hitL2.inc();
       return entry.value as T;
     }
@@ -377,7 +389,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       inGrace !== undefined &&
       (options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs) === undefined
     ) {
-      this.fillL1(namespace, redisKey, inGrace, now, generation);
+      this.fillL1(namespace, redisKey, request.key, inGrace, now, generation);
       namespace.metrics.staleServed.inc();
       this.refreshInBackground(request, inGrace);
       return inGrace.value as T;
@@ -406,7 +418,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const value = await this.runLoader(request, stale);
     if (value === STALE) return (stale as CacheEntry).value as T;
     if (options.shouldStore !== undefined && !options.shouldStore(value)) return value;
-    await this.store(namespace, redisKey, value, options, writeL2);
+    await this.store(namespace, redisKey, request.key, value, options, writeL2);
     return value;
   }
 
@@ -453,7 +465,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     const now = Date.now();
     if (remote.entry !== undefined && remote.entry.freshUntil > now) {
-      this.fillL1(namespace, redisKey, remote.entry, now, generation);
+      this.fillL1(namespace, redisKey, key, remote.entry, now, generation);
       namespace.metrics.hitL2.inc();
       return remote.entry.value as T;
     }
@@ -496,7 +508,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         namespace.metrics.staleServed.inc();
         // The loader goes on; when it lands, its value replaces the stale one.
         loading.then(
-          (value) => this.store(namespace, redisKey, value, options),
+          (value) => this.store(namespace, redisKey, key, value, options),
           () => namespace.metrics.error('loader'),
         );
       }
@@ -533,6 +545,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private async store(
     namespace: Namespace,
     redisKey: string,
+    key: string,
     value: unknown,
     options: CacheSetOptions,
     writeL2 = true,
@@ -552,7 +565,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const staleUntil = freshUntil + graceMs;
     if (namespace.l1) {
       const l1TtlMs = Math.min(options.l1TtlMs ?? namespace.l1TtlMs, ttlMs);
-      this.l1.set(redisKey, { value, freshUntil, staleUntil, size, localUntil: now + l1TtlMs }, now);
+      const entry = { value, freshUntil, staleUntil, size, localUntil: now + l1TtlMs };
+      this.l1.set(redisKey, entry, now, namespace.l1Keys, key);
     }
     if (!writeL2) return 'stored';
     const started = performance.now();
@@ -591,14 +605,15 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private fillL1(
     namespace: Namespace,
     redisKey: string,
+    key: string,
     entry: LocalEntry,
     now: number,
     generation: number,
   ): void {
     if (!namespace.l1 || this.l1.changedSince(redisKey, generation)) return;
-    // The entry was decoded for this read alone, so it can become the L1 entry as it is.
+    // The entry was decoded for this read alone, so its deadline can be set on it as it is.
     entry.localUntil = Math.min(entry.freshUntil, now + namespace.l1TtlMs);
-    this.l1.set(redisKey, entry, now);
+    this.l1.set(redisKey, entry, now, namespace.l1Keys, key);
   }
 
   /** UNLINK, one key per command on a Cluster (keys of a batch live in different slots). */

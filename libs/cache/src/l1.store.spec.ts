@@ -41,3 +41,93 @@ describe('L1Store', () => {
     expect(l1.changedSince('anything', later)).toBe(true);
   });
 });
+
+describe('L1Store recency and its index by user key', () => {
+  const at = 1_000_000;
+  const until = (staleUntil: number) => ({
+    value: 'x',
+    freshUntil: staleUntil,
+    staleUntil,
+    size: 10,
+    localUntil: staleUntil,
+  });
+
+  it('evicts the least recently used entry, a read counting as a use', () => {
+    const l1 = new L1Store(3, 10_000);
+    for (const key of ['a', 'b', 'c']) l1.set(key, until(at + 1_000), at);
+    expect(l1.get('a', at)).toBeDefined();
+    l1.set('d', until(at + 1_000), at);
+    expect(l1.size).toBe(3);
+    expect(l1.get('b', at)).toBeUndefined();
+    expect(['a', 'c', 'd'].map((key) => l1.get(key, at) !== undefined)).toEqual([true, true, true]);
+  });
+
+  it('finds an entry by its user key, and forgets it there whenever L1 lets the entry go', () => {
+    const l1 = new L1Store(2, 10_000);
+    const index = l1.createIndex();
+    l1.set('p:one', until(at + 1_000), at, index, 'one');
+    l1.set('p:two', until(at + 1_000), at, index, 'two');
+    expect(l1.read(index, 'one', at)?.value).toBe('x');
+    l1.set('p:three', until(at + 1_000), at, index, 'three'); // evicts two, the least recently used
+    expect(l1.read(index, 'two', at)).toBeUndefined();
+    l1.dropKeys(['p:one']);
+    expect(l1.read(index, 'one', at)).toBeUndefined();
+    l1.delete('p:three');
+    expect(l1.read(index, 'three', at)).toBeUndefined();
+    expect(l1.size).toBe(0);
+    l1.set('p:four', until(at + 1_000), at, index, 'four');
+    l1.dropPrefix('p:');
+    expect(l1.read(index, 'four', at)).toBeUndefined();
+    l1.set('p:five', until(at + 1_000), at, index, 'five');
+    l1.dropAll();
+    expect(l1.read(index, 'five', at)).toBeUndefined();
+    expect([l1.size, l1.bytes]).toEqual([0, 0]);
+  });
+
+  it('replaces an entry written again under the same key, in place of one and the same bytes', () => {
+    const l1 = new L1Store(10, 10_000);
+    const index = l1.createIndex();
+    l1.set('p:k', { ...until(at + 1_000), value: 'old' }, at, index, 'k');
+    l1.set('p:k', { ...until(at + 1_000), value: 'new' }, at, index, 'k');
+    expect(l1.read(index, 'k', at)?.value).toBe('new');
+    expect([l1.size, l1.bytes]).toEqual([1, 10]);
+  });
+
+  it('drops an entry read after its grace has ended, and never stores one already past it', () => {
+    const l1 = new L1Store(10, 10_000);
+    const index = l1.createIndex();
+    l1.set('p:k', until(at + 1_000), at, index, 'k');
+    expect(l1.read(index, 'k', at + 999)).toBeDefined();
+    expect(l1.read(index, 'k', at + 1_000)).toBeUndefined();
+    expect(l1.size).toBe(0);
+    l1.set('p:late', until(at), at, index, 'late');
+    expect(l1.read(index, 'late', at - 1)).toBeUndefined();
+  });
+
+  it('keeps its bounds through many writes, evictions and drops in any order', () => {
+    const l1 = new L1Store(50, 2_000);
+    const index = l1.createIndex();
+    let seed = 7;
+    const random = (below: number) => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed % below;
+    };
+    for (let step = 0; step < 2_000; step += 1) {
+      const key = `k${random(200)}`;
+      const operation = random(10);
+      if (operation < 6) l1.set(`p:${key}`, { ...until(at + 1_000), size: 1 + random(100) }, at, index, key);
+      else if (operation < 8) l1.read(index, key, at);
+      else l1.dropKeys([`p:${key}`]);
+      expect(l1.size).toBeLessThanOrEqual(50);
+      expect(l1.bytes).toBeLessThanOrEqual(2_000);
+    }
+    // Whatever the index still finds is exactly what L1 holds.
+    let found = 0;
+    for (let key = 0; key < 200; key += 1) {
+      const viaIndex = l1.read(index, `k${key}`, at);
+      expect(viaIndex).toBe(l1.get(`p:k${key}`, at));
+      if (viaIndex !== undefined) found += 1;
+    }
+    expect(found).toBe(l1.size);
+  });
+});

@@ -1,15 +1,55 @@
-import { LRUCache } from 'lru-cache';
-
 import type { LocalEntry } from './cache-entry.js';
 import type { L1InvalidationTarget } from './l1-invalidation.interface.js';
 
+/** An entry as L1 holds it: the cached entry, its Redis key, and its place in the recency order. */
+interface L1Node extends LocalEntry {
+  readonly key: string;
+  /** Its slot in the recency lists; stable while the node is held. */
+  readonly slot: number;
+  /** What it counts against the byte bound (at least 1). */
+  readonly weight: number;
+  /** The index that also finds it by the caller's own key, if it was stored with one. */
+  readonly index: L1KeyIndex | undefined;
+  readonly indexKey: string;
+}
+
 /**
- * The in-process level: an LRU bounded by entry count and by bytes (the serialized size of each
- * value), each entry dropped by lru-cache once its grace ends. Values are kept deserialized, so a
- * hit costs a map lookup; callers must not mutate what they get.
+ * One namespace's view of L1: its entries by the key the user gave, so that a hit costs one map
+ * lookup instead of building (or looking up) the Redis key and then looking that up. It holds
+ * exactly the entries L1 holds for the namespace; only {@link L1Store} changes it.
+ */
+export class L1KeyIndex {
+  /** @internal */
+  readonly nodes = new Map<string, L1Node>();
+}
+
+/** No slot: the end of a recency list. */
+const NONE = 0xffff_ffff;
+
+/**
+ * The in-process level: a least-recently-used store bounded by entry count and by bytes (the
+ * serialized size of each value). An entry is dropped once its grace ends (checked when it is read;
+ * the caller's clock, no timers). Values are kept deserialized, so a hit costs a map lookup; callers
+ * must not mutate what they get.
+ *
+ * The recency order lives in two typed arrays of slots (next, previous) rather than in links between
+ * entry objects, so moving an entry to the recent end touches a few words of compact memory, not
+ * three entries scattered over the heap. Entries stored with an {@link L1KeyIndex} are also found by
+ * the user's key, which is what the cache's read paths use.
  */
 export class L1Store implements L1InvalidationTarget {
-  private readonly lru: LRUCache<string, LocalEntry>;
+  private readonly byKey = new Map<string, L1Node>();
+  private readonly slots: Array<L1Node | undefined>;
+  private readonly next: Uint32Array;
+  private readonly previous: Uint32Array;
+  /** Least recently used, most recently used. */
+  private head = NONE;
+  private tail = NONE;
+  /** Slots never used yet start here; freed ones wait in `free`. */
+  private fresh = 0;
+  private readonly free: number[] = [];
+  private weight = 0;
+  private readonly indexes = new Set<L1KeyIndex>();
   /**
    * Invalidation clock. A read of L2 that began before an invalidation of its key must not put
    * what it read into L1 afterwards: it may be the very value the invalidation was about. Drops of
@@ -20,38 +60,82 @@ export class L1Store implements L1InvalidationTarget {
   private broadGeneration = 0;
   private readonly keyDrops = new Map<string, number>();
 
-  constructor(maxEntries: number, maxBytes: number) {
-    this.lru = new LRUCache<string, LocalEntry>({
-      max: maxEntries,
-      maxSize: maxBytes,
-      sizeCalculation: (entry) => Math.max(1, entry.size),
-      // Expiry is checked by the cache itself against the entry's deadlines; lru-cache's TTL only
-      // frees memory, so it need not look at the clock on every get.
-      ttlAutopurge: false,
-      allowStale: false,
-    });
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {
+    this.slots = new Array<L1Node | undefined>(maxEntries).fill(undefined);
+    this.next = new Uint32Array(maxEntries);
+    this.previous = new Uint32Array(maxEntries);
   }
 
   get size(): number {
-    return this.lru.size;
+    return this.byKey.size;
   }
 
   get bytes(): number {
-    return this.lru.calculatedSize;
+    return this.weight;
   }
 
-  get(key: string): LocalEntry | undefined {
-    return this.lru.get(key);
+  /** A new index by user key, for one namespace. */
+  createIndex(): L1KeyIndex {
+    const index = new L1KeyIndex();
+    this.indexes.add(index);
+    return index;
   }
 
-  set(key: string, entry: LocalEntry, now: number): void {
-    const ttl = entry.staleUntil - now;
-    if (ttl > 0) this.lru.set(key, entry, { ttl });
-    else this.lru.delete(key);
+  /**
+   * The entry under `key` (a Redis key), made the most recently used; undefined once its grace has
+   * ended at `now` (it is dropped then).
+   */
+  get(key: string, now: number = Date.now()): LocalEntry | undefined {
+    const node = this.byKey.get(key);
+    return node === undefined ? undefined : this.use(node, now);
+  }
+
+  /** Like {@link get}, by the user's key in one namespace's index: the path of every cache read. */
+  read(index: L1KeyIndex, key: string, now: number): LocalEntry | undefined {
+    const node = index.nodes.get(key);
+    return node === undefined ? undefined : this.use(node, now);
+  }
+
+  /**
+   * Stores `entry` under `key` (a Redis key) until its grace ends, most recently used, evicting the
+   * least recently used entries beyond the bounds. With `index`, it is also found there by `indexKey`.
+   * An entry larger than the whole byte bound is not stored (and replaces nothing: the key is dropped).
+   */
+  set(key: string, entry: LocalEntry, now: number, index?: L1KeyIndex, indexKey = ''): void {
+    const weight = Math.max(1, entry.size);
+    if (entry.staleUntil <= now || weight > this.maxBytes) {
+      this.delete(key);
+      return;
+    }
+    const existing = this.byKey.get(key);
+    if (existing !== undefined) this.remove(existing);
+    const slot = this.takeSlot();
+    const node: L1Node = {
+      value: entry.value,
+      freshUntil: entry.freshUntil,
+      staleUntil: entry.staleUntil,
+      size: entry.size,
+      localUntil: entry.localUntil,
+      key,
+      slot,
+      weight,
+      index,
+      indexKey,
+    };
+    this.slots[slot] = node;
+    this.link(slot);
+    this.byKey.set(key, node);
+    index?.nodes.set(indexKey, node);
+    this.weight += weight;
+    while (this.weight > this.maxBytes && this.head !== slot) this.evictOldest();
   }
 
   delete(key: string): void {
-    this.lru.delete(key);
+    const node = this.byKey.get(key);
+    if (node !== undefined) this.remove(node);
   }
 
   /** The invalidation clock now; pass it to {@link changedSince} after a read. */
@@ -72,17 +156,79 @@ export class L1Store implements L1InvalidationTarget {
     }
     for (const key of keys) {
       this.keyDrops.set(key, this.generation);
-      this.lru.delete(key);
+      this.delete(key);
     }
   }
 
   dropPrefix(prefix: string): void {
     this.broadGeneration = ++this.generation;
-    for (const key of [...this.lru.keys()]) if (key.startsWith(prefix)) this.lru.delete(key);
+    for (const node of [...this.byKey.values()]) if (node.key.startsWith(prefix)) this.remove(node);
   }
 
   dropAll(): void {
     this.broadGeneration = ++this.generation;
-    this.lru.clear();
+    this.byKey.clear();
+    for (const index of this.indexes) index.nodes.clear();
+    this.slots.fill(undefined);
+    this.head = NONE;
+    this.tail = NONE;
+    this.fresh = 0;
+    this.free.length = 0;
+    this.weight = 0;
+  }
+
+  private use(node: L1Node, now: number): LocalEntry | undefined {
+    if (node.staleUntil <= now) {
+      this.remove(node);
+      return undefined;
+    }
+    const { slot } = node;
+    if (slot !== this.tail) {
+      this.unlink(slot);
+      this.link(slot);
+    }
+    return node;
+  }
+
+  /** A free slot; when every slot is taken, the least recently used entry's. */
+  private takeSlot(): number {
+    if (this.free.length > 0) return this.free.pop() as number;
+    if (this.fresh < this.maxEntries) return this.fresh++;
+    this.evictOldest();
+    return this.free.pop() as number;
+  }
+
+  private evictOldest(): void {
+    const node = this.slots[this.head];
+    if (node !== undefined) this.remove(node);
+  }
+
+  private remove(node: L1Node): void {
+    this.byKey.delete(node.key);
+    if (node.index !== undefined && node.index.nodes.get(node.indexKey) === node) {
+      node.index.nodes.delete(node.indexKey);
+    }
+    this.unlink(node.slot);
+    this.slots[node.slot] = undefined;
+    this.free.push(node.slot);
+    this.weight -= node.weight;
+  }
+
+  /** Appends `slot` at the most recently used end. */
+  private link(slot: number): void {
+    this.previous[slot] = this.tail;
+    this.next[slot] = NONE;
+    if (this.tail === NONE) this.head = slot;
+    else this.next[this.tail] = slot;
+    this.tail = slot;
+  }
+
+  private unlink(slot: number): void {
+    const before = this.previous[slot] as number;
+    const after = this.next[slot] as number;
+    if (before === NONE) this.head = after;
+    else this.next[before] = after;
+    if (after === NONE) this.tail = before;
+    else this.previous[after] = before;
   }
 }
