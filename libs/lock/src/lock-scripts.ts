@@ -147,6 +147,22 @@ end
 redis.call('DEL', KEYS[1])
 return 1`;
 
+/**
+ * KEYS[1] owner, KEYS[2] queue. ARGV[1] token.
+ * The release of a lock its holder got on its first attempt (nobody waited for it then): when the
+ * caller holds it and still nobody waits, deletes it and returns 1. Otherwise changes nothing and
+ * returns 2, and the caller runs RELEASE_LUA, which decides (hands the lock to the oldest waiter, or
+ * finds it is no longer the caller's and at most leaves the queue). The common release, two keys
+ * instead of four: less to send, to parse and to look up.
+ */
+const RELEASE_UNCONTENDED_LUA = `-- KEYS[1] owner, KEYS[2] queue; ARGV[1] token
+-- returns 1 if the caller held the lock and nobody waited (it is now free), else 2 (nothing changed: run the release script)
+if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 2`;
+
 /** KEYS[1] owner. ARGV[1] token, ARGV[2] new TTL ms. Returns 1 when extended, 0 when not the holder. */
 const EXTEND_LUA = `-- KEYS[1] owner; ARGV[1] token, ARGV[2] ttl ms
 -- returns 1 when the caller still held the lock and its TTL is now ARGV[2], else 0
@@ -211,6 +227,25 @@ end
 return out`;
 
 /**
+ * The uncontended releases of one event-loop turn, as one call (see LockBatcher). KEYS: owner, queue
+ * of each release in turn (2 per release). ARGV: the token of each release.
+ * Returns one reply per release, in order, each exactly what RELEASE_UNCONTENDED_LUA returns for it alone.
+ */
+const RELEASE_UNCONTENDED_BATCH_LUA = `-- KEYS: owner, queue per release; ARGV: token per release
+-- returns per release: 1 if the caller held the lock and nobody waited (now free), else 2 (nothing changed)
+local out = {}
+for i = 1, #ARGV do
+  local o = KEYS[i * 2 - 1]
+  if redis.call('GET', o) == ARGV[i] and redis.call('EXISTS', KEYS[i * 2]) == 0 then
+    redis.call('DEL', o)
+    out[i] = 1
+  else
+    out[i] = 2
+  end
+end
+return out`;
+
+/**
  * Tokens a renewal reserves. A busy batch uses hundreds in a round trip; tokens left unused when the
  * batch ends are simply skipped (tokens increase, they need not be consecutive).
  */
@@ -266,6 +301,12 @@ export const releaseScript = defineScript<[token: string], number>({
   lua: RELEASE_LUA,
 });
 
+export const releaseUncontendedScript = defineScript<[token: string], number>({
+  name: 'lock_release_uncontended',
+  numberOfKeys: 2,
+  lua: RELEASE_UNCONTENDED_LUA,
+});
+
 export const extendScript = defineScript<[token: string, ttlMs: number], number>({
   name: 'lock_extend',
   numberOfKeys: 1,
@@ -296,4 +337,11 @@ export const releaseBatchScript = defineScript<string[], number[]>({
   name: 'lock_release_batch',
   numberOfKeys: 'variable',
   lua: RELEASE_BATCH_LUA,
+});
+
+/** Two keys per release (owner, queue), as many releases as the batch holds. */
+export const releaseUncontendedBatchScript = defineScript<string[], number[]>({
+  name: 'lock_release_uncontended_batch',
+  numberOfKeys: 'variable',
+  lua: RELEASE_UNCONTENDED_BATCH_LUA,
 });

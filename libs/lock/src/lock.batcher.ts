@@ -1,6 +1,13 @@
 import { TurnQueue, type RedisClient, type RedisScript, type ScriptArgument } from '@redkit/redis';
 
-import { releaseBatchScript, releaseScript, takeBatchScript, takeScript } from './lock-scripts.js';
+import {
+  releaseBatchScript,
+  releaseScript,
+  releaseUncontendedBatchScript,
+  releaseUncontendedScript,
+  takeBatchScript,
+  takeScript,
+} from './lock-scripts.js';
 
 /** Where the reply of one batched script call goes. */
 export interface BatchReplyTarget {
@@ -43,15 +50,21 @@ class PromisedTake implements BatchedTake {
   }
 }
 
-/** A release whose answer (held or not) settles a promise. */
+/**
+ * A release whose answer (held or not) settles a promise. An uncontended one tries the two-key script
+ * first and, when that leaves the decision to the full release script (reply 2), joins the next
+ * batch of full releases.
+ */
 class PromisedRelease implements BatchedRelease {
   readonly promise: Promise<boolean>;
   private resolve!: (held: boolean) => void;
   fail!: (error: unknown) => void;
 
   constructor(
+    private readonly batcher: LockBatcher,
     readonly keys: readonly string[],
     readonly token: string,
+    private uncontended: boolean,
   ) {
     this.promise = new Promise<boolean>((resolve, reject) => {
       this.resolve = resolve;
@@ -60,6 +73,11 @@ class PromisedRelease implements BatchedRelease {
   }
 
   settle(reply: number): void {
+    if (reply === 2 && this.uncontended) {
+      this.uncontended = false;
+      this.batcher.release(this);
+      return;
+    }
     this.resolve(reply === 1);
   }
 }
@@ -67,7 +85,9 @@ class PromisedRelease implements BatchedRelease {
 /**
  * Coalesces the uncontended script calls of one event-loop turn (single-server mode, standalone
  * Redis): the first attempts of acquisitions go to Redis as ONE EVALSHA of the batch take script,
- * the releases as ONE EVALSHA of the batch release script. Each resource in a batch is handled
+ * the releases as ONE EVALSHA of the batch release script (releases of locks got on a first attempt:
+ * of the two-key uncontended batch release script, falling back to the full one when waiters are
+ * queued). Each resource in a batch is handled
  * exactly as its own call of the one-resource script would handle it (`SET NX PX` + fence `INCRBY`;
  * compare-and-delete + hand-over to the oldest waiter with its notice), one after the other in
  * arrival order, atomically, and each caller gets its own reply. An ioredis command costs the client
@@ -90,6 +110,9 @@ export class LockBatcher {
   // At most TURN_BATCH_WEIGHT calls per batch; more in one turn go out as several, overlapping.
   private readonly takes = new TurnQueue<BatchedTake>((batch) => this.sendTakes(batch));
   private readonly releases = new TurnQueue<BatchedRelease>((batch) => this.sendReleases(batch));
+  private readonly uncontendedReleases = new TurnQueue<BatchedRelease>((batch) =>
+    this.sendUncontendedReleases(batch),
+  );
 
   constructor(private readonly client: RedisClient) {}
 
@@ -110,10 +133,15 @@ export class LockBatcher {
     return call.promise;
   }
 
-  /** True when the caller held the lock (it is now released or handed over). */
-  releaseHeld(keys: readonly string[], token: string): Promise<boolean> {
-    const call = new PromisedRelease(keys, token);
-    this.releases.push(call);
+  /**
+   * True when the caller held the lock (it is now released or handed over). `uncontended`: the lock
+   * was got on a first attempt, so most likely nobody waits for it; the two-key script is tried first
+   * (see releaseUncontendedScript), the full one only when waiters are queued or the lock is no
+   * longer the caller's.
+   */
+  releaseHeld(keys: readonly string[], token: string, uncontended: boolean): Promise<boolean> {
+    const call = new PromisedRelease(this, keys, token, uncontended);
+    (uncontended ? this.uncontendedReleases : this.releases).push(call);
     return call.promise;
   }
 
@@ -146,6 +174,26 @@ export class LockBatcher {
       args.push(call.token);
     }
     this.send(releaseBatchScript, batch, keys, args);
+  }
+
+  private sendUncontendedReleases(batch: BatchedRelease[]): void {
+    if (batch.length === 1) {
+      const call = batch[0] as BatchedRelease;
+      this.send(
+        releaseUncontendedScript,
+        batch,
+        [call.keys[0] as string, call.keys[2] as string],
+        [call.token],
+      );
+      return;
+    }
+    const keys: string[] = [];
+    const args: ScriptArgument[] = [];
+    for (const call of batch) {
+      keys.push(call.keys[0] as string, call.keys[2] as string);
+      args.push(call.token);
+    }
+    this.send(releaseUncontendedBatchScript, batch, keys, args);
   }
 
   private send(

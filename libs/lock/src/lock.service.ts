@@ -30,6 +30,7 @@ import {
   extendScript,
   raiseFenceScript,
   releaseScript,
+  releaseUncontendedScript,
   renewScript,
   takeScript,
 } from './lock-scripts.js';
@@ -335,7 +336,17 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const attempt = await this.attempt(keys, token, ttlMs, 0, false);
     if (attempt.fence > 0) {
       this.metrics.acquire.acquired.inc();
-      return new Lock(this, resource, attempt.fence - FENCE_BLOCK + 1, attempt.expiresAt, ttlMs, token, keys);
+      const lock = new Lock(
+        this,
+        resource,
+        attempt.fence - FENCE_BLOCK + 1,
+        attempt.expiresAt,
+        ttlMs,
+        token,
+        keys,
+      );
+      lock.uncontended = true;
+      return lock;
     }
     if (attempt.unavailable) {
       this.metrics.acquire.error.inc();
@@ -534,6 +545,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       take.keys,
       take.startedAt,
     );
+    lock.uncontended = true;
     return take.cohort === undefined ? lock : this.becomeHolder(take.cohort, lock);
   }
 
@@ -675,7 +687,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   releaseLock(lock: Lock): Promise<boolean> {
     this.metrics.holdSeconds.observe((performance.now() - lock.acquiredAt) / 1_000);
     const cohort = this.cohorts?.get(lock.resource);
-    if (cohort === undefined || cohort.holder !== lock) return this.releaseInRedis(lock);
+    if (cohort === undefined || cohort.holder !== lock) return this.releaseInRedis(lock, lock.uncontended);
     if (cohort.queue.length === 0 && cohort.parked === undefined) {
       // Nobody of this process waits: the cohort ends here (a caller arriving meanwhile starts a
       // new one, queueing in Redis behind this release).
@@ -683,7 +695,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       clearTimeout(cohort.expiryTimer);
       clearTimeout(cohort.deadlineTimer);
       this.cohorts?.delete(lock.resource);
-      return this.releaseInRedis(lock);
+      return this.releaseInRedis(lock, lock.uncontended);
     }
     return this.handOverOrRelease(lock);
   }
@@ -695,7 +707,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    */
   private async handOverOrRelease(lock: Lock): Promise<boolean> {
     const cohort = this.cohorts?.get(lock.resource);
-    if (cohort === undefined || cohort.holder !== lock) return this.releaseInRedis(lock);
+    if (cohort === undefined || cohort.holder !== lock) return this.releaseInRedis(lock, false);
     const next = cohort.queue[0];
     const now = Date.now();
     if (next !== undefined && !cohort.closing && lock.expiresAt - now > next.call.ttlMs / 2) {
@@ -747,7 +759,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     clearTimeout(cohort.expiryTimer);
     cohort.expiryTimer = undefined;
     try {
-      return await this.releaseInRedis(lock);
+      // Callers of this process wait, and maybe other processes too: the full release script.
+      return await this.releaseInRedis(lock, false);
     } finally {
       if (cohort.holder === undefined) this.nextLeader(cohort, lock.resource);
     }
@@ -791,10 +804,19 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     parked?.();
   }
 
-  /** Releases in Redis: compare-and-delete (or hand to the oldest waiter), on every server in Redlock mode. */
-  private releaseInRedis(lock: Lock): Promise<boolean> {
-    if (this.mode === 'single') return this.releaseOn(0, lock.keys[0] as string[], lock.token);
-    return this.releaseQuorum(lock);
+  /**
+   * Releases in Redis: compare-and-delete (or hand to the oldest waiter), on every server in Redlock
+   * mode. `uncontended` (single-server mode): the two-key release is tried first.
+   */
+  private releaseInRedis(lock: Lock, uncontended: boolean): Promise<boolean> {
+    if (this.mode !== 'single') return this.releaseQuorum(lock);
+    const keys = lock.keys[0] as string[];
+    const batcher = this.batchers[0];
+    if (batcher !== undefined) return batcher.releaseHeld(keys, lock.token, uncontended);
+    if (!uncontended) return this.releaseOn(0, keys, lock.token);
+    return releaseUncontendedScript
+      .run(this.client, [keys[0]!, keys[2]!], [lock.token])
+      .then((reply) => (reply === 2 ? this.releaseOn(0, keys, lock.token) : reply === 1));
   }
 
   /** Releases on every server, including those that did not grant it (they may have, unbeknown to us). */
@@ -858,7 +880,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    */
   private releaseOn(index: number, serverKeys: readonly string[], token: string): Promise<boolean> {
     const batcher = this.batchers[index];
-    if (batcher !== undefined) return batcher.releaseHeld(serverKeys, token);
+    if (batcher !== undefined) return batcher.releaseHeld(serverKeys, token, false);
     return releaseScript
       .run((this.servers[index] as LockServer).client, serverKeys, [token])
       .then((reply) => reply === 1);

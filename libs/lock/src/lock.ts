@@ -16,6 +16,11 @@ export class Lock {
   expiresAt: number;
   /** @internal `performance.now()` at acquisition, for the hold-time metric. */
   readonly acquiredAt = performance.now();
+  /**
+   * @internal Got on a first attempt, nobody waiting for it in Redis: its release tries the two-key
+   * uncontended release script first.
+   */
+  uncontended = false;
   private releasing?: Promise<boolean>;
 
   constructor(
