@@ -535,18 +535,24 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
 
   /** @internal Used by {@link FirstTake}: its take script granted the lock. */
   tookLock(take: FirstTake, fence: number): Lock {
-    const { ttlMs } = take;
-    const lock = this.acquired(
-      take.resource,
-      fence,
-      take.sentAt + ttlMs - this.drift(ttlMs),
-      ttlMs,
-      take.token,
-      take.keys,
-      take.startedAt,
-    );
-    lock.uncontended = true;
-    return take.cohort === undefined ? lock : this.becomeHolder(take.cohort, lock);
+    const { ttlMs, cohort } = take;
+    try {
+      const lock = this.acquired(
+        take.resource,
+        fence,
+        take.sentAt + ttlMs - this.drift(ttlMs),
+        ttlMs,
+        take.token,
+        take.keys,
+        take.startedAt,
+      );
+      lock.uncontended = true;
+      return cohort === undefined ? lock : this.becomeHolder(cohort, lock);
+    } catch (error) {
+      // (A metrics hook that throws.) The cohort's next local waiter must not wait on a holder that never was.
+      if (cohort !== undefined) this.nextLeader(cohort, take.resource);
+      throw error;
+    }
   }
 
   /** @internal Used by {@link FirstTake}: the lock was taken (or the take failed); wait for it. */
