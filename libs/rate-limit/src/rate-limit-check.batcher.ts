@@ -19,8 +19,8 @@ interface PendingCheck {
  * own reply frame), and each script call costs Redis a `TIME` and the call itself, so one call for
  * N checks amortizes both. A lone check in its turn still runs the one-check scripts.
  *
- * Checks are collected by a {@link TurnQueue} and each batch goes to the connection at once
- * ({@link RedisScript.runNow}), so coalescing adds no wait of its own. The checks of one batch share its fate: when the call fails or times out,
+ * Checks are collected by a {@link TurnQueue} and each batch of several goes to the connection at
+ * once ({@link RedisScript.runNow}), so coalescing adds no wait of its own. The checks of one batch share its fate: when the call fails or times out,
  * each of them gets that error (and the service decides it without Redis).
  *
  * Standalone servers only: the keys of one script call must share a Cluster slot and identities are
@@ -86,19 +86,25 @@ export class RateLimitCheckBatcher {
     );
   }
 
+  /**
+   * A check alone in its turn goes through ioredis's auto-pipeline (`run`), not straight to the
+   * socket: an HTTP server decides each request in its own I/O callback, so under load every turn
+   * holds one check, and the pipeline (flushed on `setImmediate`) writes the checks of all the
+   * requests read in one poll phase with one socket write instead of one each.
+   */
   private runAlone(check: PendingCheck): void {
     const { keys, policies, consume } = check;
     if (keys.length === 1) {
       const policy = policies[0] as RateLimitPolicy;
       const script = singleLimitScript(policy.args[0] as string);
       script
-        .runNow(this.client, keys, consume ? policy.consumeArgs : policy.peekArgs)
+        .run(this.client, keys, consume ? policy.consumeArgs : policy.peekArgs)
         .then(check.resolve, check.reject);
       return;
     }
     const args: string[] = [consume ? '1' : '0'];
     for (const policy of policies) args.push(...policy.args);
-    checkScript.runNow(this.client, keys, args).then(check.resolve, check.reject);
+    checkScript.run(this.client, keys, args).then(check.resolve, check.reject);
   }
 }
 
