@@ -98,28 +98,29 @@ class LocalWaiter {
  * callers of this process queue here, and a release hands the lock to the next of them without a
  * Redis round trip (same Redis token, the next fencing token of the reserved block), up to
  * FENCE_BLOCK - 1 times; then the lock goes back through Redis, where other processes' waiters are
- * served first.
+ * served first. A class with every field set from the start: one object shape for all cohorts, created
+ * on every uncontended acquisition.
  */
-interface Cohort {
-  holder?: Lock;
+class Cohort {
+  holder: Lock | undefined = undefined;
   /** Last fencing token of the block reserved by the Redis acquisition the holder descends from. */
-  lastToken: number;
-  queue: LocalWaiter[];
+  lastToken = 0;
+  queue: LocalWaiter[] = [];
   /** Notices a holder that lets its lease run out without releasing, so the queue moves on. */
-  expiryTimer?: NodeJS.Timeout;
+  expiryTimer: NodeJS.Timeout | undefined = undefined;
   /** A renewal of the lease and the token block is in flight (single-server mode). */
-  renewing?: boolean;
+  renewing = false;
   /** Other processes wait (or a renewal failed): the next release goes back through Redis. */
-  closing?: boolean;
+  closing = false;
   /** When the last renewal was sent (or the lock acquired in Redis). */
-  renewedAt: number;
+  renewedAt = 0;
   /** Hand-overs since the last one deferred to the next loop turn. */
-  sinceYield: number;
+  sinceYield = 0;
   /** The holder's release, waiting for the renewal in flight because its block ran out. */
-  parked?: () => void;
+  parked: (() => void) | undefined = undefined;
   /** One timer for the queue's deadlines (not one per waiter), and when it fires. */
-  deadlineTimer?: NodeJS.Timeout;
-  deadlineAt?: number;
+  deadlineTimer: NodeJS.Timeout | undefined = undefined;
+  deadlineAt: number | undefined = undefined;
 }
 
 /** @internal What a {@link FirstTake} asks of the service whose acquisition it is. */
@@ -223,6 +224,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private readonly leaderKeyspace: RedisKeyspace;
   private readonly options: ResolvedLockOptions;
   private readonly metrics: LockMetrics;
+  /** Wait and hold times are measured (an app with metrics); without, no clock is read for them. */
+  private readonly timed: boolean;
   private readonly metricsService?: MetricsService;
   /** Registered on the first semaphore, or read-write lock, only. */
   private semaphoreMetrics?: LeaseMetrics;
@@ -256,6 +259,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     this.mode = list.length === 1 ? 'single' : 'redlock';
     this.quorum = Math.floor(list.length / 2) + 1;
     this.metrics = createLockMetrics(metrics);
+    this.timed = metrics !== undefined;
     this.metricsService = metrics;
     if (this.mode === 'single' && this.options.notifications) {
       this.notifier = new LockGrantNotifier(this.client, (list[0] as RedisConnection).options.keyPrefix);
@@ -346,6 +350,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         keys,
       );
       lock.uncontended = true;
+      if (this.timed) lock.acquiredAt = performance.now();
       return lock;
     }
     if (attempt.unavailable) {
@@ -368,13 +373,13 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     try {
       const call = options === undefined ? this.options : resolveAcquireOptions(this.options, options);
       const signal = options?.signal;
-      if (signal?.aborted) this.notAcquired(resource, 0, 'aborted', performance.now(), signal.reason);
-      const startedAt = performance.now();
+      const startedAt = this.timed ? performance.now() : 0;
+      if (signal?.aborted) this.notAcquired(resource, 0, 'aborted', startedAt, signal.reason);
       const { cohorts } = this;
       if (cohorts === undefined) return this.acquireFromRedis(resource, call, signal, startedAt, Date.now());
       const cohort = cohorts.get(resource);
       if (cohort !== undefined) return this.queueLocally(cohort, resource, call, signal, startedAt);
-      const created: Cohort = { lastToken: 0, queue: [], renewedAt: 0, sinceYield: 0 };
+      const created = new Cohort();
       cohorts.set(resource, created);
       return this.acquireFromRedis(resource, call, signal, startedAt, Date.now(), created);
     } catch (error) {
@@ -691,7 +696,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
 
   /** @internal Used by {@link Lock.release}. */
   releaseLock(lock: Lock): Promise<boolean> {
-    this.metrics.holdSeconds.observe((performance.now() - lock.acquiredAt) / 1_000);
+    if (this.timed) this.metrics.holdSeconds.observe((performance.now() - lock.acquiredAt) / 1_000);
     const cohort = this.cohorts?.get(lock.resource);
     if (cohort === undefined || cohort.holder !== lock) return this.releaseInRedis(lock, lock.uncontended);
     if (cohort.queue.length === 0 && cohort.parked === undefined) {
@@ -731,7 +736,10 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         );
         cohort.holder = handed;
         this.metrics.acquire.acquired.inc();
-        this.metrics.waitSeconds.observe((performance.now() - next.startedAt) / 1_000);
+        if (this.timed) {
+          handed.acquiredAt = performance.now();
+          this.metrics.waitSeconds.observe((handed.acquiredAt - next.startedAt) / 1_000);
+        }
         // Hand-overs chain through promise callbacks, which would keep the event loop from reading
         // the renewal's reply until the tokens ran out; while one is in flight, every
         // YIELD_EVERY-th hand-over waits for the next turn of the loop, so that the reply is read.
@@ -1009,9 +1017,13 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     startedAt: number,
   ): Lock {
     this.metrics.acquire.acquired.inc();
-    this.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
     // Redis answers with the last token of the reserved block; the holder takes the first.
-    return new Lock(this, resource, lastToken - FENCE_BLOCK + 1, expiresAt, ttlMs, token, keys);
+    const lock = new Lock(this, resource, lastToken - FENCE_BLOCK + 1, expiresAt, ttlMs, token, keys);
+    if (this.timed) {
+      lock.acquiredAt = performance.now();
+      this.metrics.waitSeconds.observe((lock.acquiredAt - startedAt) / 1_000);
+    }
+    return lock;
   }
 
   /**
@@ -1046,7 +1058,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   ): never {
     const outcome = reason === 'aborted' ? 'aborted' : reason === 'unavailable' ? 'error' : 'not_acquired';
     this.metrics.acquire[outcome].inc();
-    this.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
+    if (this.timed) this.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
     throw new LockNotAcquiredError(resource, attempts, reason, cause === undefined ? undefined : { cause });
   }
 

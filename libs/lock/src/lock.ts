@@ -14,8 +14,8 @@ export interface LockOwner {
 export class Lock {
   /** Epoch milliseconds until which the lock is considered held; moved forward by {@link extend}. */
   expiresAt: number;
-  /** @internal `performance.now()` at acquisition, for the hold-time metric. */
-  readonly acquiredAt = performance.now();
+  /** @internal `performance.now()` at acquisition, for the hold-time metric (0 when none is kept). */
+  acquiredAt = 0;
   /**
    * @internal Got on a first attempt, nobody waiting for it in Redis: its release tries the two-key
    * uncontended release script first.
