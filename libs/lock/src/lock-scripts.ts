@@ -173,24 +173,31 @@ return 0`;
 
 /**
  * The first attempts of one event-loop turn, as one call (see LockBatcher). KEYS: owner, fence of
- * each take in turn (2 per take). ARGV: token, TTL ms of each take (2 per take).
+ * each take in turn (2 per take). ARGV[1]: the TTL ms every take of the batch asks for, or '' when
+ * they differ; then the token of each take, followed by its TTL ms when ARGV[1] is '' (mostly one
+ * TTL serves the whole batch: one argument fewer per take to send and parse).
  * Returns one reply per take, in order, each exactly what TAKE_LUA returns for it alone: takes run one
  * after the other, so two takes of one resource in a batch behave as two calls in that order. The
  * server's clock is read once, at the first take that gets its lock (see next_fence_at).
  */
-const TAKE_BATCH_LUA = `-- KEYS: owner, fence per take; ARGV: token, ttl ms per take
+const TAKE_BATCH_LUA = `-- KEYS: owner, fence per take
+-- ARGV[1]: ttl ms of every take, or '' when they differ; then per take: token (and its ttl ms when ARGV[1] is '')
 -- returns per take: the fencing token when the caller now holds the lock, else minus the holder's remaining ttl
 ${NEXT_FENCE}
+local shared = ARGV[1] ~= ''
 local now
 local out = {}
+local a = 2
 for i = 1, #KEYS, 2 do
+  local token, ttl = ARGV[a], ARGV[1]
+  if shared then a = a + 1 else ttl = ARGV[a + 1]; a = a + 2 end
   local reply
-  if redis.call('SET', KEYS[i], ARGV[i], 'NX', 'PX', ARGV[i + 1]) then
+  if redis.call('SET', KEYS[i], token, 'NX', 'PX', ttl) then
     if not now then
       local t = redis.call('TIME')
       now = tonumber(t[1]) * 1000000 + tonumber(t[2])
     end
-    reply = next_fence_at(KEYS[i + 1], ${FENCE_BLOCK}, ARGV[i + 1], now)
+    reply = next_fence_at(KEYS[i + 1], ${FENCE_BLOCK}, ttl, now)
   else
     reply = redis.call('PTTL', KEYS[i])
     if reply < 0 then reply = 0 end
@@ -325,7 +332,7 @@ export const raiseFenceScript = defineScript<[token: string, fence: number, ttlM
   lua: RAISE_FENCE_LUA,
 });
 
-/** Two keys per resource, as many resources as the batch holds. */
+/** Two keys per resource, as many resources as the batch holds; the TTL once, or per take. */
 export const takeBatchScript = defineScript<(string | number)[], number[]>({
   name: 'lock_take_batch',
   numberOfKeys: 'variable',

@@ -152,11 +152,16 @@ export class LockBatcher {
       return;
     }
     const keys: string[] = [];
-    const args: ScriptArgument[] = [];
+    const ttlMs = (batch[0] as BatchedTake).ttlMs;
+    let shared = true;
     for (const call of batch) {
       keys.push(call.owner, call.fence);
-      args.push(call.token, call.ttlMs);
+      if (call.ttlMs !== ttlMs) shared = false;
     }
+    // One TTL for the whole batch (the common case), else the TTL of each take after its token.
+    const args: ScriptArgument[] = [shared ? String(ttlMs) : ''];
+    if (shared) for (const call of batch) args.push(call.token);
+    else for (const call of batch) args.push(call.token, call.ttlMs);
     this.send(takeBatchScript, batch, keys, args);
   }
 
