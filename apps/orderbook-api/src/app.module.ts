@@ -54,6 +54,8 @@ export class AppModule {
         RateLimitModule.forRoot({
           headers: ['ratelimit-legacy', 'ietf'],
           trustProxy: config.trustProxy ?? false,
+          // A client flooding past its limit is refused here for up to 1 s without asking Redis again.
+          localRefusalMs: 1_000,
         }),
         LockModule.forRoot({ ttlMs: 5_000, maxWaitMs: 5_000 }),
         // The matching engine owns the book's lifetime: books do not expire.

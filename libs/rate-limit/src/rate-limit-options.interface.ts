@@ -88,6 +88,15 @@ export interface RateLimitModuleOptions {
    * README, "Batching"). Default true.
    */
   coalesce?: boolean;
+  /**
+   * After Redis refuses a client, this instance refuses the same check on its own, without a round
+   * trip, for at most this long (and never past the refusal's own retry time): a client flooding
+   * past its limit then costs Redis one call per instance per this interval. Exact: Redis would
+   * refuse those requests too. A `reset()` made on another instance may go unnoticed here for this
+   * long, and a remembered refusal still stands while Redis is unreachable (it is not a guess).
+   * Default 0: Redis decides every request; 1000 is a good value for a public API.
+   */
+  localRefusalMs?: number;
 }
 
 /** Module-level settings (Nest "extras"), given beside the options or beside `useFactory`. */

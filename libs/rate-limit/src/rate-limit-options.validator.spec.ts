@@ -48,6 +48,8 @@ describe('rate-limit options', () => {
     expect(() => resolveRateLimitOptions({ trustProxy: 'yes' as never })).toThrow('"trustProxy"');
     expect(() => resolveRateLimitOptions({ insurance: { share: 2 } })).toThrow('"insurance.share"');
     expect(() => resolveRateLimitOptions({ coalesce: 'yes' as never })).toThrow('"coalesce"');
+    expect(() => resolveRateLimitOptions({ localRefusalMs: -1 })).toThrow('"localRefusalMs"');
+    expect(() => resolveRateLimitOptions({ localRefusalMs: 1.5 })).toThrow('"localRefusalMs"');
     expect(() => resolveRateLimitOptions({ limits: [{ limit: 1, windowMs: 0 }] })).toThrow(
       '"limits[0].windowMs"',
     );

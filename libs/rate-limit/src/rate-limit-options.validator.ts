@@ -27,6 +27,11 @@ export interface RateLimitPolicy {
   readonly keySuffix: string;
   /** The four ARGV values of this limit, as the check script reads them. */
   readonly args: readonly string[];
+  /**
+   * What a remembered refusal of this policy is keyed by beside the Redis key: a refusal holds for
+   * the same limit, window and cost only (a cheaper request may fit where this one did not).
+   */
+  readonly refusalSuffix: string;
   /** The whole ARGV of a one-limit consume and peek, built once. */
   readonly consumeArgs: string[];
   readonly peekArgs: string[];
@@ -42,6 +47,7 @@ export interface ResolvedRateLimitOptions {
   message: string;
   maxIdentifierBytes: number;
   coalesce: boolean;
+  localRefusalMs: number;
 }
 
 const KEY_TYPE = { [LOG_CODE]: 'l', [COUNTER_CODE]: 'c', [PACKED_LOG_CODE]: 'p' } as const;
@@ -111,6 +117,7 @@ export function compilePolicy(
     algorithm,
     onRedisError,
     keySuffix: `:${name}:${KEY_TYPE[code]}`,
+    refusalSuffix: `\n${args.join(' ')}`,
     args: Object.freeze(args),
     consumeArgs: ['1', ...args],
     peekArgs: ['0', ...args],
@@ -185,7 +192,19 @@ export function resolveRateLimitOptions(options: RateLimitModuleOptions = {}): R
         ? 128
         : wholeNumber('maxIdentifierBytes', options.maxIdentifierBytes, 4096),
     coalesce,
+    localRefusalMs: localRefusalMs(options.localRefusalMs),
   };
+}
+
+function localRefusalMs(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 3_600_000) {
+    throw new RateLimitOptionsError(
+      'localRefusalMs',
+      `must be a whole number of milliseconds from 0 to 3600000, got ${show(value)}`,
+    );
+  }
+  return value;
 }
 
 /** Checks the `key` of a guard limit. */

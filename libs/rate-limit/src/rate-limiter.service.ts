@@ -10,6 +10,7 @@ import {
 } from '@redkit/redis';
 
 import { InMemoryRateLimiter } from './in-memory-rate-limiter.js';
+import { RefusalMemo } from './refusal-memo.js';
 import { RateLimitCheckBatcher } from './rate-limit-check.batcher.js';
 import { MAX_LIMITS_PER_CHECK, RATE_LIMIT_KEYSPACE } from './rate-limit.constants.js';
 import { RateLimitOptionsError } from './rate-limit.errors.js';
@@ -35,7 +36,12 @@ import {
  * Who decided: Redis; or, while Redis could not answer, the fail-open or fail-closed policy, or the
  * in-memory insurance limiter.
  */
-export type RateLimitSource = 'redis' | 'fail-open' | 'fail-closed' | 'insurance';
+/**
+ * Who decided: Redis; the instance alone while Redis could not answer (`fail-open`, `fail-closed`,
+ * `insurance`); or `refused-locally`, a refusal Redis gave moments ago that still holds
+ * (`localRefusalMs`), served without a round trip.
+ */
+export type RateLimitSource = 'redis' | 'fail-open' | 'fail-closed' | 'insurance' | 'refused-locally';
 
 /** The state of one limit after a check. */
 export interface RateLimitResult {
@@ -80,6 +86,15 @@ export interface RateLimitCheck {
   limit: RateLimitRule | RateLimitPolicy;
 }
 
+/** What a remembered refusal of these limits is keyed by: each limit's Redis key, limit, window and cost. */
+function refusalKey(keys: readonly string[], policies: readonly RateLimitPolicy[]): string {
+  let key = '';
+  for (let index = 0; index < keys.length; index += 1) {
+    key += (keys[index] as string) + (policies[index] as RateLimitPolicy).refusalSuffix;
+  }
+  return key;
+}
+
 /** The one-limit script of a policy's algorithm (same ARGV and reply as the combined check). */
 function singleScript(policy: RateLimitPolicy) {
   return singleLimitScript(policy.args[0] as string);
@@ -112,6 +127,8 @@ export class RateLimiterService {
   private readonly isCluster: boolean;
   /** Coalesces the checks of one event-loop turn (standalone servers, unless `coalesce: false`). */
   private readonly batcher?: RateLimitCheckBatcher;
+  /** Refusals Redis just gave, served again without a round trip while they still hold. */
+  private readonly refusals: RefusalMemo;
   /** `<prefix>:rate-limit:{`, the start of every key. */
   private readonly base: string;
   private lastWarning = 0;
@@ -130,6 +147,7 @@ export class RateLimiterService {
     const { insurance } = this.options;
     if (insurance) this.insurance = new InMemoryRateLimiter(insurance.share, insurance.maxKeys);
     if (this.options.coalesce && !this.isCluster) this.batcher = new RateLimitCheckBatcher(this.client);
+    this.refusals = new RefusalMemo(this.options.localRefusalMs);
   }
 
   /** The module's options, resolved (for the guard). */
@@ -204,6 +222,11 @@ export class RateLimiterService {
       keys.push(this.base + tag + '}' + policy.keySuffix);
     }
     const started = performance.now();
+    const memoKey = !peek && this.refusals.enabled ? refusalKey(keys, policies) : undefined;
+    if (memoKey !== undefined) {
+      const recalled = this.refusals.recall(memoKey, started);
+      if (recalled !== undefined) return this.refusedLocally(recalled, policies);
+    }
     let replies: Array<{ indexes: number[]; reply: CheckReply }>;
     try {
       replies = await this.runGroups(keys, policies, tags, !peek);
@@ -242,7 +265,22 @@ export class RateLimiterService {
       if (allowed) outcomes.allowed.inc();
       else if (result.retryAfterMs > 0) outcomes.limited.inc();
     }
+    if (!allowed && memoKey !== undefined) this.refusals.remember(memoKey, started, retryAfterMs, results);
     return { allowed, retryAfterMs: allowed ? 0 : retryAfterMs, results, source: 'redis', serverTimeUs };
+  }
+
+  /** A refusal from the memo, counted like one from Redis. */
+  private refusedLocally(
+    results: RateLimitResult[],
+    policies: readonly RateLimitPolicy[],
+  ): RateLimitDecision {
+    let retryAfterMs = 0;
+    for (let index = 0; index < results.length; index += 1) {
+      const result = results[index] as RateLimitResult;
+      retryAfterMs = Math.max(retryAfterMs, result.retryAfterMs);
+      if (result.retryAfterMs > 0) this.outcomesOf(policies[index] as RateLimitPolicy).limited.inc();
+    }
+    return { allowed: false, retryAfterMs, results, source: 'refused-locally' };
   }
 
   /**
@@ -253,6 +291,7 @@ export class RateLimiterService {
     const tag = encodeKeyPart(key, this.partOptions);
     const prefix = this.base + tag + '}';
     this.insurance?.forget(prefix);
+    this.refusals.forget(prefix);
     if (rules !== undefined) {
       if (rules.length > 0)
         await this.client.unlink(...rules.map((rule) => prefix + this.policy(rule).keySuffix));
@@ -267,6 +306,14 @@ export class RateLimiterService {
   private async checkOne(key: string, policy: RateLimitPolicy, consume: boolean): Promise<RateLimitOutcome> {
     const redisKey = this.base + encodeKeyPart(key, this.partOptions) + '}' + policy.keySuffix;
     const started = performance.now();
+    const memoKey = consume && this.refusals.enabled ? redisKey + policy.refusalSuffix : undefined;
+    if (memoKey !== undefined) {
+      const recalled = this.refusals.recall(memoKey, started);
+      if (recalled !== undefined) {
+        const decision = this.refusedLocally(recalled, [policy]);
+        return { ...(decision.results[0] as RateLimitResult), source: decision.source };
+      }
+    }
     let reply: CheckReply;
     try {
       reply =
@@ -287,7 +334,7 @@ export class RateLimiterService {
       const outcomes = this.outcomesOf(policy);
       (allowed ? outcomes.allowed : outcomes.limited).inc();
     }
-    return {
+    const result: RateLimitOutcome = {
       name: policy.name,
       allowed,
       limit: policy.limit,
@@ -298,6 +345,9 @@ export class RateLimiterService {
       source: 'redis',
       serverTimeUs: reply[1] as number,
     };
+    if (!allowed && memoKey !== undefined)
+      this.refusals.remember(memoKey, started, result.retryAfterMs, [result]);
+    return result;
   }
 
   /**
