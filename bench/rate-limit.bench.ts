@@ -50,9 +50,10 @@ async function redkitSubject(
   redisUrl: string,
   algorithm: 'sliding-log' | 'sliding-counter',
   coalesce = true,
+  localRefusalMs = 0,
 ) {
   const connection = await RedisConnection.open('bench', { url: redisUrl });
-  const limiter = new RateLimiterService(connection, { coalesce });
+  const limiter = new RateLimiterService(connection, { coalesce, localRefusalMs });
   const policy: RateLimitPolicy = limiter.policy({
     name: 'bench',
     limit: LIMIT,
@@ -122,6 +123,13 @@ const subjects: SubjectDefinition<LimiterSubject>[] = [
   { name: 'redkit-log', kind: 'redkit', create: (url) => redkitSubject(url, 'sliding-log') },
   { name: 'redkit-counter', kind: 'redkit', create: (url) => redkitSubject(url, 'sliding-counter') },
   {
+    // A flooding client's refusals served from the instance's memory for up to 1 s (README, "Local
+    // refusals"): what the hot-key flood costs with the option the sample API runs.
+    name: 'redkit-log-local-refusals',
+    kind: 'redkit',
+    create: (url) => redkitSubject(url, 'sliding-log', true, 1_000),
+  },
+  {
     name: 'redkit-log-unbatched',
     kind: 'redkit',
     create: (url) => redkitSubject(url, 'sliding-log', false),
@@ -181,6 +189,8 @@ await runSuite({
     'redkit-log / redkit-counter: RateLimiterService.consume (server clock, exact log / weighted counter); the checks of ' +
       "one event-loop turn go as one EVALSHA of the batch script, so cmds/op counts the batch's EVALSHA and TIME once.",
     'redkit-*-unbatched: the same with coalesce: false, one EVALSHA per check.',
+    'redkit-log-local-refusals: the log with localRefusalMs: 1000 (a client Redis just refused is refused by the ' +
+      'instance without a round trip until its retry time, at most 1 s; exact).',
     'rate-limiter-flexible: RateLimiterRedis (fixed window; refusals reject and are caught).',
     'nestjs-throttler: ThrottlerGuard key (sha256) + a bench-only Redis ThrottlerStorage in bench/rate-limit/ after ' +
       '@nest-lab/throttler-storage-redis, which does not install with Nest 12: one Lua INCR/PEXPIRE/block-key script.',
