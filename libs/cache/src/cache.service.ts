@@ -12,7 +12,7 @@ import {
   CacheValueTooLargeError,
 } from './cache.errors.js';
 import { CacheMetrics, type NamespaceMetrics } from './cache.metrics.js';
-import { decodeEntry, encodeEntry, type CacheEntry, type LocalEntry } from './cache-entry.js';
+import { decodeEntry, encodeEntry, LEASE_MARK, type CacheEntry, type LocalEntry } from './cache-entry.js';
 import type {
   CacheGetOrSetOptions,
   CacheLoader,
@@ -25,7 +25,15 @@ import {
   type ResolvedCacheOptions,
   type ResolvedNamespaceOptions,
 } from './cache-options.validator.js';
-import { addToTagScript, releaseLeaseScript } from './cache-scripts.js';
+import {
+  addToTagScript,
+  claimLeaseScript,
+  LEASE_BUSY,
+  LEASE_SERVABLE,
+  LEASE_TAKEN,
+  releaseLeaseScript,
+  type LeaseState,
+} from './cache-scripts.js';
 import type { CacheSerializer } from './cache-serializer.interface.js';
 import { ClientTrackingInvalidationTransport } from './client-tracking-invalidation.transport.js';
 import { L1Store, type L1KeyIndex } from './l1.store.js';
@@ -56,8 +64,24 @@ interface LoadRequest<T> {
   options: CacheGetOrSetOptions;
 }
 
-/** What reading L2 found: an entry, nothing, or no answer from Redis. */
-type L2Read = { entry: LocalEntry | undefined; failed: boolean };
+/**
+ * What reading L2 found: an entry, nothing, or no answer from Redis. With distributed single-flight
+ * also whether the read took the lease or found another instance's, and the clock it judged by.
+ */
+type L2Read = {
+  entry: LocalEntry | undefined;
+  failed: boolean;
+  lease?: Exclude<LeaseState, typeof LEASE_SERVABLE>;
+  readAt?: number;
+};
+
+/** A distributed single-flight lease this instance holds: whether the store has ended it. */
+interface HeldLease {
+  ended: boolean;
+}
+
+/** A read that found the key empty and took its lease in the same command. */
+const L2_LEASED: L2Read = Object.freeze({ entry: undefined, failed: false, lease: LEASE_TAKEN });
 
 const L2_MISS: L2Read = Object.freeze({ entry: undefined, failed: false });
 const L2_FAILED: L2Read = Object.freeze({ entry: undefined, failed: true });
@@ -95,6 +119,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly options: ResolvedCacheOptions;
   private readonly transport?: L1InvalidationTransport;
   private readonly landing?: LandingNotifier;
+  /** Where a lease holder announces that a value landed (or that the lease ended without one). */
+  private readonly landingChannel: string;
+  /** This instance's distributed single-flight lease, as written into an entry's key. */
+  private readonly leaseMark = `${LEASE_MARK}${this.instanceId}`;
   private readonly tagKeys: RedisKeyspace;
   private pendingInvalidations: string[] = [];
   private invalidationFlush?: Promise<void>;
@@ -151,8 +179,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         onError,
       });
     }
+    this.landingChannel = `${control}landed`;
     if ([...this.namespaces.values()].some((namespace) => namespace.distributedSingleFlight)) {
-      this.landing = new LandingNotifier(this.client, `${control}landed`);
+      this.landing = new LandingNotifier(this.client, this.landingChannel);
     }
   }
 
@@ -376,19 +405,23 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private async load<T>(request: LoadRequest<T>, local: LocalEntry | undefined): Promise<T> {
     const { namespace, redisKey, options } = request;
     const generation = this.l1.now();
-    const remote = await this.readL2(namespace, redisKey);
-    const now = Date.now();
+    const servesStale = (options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs) === undefined;
+    // With distributed single-flight, the read also takes the lease when it finds nothing to serve.
+    const leased = namespace.distributedSingleFlight !== undefined && this.landing !== undefined;
+    const remote = leased
+      ? await this.readOrLease(request, servesStale)
+      : await this.readL2(namespace, redisKey);
+    const now = remote.readAt ?? Date.now();
     const { entry } = remote;
     if (entry !== undefined && entry.freshUntil > now) {
+      if (remote.lease === LEASE_TAKEN) void this.releaseLease(request);
       this.fillL1(namespace, redisKey, request.key, entry, now, generation);
       namespace.metrics.hitL2.inc();
       return entry.value as T;
     }
     const inGrace = entry !== undefined && entry.staleUntil > now ? entry : undefined;
-    if (
-      inGrace !== undefined &&
-      (options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs) === undefined
-    ) {
+    if (inGrace !== undefined && servesStale) {
+      if (remote.lease === LEASE_TAKEN) void this.releaseLease(request);
       this.fillL1(namespace, redisKey, request.key, inGrace, now, generation);
       namespace.metrics.staleServed.inc();
       this.refreshInBackground(request, inGrace);
@@ -401,9 +434,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     namespace.metrics.miss.inc();
     const stale = inGrace ?? (local !== undefined && local.staleUntil > now ? local : undefined);
-    if (namespace.distributedSingleFlight !== undefined && this.landing !== undefined && !remote.failed) {
-      return this.loadOnceAcrossInstances(request, stale);
-    }
+    if (remote.lease === LEASE_TAKEN) return this.loadUnderLease(request, stale);
+    if (remote.lease === LEASE_BUSY) return this.awaitLanding(request, stale);
     // Redis just failed to answer a read: keep the value in L1 only rather than spend another
     // command timeout on a write, so a miss costs at most one timeout plus the loader.
     return this.loadAndStore(request, stale, !remote.failed);
@@ -423,37 +455,87 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Distributed single-flight: the instance that takes the lease loads and stores, then wakes the
-   * others over pub/sub; they read the value from L2. A waiter that is not woken within `waitMs`
-   * (lease holder died, message lost) loads the value itself.
+   * Distributed single-flight, first step: `SET NX GET` reads the entry and, when the key is empty,
+   * takes its lease in the same command, so a miss costs one round trip as without distributed
+   * single-flight. Only when it finds something it cannot serve (another instance's lease, an entry
+   * to reload) does a script settle who loads.
    */
-  private async loadOnceAcrossInstances<T>(
-    request: LoadRequest<T>,
-    stale: CacheEntry | undefined,
-  ): Promise<T> {
-    const { namespace, redisKey, key } = request;
-    const { leaseMs, waitMs } = namespace.distributedSingleFlight as { leaseMs: number; waitMs: number };
-    const landing = this.landing as LandingNotifier;
-    const leaseKey = this.tagKeys.key(namespace.name, '~lease', namespace.keys.part(key));
-    const token = this.instanceId;
-    let leased: boolean;
+  private async readOrLease<T>(request: LoadRequest<T>, servesStale: boolean): Promise<L2Read> {
+    const { namespace, redisKey } = request;
+    const leaseMs = Math.ceil((namespace.distributedSingleFlight as { leaseMs: number }).leaseMs);
+    const started = performance.now();
     try {
-      leased = (await this.client.set(leaseKey, token, 'PX', leaseMs, 'NX')) === 'OK';
-    } catch {
-      namespace.metrics.error('lease');
-      return this.loadAndStore(request, stale);
-    }
-    if (leased) {
-      try {
-        return await this.loadAndStore(request, stale);
-      } finally {
-        await releaseLeaseScript
-          .run(this.client, [leaseKey], [token])
-          .catch(() => namespace.metrics.error('lease'));
-        await landing.announce(redisKey);
+      const text = await this.client.set(redisKey, this.leaseMark, 'PX', leaseMs, 'NX', 'GET');
+      if (text === null) return L2_LEASED;
+      let readAt = Date.now();
+      if (!text.startsWith(LEASE_MARK)) {
+        const entry = decodeEntry(text, this.serializer);
+        if (
+          entry !== undefined &&
+          (entry.freshUntil > readAt || (servesStale && entry.staleUntil > readAt))
+        ) {
+          return { entry, failed: false, readAt };
+        }
       }
+      readAt = Date.now();
+      const [claimed, state] = await claimLeaseScript.run(
+        this.client,
+        [redisKey],
+        [this.instanceId, leaseMs, readAt, servesStale ? '1' : '0'],
+      );
+      const entry = claimed === null ? undefined : decodeEntry(claimed, this.serializer);
+      return { entry, failed: false, lease: state === LEASE_SERVABLE ? undefined : state, readAt };
+    } catch {
+      namespace.metrics.error('l2_get');
+      return L2_FAILED;
+    } finally {
+      namespace.metrics.l2Seconds('get').observe((performance.now() - started) / 1000);
     }
-    const landed = landing.wait(redisKey, waitMs);
+  }
+
+  /**
+   * This instance holds the lease: load, then store with `SET GET`, which ends the lease (it lives
+   * in the entry's key) and tells whether anyone waits; only then is the landing announced. If
+   * nothing is stored (the loader failed, its value is refused, or the stale value is served), the
+   * lease is ended by a script.
+   */
+  private async loadUnderLease<T>(request: LoadRequest<T>, stale: CacheEntry | undefined): Promise<T> {
+    const { namespace, redisKey, key, options } = request;
+    const lease: HeldLease = { ended: false };
+    try {
+      const value = await this.runLoader(request, stale);
+      if (value === STALE) return (stale as CacheEntry).value as T;
+      if (options.shouldStore !== undefined && !options.shouldStore(value)) return value;
+      await this.store(namespace, redisKey, key, value, options, true, lease);
+      return value;
+    } finally {
+      if (!lease.ended) await this.releaseLease(request);
+    }
+  }
+
+  /**
+   * After a lease holder's store: announces the landing unless what the store replaced was this
+   * instance's own lease that nobody marked. Anything else means someone may wait (a waiter's mark,
+   * or the lease expired and was replaced). Never throws.
+   */
+  private async landed(redisKey: string, replaced: string | null): Promise<void> {
+    const mark = this.leaseMark;
+    const quiet =
+      replaced !== null &&
+      replaced.startsWith(mark) &&
+      (replaced.length === mark.length || replaced.charCodeAt(mark.length) === 0x7c); // '|'
+    if (!quiet) await this.client.publish(this.landingChannel, redisKey).catch(() => undefined);
+  }
+
+  /**
+   * Another instance holds the lease: wait until it announces the landing (at most `waitMs`), then
+   * read the value from L2. A waiter that is not woken in time (the holder died, the notice was
+   * lost) or finds no value loads it itself.
+   */
+  private async awaitLanding<T>(request: LoadRequest<T>, stale: CacheEntry | undefined): Promise<T> {
+    const { namespace, redisKey, key } = request;
+    const { waitMs } = namespace.distributedSingleFlight as { waitMs: number };
+    const landed = (this.landing as LandingNotifier).wait(redisKey, waitMs);
     const generation = this.l1.now();
     // The value may have landed between our read and the wait; look once more before sleeping.
     let remote = await this.readL2(namespace, redisKey);
@@ -470,6 +552,15 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       return remote.entry.value as T;
     }
     return this.loadAndStore(request, stale);
+  }
+
+  /** Ends this instance's lease on the key without a value; never throws. */
+  private releaseLease<T>(request: LoadRequest<T>): Promise<void> {
+    const { namespace, redisKey } = request;
+    return releaseLeaseScript.run(this.client, [redisKey], [this.instanceId, this.landingChannel]).then(
+      () => undefined,
+      () => namespace.metrics.error('lease'),
+    );
   }
 
   /** Runs the loader under the soft and hard timeouts; returns STALE when the stale value should be served. */
@@ -549,6 +640,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     value: unknown,
     options: CacheSetOptions,
     writeL2 = true,
+    lease?: HeldLease,
   ): Promise<'stored' | 'skipped' | 'too_large'> {
     if (value === undefined || (value === null && !namespace.cacheNull)) return 'skipped';
     const payload = this.serializer.serialize(value);
@@ -570,8 +662,14 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     if (!writeL2) return 'stored';
     const started = performance.now();
+    const encoded = encodeEntry(freshUntil, staleUntil, payload);
     const writes: Array<Promise<unknown>> = [
-      this.client.set(redisKey, encodeEntry(freshUntil, staleUntil, payload), 'PX', ttlMs + graceMs),
+      lease === undefined
+        ? this.client.set(redisKey, encoded, 'PX', ttlMs + graceMs)
+        : this.client.set(redisKey, encoded, 'PX', ttlMs + graceMs, 'GET').then((replaced) => {
+            lease.ended = true;
+            return this.landed(redisKey, replaced);
+          }),
     ];
     for (const tag of options.tags ?? []) {
       writes.push(

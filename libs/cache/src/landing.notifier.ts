@@ -10,15 +10,16 @@ export interface LandingWait {
 
 /**
  * Wakes instances waiting for a value another instance is loading (distributed single-flight).
- * The loader's instance publishes the key on one channel when its value is stored; waiters resolve
- * at once instead of polling. A lost message costs a waiter its `waitMs`, never correctness.
+ * The lease holder's scripts publish the key on one channel when its value is stored (or the lease
+ * ends without one), and only when a waiter marked the lease; waiters resolve at once instead of
+ * polling. A lost message costs a waiter its `waitMs`, never correctness.
  */
 export class LandingNotifier {
   private readonly subscriber: DedicatedSubscriber;
   private readonly waiters = new Map<string, Set<(landed: boolean) => void>>();
 
   constructor(
-    private readonly client: RedisClient,
+    client: RedisClient,
     private readonly channel: string,
   ) {
     this.subscriber = new DedicatedSubscriber({
@@ -39,11 +40,6 @@ export class LandingNotifier {
     return this.subscriber.start().catch((error: unknown) => {
       throw new CacheError(error instanceof Error ? error.message : String(error), { cause: error });
     });
-  }
-
-  /** Tells every waiter (on every instance) that `key` has a value now. Never throws. */
-  async announce(key: string): Promise<void> {
-    await this.client.publish(this.channel, key).catch(() => undefined);
   }
 
   /** Resolves true when `key` lands, false after `timeoutMs`. */
