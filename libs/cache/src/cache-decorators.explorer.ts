@@ -56,6 +56,19 @@ function errorMessage(error: unknown): string {
 }
 
 /**
+ * getOrSet wraps what the loader threw; callers of the method expect its own error (an
+ * HttpException must stay one). Timeouts (CacheLoaderTimeoutError) are the cache's and stay.
+ */
+function rethrowLoaderCause(error: unknown): never {
+  throw error instanceof CacheLoaderError ? error.cause : error;
+}
+
+/** `invoke()` as a promise, whether it returns one, a value, or throws. */
+async function invokeAsync(invoke: () => unknown): Promise<unknown> {
+  return invoke();
+}
+
+/**
  * Applies `@Cacheable`, `@CachePut` and `@CacheEvict`. At module init it finds every singleton
  * provider with decorated methods and replaces each such method, on the instance, with a wrapper that
  * goes through {@link CacheService}; `this` and the instance's injected dependencies are the
@@ -127,15 +140,26 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
    * then {@link afterSuccess}. An error of the method is rethrown as it was, not wrapped. A call
    * whose key or tags cannot be built (a placeholder it leaves undefined) runs uncached, with a warning.
    */
-  async execute(
+  execute(operations: CacheOperations, args: readonly unknown[], invoke: () => unknown): Promise<unknown> {
+    const { cacheable } = operations;
+    if (cacheable === undefined) return this.runThenAfterSuccess(operations, args, invoke);
+    let cached: boolean;
+    try {
+      cached = cacheable.condition === undefined || cacheable.condition(...args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Not async itself: a hit answers with the cache's own promise, without two more layers.
+    return cached
+      ? this.readThrough(operations, cacheable, args, invoke)
+      : this.runThenAfterSuccess(operations, args, invoke);
+  }
+
+  private async runThenAfterSuccess(
     operations: CacheOperations,
     args: readonly unknown[],
     invoke: () => unknown,
   ): Promise<unknown> {
-    const { cacheable } = operations;
-    if (cacheable !== undefined && (cacheable.condition === undefined || cacheable.condition(...args))) {
-      return this.readThrough(operations, cacheable, args, invoke);
-    }
     const result = await invoke();
     await this.afterSuccess(operations, args, result);
     return result;
@@ -166,7 +190,7 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
     await this.store(operations, key, result, options);
   }
 
-  private async readThrough(
+  private readThrough(
     operations: CacheOperations,
     cacheable: KeyedOperation,
     args: readonly unknown[],
@@ -184,20 +208,20 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
       // A template placeholder this call leaves undefined (an optional query parameter): the call
       // still deserves an answer, just not a cached one.
       this.logger.warn(`@Cacheable on ${operations.method}: called uncached: ${errorMessage(error)}`);
-      return invoke();
+      return invokeAsync(invoke);
     }
     const { unless } = cacheable;
+    let read: Promise<unknown>;
     try {
-      return await this.cache.getOrSet(
+      read = this.cache.getOrSet(
         key,
         invoke,
         unless === undefined ? options : { ...options, shouldStore: (result) => !unless(result, ...args) },
       );
     } catch (error) {
-      // getOrSet wraps what the loader threw; callers of the method expect its own error (an
-      // HttpException must stay one). Timeouts (CacheLoaderTimeoutError) are the cache's and stay.
-      throw error instanceof CacheLoaderError ? error.cause : error;
+      return Promise.reject(error);
     }
+    return read.catch(rethrowLoaderCause);
   }
 
   private async store(
