@@ -23,8 +23,9 @@
 //                    keys (cmds/op ≈ 1 / keys per MGET).
 // - miss             getOrSet() on a new key each time; the loader waits 1 ms (setTimeout) and returns
 //                    the value, which the subject then writes to L1 and Redis. redkit-dsf is redkit
-//                    with distributedSingleFlight on: one script reads the value or takes the lease,
-//                    and the store releases it.
+//                    with distributedSingleFlight on: one command reads the value or takes the lease
+//                    (SET NX GET; the lease lives in the entry's key) and the store ends it (SET GET).
+//                    Nobody waits in this row, so no landing notice is published.
 // - stampede         rounds of STAMPEDE_CALLERS concurrent getOrSet() calls on one new key, one round
 //                    at a time: ops/s are rounds/s, latencies are per round, and loaderCalls is the
 //                    number of loader runs per round (1 is perfect single-flight).
@@ -393,9 +394,9 @@ await runSuite({
       'L1, reads Redis and refills L1.',
     `miss: getOrSet on a new key each time, loader = ${LOADER_DELAY_MS} ms setTimeout. stampede: rounds of ` +
       `${STAMPEDE_CALLERS} concurrent getOrSet on one new key, one round at a time; ops/s = rounds/s, latency per round, loader calls per round.`,
-    'redkit-dsf: redkit with distributedSingleFlight: true (miss and stampede only): one Lua script reads the ' +
-      'value or takes the lease, the store releases it, and a landing notice is published only when another ' +
-      'instance waits.',
+    'redkit-dsf: redkit with distributedSingleFlight: true (miss and stampede only): one command reads the ' +
+      "value or takes the lease (SET NX GET, the lease kept in the entry's key), the store ends it (SET GET), and a " +
+      'landing notice is published only when another instance waits (none does here).',
     'Peers at their best: bentocache (its ioredis connection) and raw-ioredis-get run on a plain and an ' +
       'auto-pipelined client; ★ marks the faster row, which the ratios use. cacheable runs once: its Redis ' +
       'store (KeyvRedis) is node-redis, not ioredis. redkit keeps its defaults (auto-pipelining on).',
