@@ -95,7 +95,7 @@ const NO_OPTIONS: Readonly<CacheGetOrSetOptions> = Object.freeze({});
 const KEY_MEMO_LIMIT = 50_000;
 
 /**
- * A two-level cache: L1 in the process (lru-cache), L2 in Redis. See the README for the guarantees;
+ * A two-level cache: L1 in the process (an LRU), L2 in Redis. See the README for the guarantees;
  * in short: one loader run per key per process (and optionally across instances), stale values
  * served during grace and instead of errors, other instances' L1 copies dropped on every write,
  * and every Redis call bounded so a slow Redis never holds a request past its budget.
