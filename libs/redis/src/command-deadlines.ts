@@ -13,36 +13,40 @@ interface TrackedCommand {
  */
 const DEADLINE_TRACKED = Object.freeze({ redkit: 'deadline tracked' });
 
+/** How often the deadlines are swept while commands are in flight (the timer stops when none are). */
+const SWEEP_MS = 10;
+
 /**
  * Bounds every command with one sweeping timer per connection instead of one timer per command.
  * ioredis's `commandTimeout` creates and clears a timer for each command, which costs 10-25 % of a
  * GET's throughput at high rates; here a command joins a FIFO (deadlines are in send order) and a
  * single unref'd interval rejects the expired ones with ioredis's own "Command timed out". A command
- * times out between `timeoutMs` and `timeoutMs` plus one tick (a tenth of the timeout, 10 ms minimum).
+ * times out between `timeoutMs` and `timeoutMs` plus one tick ({@link SWEEP_MS}).
+ *
+ * Each sweep also lets go of the commands answered since the last one: the queue holds the commands
+ * in flight and at most one tick's worth of answered ones, so an answered command (with its keys,
+ * arguments and reply) dies young instead of being kept, and copied by the garbage collector, until
+ * thousands more have passed (that cost a lock benchmark 11-13 % of its client CPU).
  */
 export class CommandDeadlines {
   private commands: TrackedCommand[] = [];
   private deadlines: number[] = [];
-  private head = 0;
   private timer?: NodeJS.Timeout;
-  private readonly tickMs: number;
 
-  constructor(private readonly timeoutMs: number) {
-    this.tickMs = Math.max(10, Math.floor(timeoutMs / 10));
-  }
+  constructor(private readonly timeoutMs: number) {}
 
   track(command: TrackedCommand): void {
     if (command._commandTimeoutTimer !== undefined) return;
     command._commandTimeoutTimer = DEADLINE_TRACKED;
     this.commands.push(command);
     this.deadlines.push(performance.now() + this.timeoutMs);
-    this.timer ??= setInterval(() => this.sweep(), this.tickMs).unref();
+    this.timer ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
   private sweep(): void {
     const now = performance.now();
     const { commands, deadlines } = this;
-    let { head } = this;
+    let head = 0;
     while (head < commands.length) {
       const command = commands[head] as TrackedCommand;
       if (!command.isResolved) {
@@ -54,15 +58,12 @@ export class CommandDeadlines {
     if (head === commands.length) {
       this.commands = [];
       this.deadlines = [];
-      this.head = 0;
       clearInterval(this.timer);
       this.timer = undefined;
-    } else if (head > 4096 && head * 2 > commands.length) {
+    } else if (head > 0) {
+      // What is left is what is still in flight: copying it is cheap, keeping the answered is not.
       this.commands = commands.slice(head);
       this.deadlines = deadlines.slice(head);
-      this.head = 0;
-    } else {
-      this.head = head;
     }
   }
 }
