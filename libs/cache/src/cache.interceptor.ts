@@ -41,7 +41,18 @@ export class CacheInterceptor implements NestInterceptor {
     const operations = this.explorer.operationsFor(context.getClass(), context.getHandler());
     if (operations === undefined) return next.handle();
     const args = [this.requestArguments(context)];
-    if (operations.cacheable === undefined && operations.put === undefined) {
+    const { cacheable } = operations;
+    if (
+      cacheable?.condition !== undefined &&
+      operations.put === undefined &&
+      operations.evictions.length === 0 &&
+      !cacheable.condition(...args)
+    ) {
+      // The cache stays out of this call (`condition` said so): the handler's observable as it is,
+      // without another RxJS layer and promise around it.
+      return next.handle();
+    }
+    if (cacheable === undefined && operations.put === undefined) {
       // Evictions only: the handler's values go through as they come; the eviction runs once it
       // completes, and before the response is sent (Nest waits for completion).
       const evict = defer(() => this.explorer.afterSuccess(operations, args, undefined));

@@ -13,15 +13,21 @@ interface TrackedCommand {
  */
 const DEADLINE_TRACKED = Object.freeze({ redkit: 'deadline tracked' });
 
-/** How often the deadlines are swept while commands are in flight (the timer stops when none are). */
-const SWEEP_MS = 10;
+/**
+ * How often the deadlines are swept while commands are in flight (the timer stops when none are): a
+ * tenth of the timeout, from 10 to 50 ms, so a command times out at most a tenth late and answered
+ * ones are let go of within 50 ms.
+ */
+function sweepInterval(timeoutMs: number): number {
+  return Math.min(50, Math.max(10, Math.floor(timeoutMs / 10)));
+}
 
 /**
  * Bounds every command with one sweeping timer per connection instead of one timer per command.
  * ioredis's `commandTimeout` creates and clears a timer for each command, which costs 10-25 % of a
  * GET's throughput at high rates; here a command joins a FIFO (deadlines are in send order) and a
  * single unref'd interval rejects the expired ones with ioredis's own "Command timed out". A command
- * times out between `timeoutMs` and `timeoutMs` plus one tick ({@link SWEEP_MS}).
+ * times out between `timeoutMs` and `timeoutMs` plus one tick ({@link sweepInterval}).
  *
  * Each sweep also lets go of the commands answered since the last one: the queue holds the commands
  * in flight and at most one tick's worth of answered ones, so an answered command (with its keys,
@@ -32,15 +38,18 @@ export class CommandDeadlines {
   private commands: TrackedCommand[] = [];
   private deadlines: number[] = [];
   private timer?: NodeJS.Timeout;
+  private readonly tickMs: number;
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(private readonly timeoutMs: number) {
+    this.tickMs = sweepInterval(timeoutMs);
+  }
 
   track(command: TrackedCommand): void {
     if (command._commandTimeoutTimer !== undefined) return;
     command._commandTimeoutTimer = DEADLINE_TRACKED;
     this.commands.push(command);
     this.deadlines.push(performance.now() + this.timeoutMs);
-    this.timer ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
+    this.timer ??= setInterval(() => this.sweep(), this.tickMs).unref();
   }
 
   private sweep(): void {
