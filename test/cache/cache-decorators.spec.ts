@@ -266,6 +266,13 @@ async function startApp(
   return createHttpApp(moduleRef, adapter);
 }
 
+/** Deletes the app's keys and closes it (nothing when it never started). */
+async function stopApp(app: INestApplication | undefined, keyPrefix: string): Promise<void> {
+  if (app === undefined) return;
+  await deleteKeys(app.get<RedisConnection>(getRedisConnectionToken()), keyPrefix);
+  await app.close();
+}
+
 describe('cache decorators', () => {
   const keyPrefix = uniquePrefix('decorators');
   let app: INestApplication;
@@ -290,11 +297,7 @@ describe('cache decorators', () => {
     log = app.get(CallLog);
   });
 
-  afterAll(async () => {
-    if (app === undefined) return;
-    await deleteKeys(app.get<RedisConnection>(getRedisConnectionToken()), keyPrefix);
-    await app.close();
-  });
+  afterAll(() => stopApp(app, keyPrefix));
 
   describe('@Cacheable on a provider method', () => {
     it('runs the method once for repeated calls with equal arguments, whatever their object key order', async () => {
@@ -496,11 +499,7 @@ describe.each(HTTP_ADAPTERS)('cache decorators on controller routes on %s', (ada
     log = app.get(CallLog);
   });
 
-  afterAll(async () => {
-    if (app === undefined) return;
-    await deleteKeys(app.get<RedisConnection>(getRedisConnectionToken()), keyPrefix);
-    await app.close();
-  });
+  afterAll(() => stopApp(app, keyPrefix));
 
   it('@Cacheable on a GET route runs the handler once for equal requests, whatever the query order', async () => {
     const server = app.getHttpServer();
