@@ -26,7 +26,9 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /**
  * After a multi-process test: kills the forked workers still running and deletes the keys under
- * `prefix` through a connection of its own (the workers' connections die with them).
+ * `prefix` through a connection of its own (the workers' connections die with them). Its commands
+ * get 10 s, not the default 1 s: this cleanup runs right after a flood, while the machine may be
+ * running other suites' floods too, and a late cleanup is no test failure.
  */
 export async function killWorkersAndDeleteKeys(
   children: readonly ChildProcess[],
@@ -34,7 +36,11 @@ export async function killWorkersAndDeleteKeys(
   prefix: string,
 ): Promise<void> {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  const connection = await RedisConnection.open('cleanup', { ...redis, keyPrefix: prefix });
+  const connection = await RedisConnection.open('cleanup', {
+    ...redis,
+    keyPrefix: prefix,
+    commandTimeoutMs: 10_000,
+  });
   try {
     await deleteKeys(connection, prefix);
   } finally {

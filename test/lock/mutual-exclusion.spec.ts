@@ -44,7 +44,11 @@ describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_nam
     expect(results.map((result) => result.error)).toEqual(results.map(() => undefined));
 
     // The counter is exact: no read-await-write interleaved with another.
-    const connection = await RedisConnection.open('check', { ...redis(), keyPrefix });
+    const connection = await RedisConnection.open('check', {
+      ...redis(),
+      keyPrefix,
+      commandTimeoutMs: 10_000,
+    });
     expect(await connection.client.get(counterKey)).toBe(String(SECTIONS));
     await connection.close();
 

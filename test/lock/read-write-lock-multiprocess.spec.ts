@@ -52,7 +52,11 @@ describe.each(sharedTopologies)('ReadWriteLock across processes on %s', (_name, 
     const reads = results.reduce((sum, result) => sum + (result.reads ?? 0), 0);
     expect(reads + writes).toBe(SECTIONS);
     expect(writes).toBeGreaterThan(0);
-    const connection = await RedisConnection.open('check', { ...redis(), keyPrefix });
+    const connection = await RedisConnection.open('check', {
+      ...redis(),
+      keyPrefix,
+      commandTimeoutMs: 10_000,
+    });
     expect(await connection.client.mget(readersKey, writersKey)).toEqual(['0', '0']);
     await connection.close();
   }, 120_000);
