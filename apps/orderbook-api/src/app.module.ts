@@ -50,7 +50,8 @@ export class AppModule {
         MetricsModule.forRoot({ defaultMetrics: true }),
         TerminusModule,
         // Book and ticker entries are evicted on every change of the book; the TTL is the backstop.
-        CacheModule.forRoot({ ttlMs: 5_000 }),
+        // Cached answers are sent as JSON text made once per entry, not serialized per response.
+        CacheModule.forRoot({ ttlMs: 5_000, preserializedHits: true }),
         RateLimitModule.forRoot({
           headers: ['ratelimit-legacy', 'ietf'],
           trustProxy: config.trustProxy ?? false,

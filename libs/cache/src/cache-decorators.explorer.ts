@@ -17,7 +17,7 @@ type Condition = (...args: unknown[]) => boolean;
 type Unless = (result: unknown, ...args: unknown[]) => boolean;
 
 /** `@Cacheable` or `@CachePut`, compiled. */
-interface KeyedOperation {
+export interface KeyedOperation {
   readonly key: KeyTemplate;
   readonly tags?: TagsOf;
   readonly namespace?: string;
@@ -88,6 +88,8 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
   /** Compiled operations by method function, then by class (a subclass gets its own default keys). */
   private readonly compiled = new WeakMap<object, WeakMap<object, CacheOperations | null>>();
   private readonly namespaces: ReadonlySet<string>;
+  /** `preserializedHits`: HTTP routes may send an L1 hit as its kept JSON text. */
+  readonly preserializedHits: boolean;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -96,6 +98,7 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
     @Inject(CACHE_MODULE_OPTIONS) options: CacheModuleOptions | undefined,
   ) {
     this.namespaces = new Set([DEFAULT_NAMESPACE, ...Object.keys(options?.namespaces ?? {})]);
+    this.preserializedHits = options?.preserializedHits === true;
   }
 
   onModuleInit(): void {
@@ -153,6 +156,21 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
     return cached
       ? this.readThrough(operations, cacheable, args, invoke)
       : this.runThenAfterSuccess(operations, args, invoke);
+  }
+
+  /**
+   * The JSON text of the `@Cacheable` value L1 holds for this call, or undefined (not held, not an
+   * object, the key cannot be built): see `CacheService.heldJson`. The caller has checked `condition`.
+   */
+  heldJson(cacheable: KeyedOperation, args: readonly unknown[]): string | undefined {
+    let key: string;
+    try {
+      key = cacheable.key(args);
+    } catch {
+      // readThrough says why, once the call goes there.
+      return undefined;
+    }
+    return this.cache.heldJson(key, cacheable.namespace);
   }
 
   private async runThenAfterSuccess(

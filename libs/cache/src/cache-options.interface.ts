@@ -45,6 +45,15 @@ export interface CacheModuleOptions extends CacheNamespaceOptions {
   serializer?: CacheSerializer;
   /** `pubsub` (default), `tracking` (Redis client-side caching: any writer invalidates), `none`. */
   invalidation?: CacheInvalidationMode;
+  /**
+   * HTTP routes send an L1 hit of an object or array as JSON text made once per L1 entry (and kept
+   * with it, counted against `l1MaxBytes`), instead of the adapter serializing the value for every
+   * response. The bytes are the same as `JSON.stringify` of the value. A route keeps the value path
+   * when an app-wide or controller interceptor could transform the body, or it sets its own
+   * Content-Type. Leave off when the adapter serializes differently: a Fastify reply serializer or
+   * response schema, Express's `json spaces`/`json replacer`. Default false.
+   */
+  preserializedHits?: boolean;
 }
 
 /** Module-level settings (Nest "extras"), given beside the options or beside `useFactory`. */

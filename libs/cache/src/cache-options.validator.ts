@@ -26,6 +26,7 @@ export interface ResolvedCacheOptions {
   l1MaxBytes: number;
   maxValueBytes: number;
   invalidation: CacheInvalidationMode;
+  preserializedHits: boolean;
 }
 
 export const DEFAULT_NAMESPACE = 'default';
@@ -160,8 +161,15 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
       throw new CacheOptionsError('serializer', 'must have serialize(value) and deserialize(text) methods');
     }
   }
+  if (options.preserializedHits !== undefined && typeof options.preserializedHits !== 'boolean') {
+    throw new CacheOptionsError(
+      'preserializedHits',
+      `must be true or false, got ${show(options.preserializedHits)}`,
+    );
+  }
   return {
     namespaces,
+    preserializedHits: options.preserializedHits ?? false,
     l1MaxEntries:
       options.l1MaxEntries === undefined ? 10_000 : positiveInteger('l1MaxEntries', options.l1MaxEntries),
     l1MaxBytes:

@@ -1,7 +1,12 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { concatWith, defer, ignoreElements, lastValueFrom, type Observable } from 'rxjs';
+import { HEADERS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
+import { ApplicationConfig } from '@nestjs/core';
+import { setResponseHeader, type HttpResponseLike } from '@redkit/metrics';
+import { concatWith, defer, ignoreElements, lastValueFrom, of, type Observable } from 'rxjs';
 
-import { CacheDecoratorsExplorer } from './cache-decorators.explorer.js';
+import { CacheDecoratorsExplorer, type CacheOperations } from './cache-decorators.explorer.js';
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The one argument a controller handler's key template, `keyFn`, tags, `condition` and `unless`
@@ -34,7 +39,13 @@ export interface CacheRequestArguments {
  */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
-  constructor(protected readonly explorer: CacheDecoratorsExplorer) {}
+  /** Per route (its compiled operations): whether a hit may be sent as its kept JSON text. */
+  private readonly jsonHitRoutes = new WeakMap<CacheOperations, boolean>();
+
+  constructor(
+    protected readonly explorer: CacheDecoratorsExplorer,
+    private readonly config: ApplicationConfig,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
@@ -58,6 +69,24 @@ export class CacheInterceptor implements NestInterceptor {
       const evict = defer(() => this.explorer.afterSuccess(operations, args, undefined));
       return next.handle().pipe(concatWith(evict.pipe(ignoreElements())));
     }
+    if (
+      cacheable !== undefined &&
+      operations.put === undefined &&
+      operations.evictions.length === 0 &&
+      this.sendsJsonHits(context, operations)
+    ) {
+      // `condition` (if any) said yes above.
+      // `preserializedHits`: an L1 hit answers at once, with the JSON text kept with the entry.
+      const json = this.explorer.heldJson(cacheable, args);
+      if (json !== undefined) {
+        setResponseHeader(
+          context.switchToHttp().getResponse<HttpResponseLike>(),
+          'content-type',
+          JSON_CONTENT_TYPE,
+        );
+        return of(json);
+      }
+    }
     // `next.handle()` is called only when the handler has to run: never on a hit, and once for a
     // flight of equal requests.
     return defer(() =>
@@ -65,6 +94,31 @@ export class CacheInterceptor implements NestInterceptor {
         lastValueFrom(next.handle(), { defaultValue: undefined }),
       ),
     );
+  }
+
+  /**
+   * Whether this route may send a hit as JSON text: `preserializedHits` is on, no app-wide or
+   * controller interceptor runs around this one (it could map the body, and would get a string),
+   * and the route sets no Content-Type of its own. Decided on the route's first call, once the
+   * app's global interceptors are all registered.
+   */
+  private sendsJsonHits(context: ExecutionContext, operations: CacheOperations): boolean {
+    let sends = this.jsonHitRoutes.get(operations);
+    if (sends === undefined) {
+      const outer =
+        this.config.getGlobalInterceptors().length +
+        this.config.getGlobalRequestInterceptors().length +
+        ((Reflect.getMetadata(INTERCEPTORS_METADATA, context.getClass()) ?? []) as unknown[]).length;
+      const headers = (Reflect.getMetadata(HEADERS_METADATA, context.getHandler()) ?? []) as Array<{
+        name: string;
+      }>;
+      sends =
+        this.explorer.preserializedHits &&
+        outer === 0 &&
+        !headers.some((header) => header.name.toLowerCase() === 'content-type');
+      this.jsonHitRoutes.set(operations, sends);
+    }
+    return sends;
   }
 
   /** The handler's key arguments; override to key on something else (a header, the user). */

@@ -91,6 +91,17 @@ const STALE = Symbol('stale');
 /** The options of a call that passes none, shared rather than allocated per call. */
 const NO_OPTIONS: Readonly<CacheGetOrSetOptions> = Object.freeze({});
 
+/**
+ * Whether the adapters send `value` as the JSON text of `JSON.stringify(value)`: an array or a plain
+ * object. Not a Buffer (sent as bytes), a stream or a file; not a string (sent as text).
+ */
+function isJsonBody(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return true;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 /** Memoized Redis keys per namespace; the memo is dropped whole when it grows past this. */
 const KEY_MEMO_LIMIT = 50_000;
 
@@ -244,6 +255,32 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     namespace.metrics.miss.inc();
     return undefined;
+  }
+
+  /**
+   * For HTTP routes with `preserializedHits`: the JSON text of the fresh value L1 holds under `key`
+   * (made once per entry, see `L1Store.jsonOf`), counted as an L1 hit; undefined when L1 has no
+   * fresh object or array there, or an early refresh is due, and the caller goes through
+   * {@link getOrSet}. Synchronous: a hit answers without a promise.
+   * @internal
+   */
+  heldJson(key: string, namespaceName: string | undefined): string | undefined {
+    const namespace = this.namespace(namespaceName);
+    if (!namespace.l1) return undefined;
+    const now = Date.now();
+    const local = this.l1.read(namespace.l1Keys, key, now);
+    if (local === undefined || local.localUntil <= now) return undefined;
+    if (!isJsonBody(local.value)) return undefined;
+    if (namespace.earlyRefresh > 0 && this.shouldRefreshEarly(namespace, local, now)) return undefined;
+    let json: string | undefined;
+    try {
+      json = this.l1.jsonOf(local);
+    } catch {
+      // No JSON text for it (a BigInt, a cycle): the adapter's own serialization says so.
+      return undefined;
+    }
+    if (json !== undefined) namespace.metrics.hitL1.inc();
+    return json;
   }
 
   /** Whether a fresh value is cached under `key`. */

@@ -20,6 +20,22 @@ describe('L1Store', () => {
     expect(l1.get('k0')).toBeUndefined();
   });
 
+  it("keeps an entry's JSON text once made, counted against the byte bound, evicting older entries for it", () => {
+    const l1 = new L1Store(1_000, 2_000);
+    const value = { text: 'y'.repeat(900) };
+    l1.set('old', entry(1_000), Date.now());
+    l1.set('json', { ...entry(900), value }, Date.now());
+    const held = l1.get('json')!;
+
+    const json = l1.jsonOf(held);
+    expect(json).toBe(JSON.stringify(value));
+    expect(l1.jsonOf(l1.get('json')!)).toBe(json);
+    expect(l1.bytes).toBe(900 + json.length);
+    expect(l1.get('old')).toBeUndefined();
+    l1.delete('json');
+    expect(l1.bytes).toBe(0);
+  });
+
   it('refuses an entry larger than the whole bound instead of emptying itself', () => {
     const l1 = new L1Store(1_000, 10_000);
     l1.set('small', entry(100), Date.now());

@@ -6,8 +6,10 @@ interface L1Node extends LocalEntry {
   readonly key: string;
   /** Its slot in the recency lists; stable while the node is held. */
   readonly slot: number;
-  /** What it counts against the byte bound (at least 1). */
-  readonly weight: number;
+  /** What it counts against the byte bound (at least 1; its JSON text's length too, once made). */
+  weight: number;
+  /** The value's JSON text, made on the first {@link L1Store.jsonOf} and kept with the entry. */
+  json: string | undefined;
   /** The index that also finds it by the caller's own key, if it was stored with one. */
   readonly index: L1KeyIndex | undefined;
   readonly indexKey: string;
@@ -122,6 +124,7 @@ export class L1Store implements L1InvalidationTarget {
       key,
       slot,
       weight,
+      json: undefined,
       index,
       indexKey,
     };
@@ -131,6 +134,25 @@ export class L1Store implements L1InvalidationTarget {
     index?.nodes.set(indexKey, node);
     this.weight += weight;
     while (this.weight > this.maxBytes && this.head !== slot) this.evictOldest();
+  }
+
+  /**
+   * The JSON text of `entry`'s value, an entry {@link get} or {@link read} returned: made once
+   * (`JSON.stringify`, which may throw) and kept with the entry while L1 holds it, its length counted
+   * against the byte bound, so that sending a hit as JSON does not serialize it again. Undefined for
+   * a value JSON has no text for (undefined, a function).
+   */
+  jsonOf(entry: LocalEntry): string | undefined {
+    const node = entry as L1Node;
+    if (node.json !== undefined) return node.json;
+    const json = JSON.stringify(node.value) as string | undefined;
+    if (json !== undefined && this.byKey.get(node.key) === node) {
+      node.json = json;
+      node.weight += json.length;
+      this.weight += json.length;
+      while (this.weight > this.maxBytes && this.head !== node.slot) this.evictOldest();
+    }
+    return json;
   }
 
   delete(key: string): void {
