@@ -24,7 +24,8 @@
 // - miss             getOrSet() on a new key each time; the loader waits 1 ms (setTimeout) and returns
 //                    the value, which the subject then writes to L1 and Redis. redkit-dsf is redkit
 //                    with distributedSingleFlight on: one command reads the value or takes the lease
-//                    (SET NX GET; the lease lives in the entry's key) and the store ends it (SET GET).
+//                    (SET NX GET, the misses of one turn in one script; the lease lives in the entry's
+//                    key) and the store ends it (SET GET).
 //                    Nobody waits in this row, so no landing notice is published.
 // - stampede         rounds of STAMPEDE_CALLERS concurrent getOrSet() calls on one new key, one round
 //                    at a time: ops/s are rounds/s, latencies are per round, and loaderCalls is the

@@ -124,6 +124,36 @@ describe('distributed single-flight leases, counted by the server', () => {
     expect(await cache.get('alone')).toEqual({ loaded: true });
   });
 
+  it('reads or leases the misses of one event-loop turn with one script, each key leased and stored on its own', async () => {
+    const { cache, connection } = await open();
+    const keys = ['turn-a', 'turn-b', 'turn-c', 'turn-d'];
+    // Stored by another instance: in Redis, not in this one's L1.
+    await (await open()).cache.set('turn-d', { loadedBy: 'earlier' });
+    let loads = 0;
+    const commands = await log.during(connection.client as Redis, () =>
+      Promise.all(
+        keys.map((key) =>
+          cache.getOrSet(key, async () => {
+            loads += 1;
+            return { loadedBy: key };
+          }),
+        ),
+      ),
+    );
+    const fromClient = sent(commands);
+    // One script read or leased all four (the fourth was stored: read, not leased); three SET GET
+    // stores ended the three leases. (EVALSHA, or EVAL after it on a server that lacked the script.)
+    expect(fromClient.filter((name) => name === 'set')).toHaveLength(3);
+    expect(fromClient.filter((name) => name === 'evalsha').length).toBe(1);
+    expect(
+      commands.filter((command) => command.source === 'lua').map((command) => command.args.slice(0, 2)),
+    ).toEqual(keys.map((key) => ['SET', `dsf:cache:default:${key}`]));
+    expect(loads).toBe(3);
+    expect(await cache.get('turn-a')).toEqual({ loadedBy: 'turn-a' });
+    expect(await cache.get('turn-d')).toEqual({ loadedBy: 'earlier' });
+    for (const key of keys) expect(await inspector.get(`dsf:cache:default:${key}`)).toMatch(/^\d+:\d+:/);
+  });
+
   it('announces the landing once a waiter marked the lease, and the waiter reads the stored value', async () => {
     const holder = await open();
     const waiter = await open();

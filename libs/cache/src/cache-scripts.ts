@@ -18,6 +18,25 @@ return added`,
 // format): taking it on an empty key and ending it with the stored value are plain commands (SET NX
 // GET, SET GET), so only the rarer steps below need a script, and every step touches one key.
 
+/**
+ * `SET <key> <mark> PX <leaseMs> NX GET` for each key of one event-loop turn's distributed
+ * single-flight reads, in one command: what an MGET is to plain reads. Each key is read, and leased
+ * when empty, on its own (a batch is not all-or-nothing). On a Cluster every call has one key (cache
+ * keys of one batch do not share a slot); on a standalone server the keys of a batch need not.
+ */
+export const readOrLeaseManyScript = defineScript<string[], Array<string | null>>({
+  name: 'cache_read_or_lease_many',
+  numberOfKeys: 'variable',
+  lua: `-- KEYS[i] an entry's key
+-- ARGV[1] this instance's lease mark ('~<token>'), ARGV[1 + i] the lease's length for KEYS[i] (ms)
+-- returns, for each key, what SET NX GET returned: its text, or nil where this call took the lease
+local texts = {}
+for i, key in ipairs(KEYS) do
+  texts[i] = redis.call('SET', key, ARGV[1], 'PX', ARGV[i + 1], 'NX', 'GET')
+end
+return texts`,
+});
+
 /** What {@link claimLeaseScript} found: the entry can be served, this caller leads, or another does. */
 export const LEASE_SERVABLE = 0;
 export const LEASE_TAKEN = 1;

@@ -146,7 +146,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     this.options = resolveCacheOptions(options);
     this.serializer = options.serializer ?? richJsonSerializer;
     this.client = connection.client;
-    this.l2Reads = new L2ReadBatcher(this.client);
+    this.l2Reads = new L2ReadBatcher(this.client, this.leaseMark);
     this.l1 = new L1Store(this.options.l1MaxEntries, this.options.l1MaxBytes);
     const cacheMetrics = new CacheMetrics(metrics, this.l1);
     const { keyPrefix, maxKeyPartBytes } = connection.options;
@@ -502,7 +502,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const leaseMs = Math.ceil((namespace.distributedSingleFlight as { leaseMs: number }).leaseMs);
     const started = performance.now();
     try {
-      const text = await this.client.set(redisKey, this.leaseMark, 'PX', leaseMs, 'NX', 'GET');
+      const text = await this.l2Reads.readOrLease(redisKey, leaseMs);
       if (text === null) return L2_LEASED;
       let readAt = Date.now();
       if (!text.startsWith(LEASE_MARK)) {

@@ -30,7 +30,7 @@ describe('L1Store', () => {
     const json = l1.jsonOf(held);
     expect(json).toBe(JSON.stringify(value));
     expect(l1.jsonOf(l1.get('json')!)).toBe(json);
-    expect(l1.bytes).toBe(900 + json.length);
+    expect(l1.bytes).toBe(900 + (json as string).length);
     expect(l1.get('old')).toBeUndefined();
     l1.delete('json');
     expect(l1.bytes).toBe(0);

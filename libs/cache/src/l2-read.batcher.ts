@@ -1,10 +1,17 @@
 import { TurnQueue, type RedisClient } from '@redkit/redis';
 
+import { readOrLeaseManyScript } from './cache-scripts.js';
+
 /** One caller waiting for its key's text. */
 interface PendingRead {
   key: string;
   resolve(text: string | null): void;
   reject(error: unknown): void;
+}
+
+/** One distributed single-flight read: the key's text, or null once this call took the lease. */
+interface PendingLeaseRead extends PendingRead {
+  leaseMs: number;
 }
 
 /**
@@ -22,18 +29,60 @@ interface PendingRead {
  */
 export class L2ReadBatcher {
   private readonly reads: TurnQueue<PendingRead>;
+  private readonly leaseReads: TurnQueue<PendingLeaseRead>;
   private readonly coalesce: boolean;
 
-  constructor(private readonly client: RedisClient) {
+  /** `leaseMark`: what a lease this instance takes writes into the key (`~<token>`). */
+  constructor(
+    private readonly client: RedisClient,
+    private readonly leaseMark = '',
+  ) {
     this.coalesce = !client.isCluster;
     // At most TURN_BATCH_WEIGHT keys per MGET; more in one turn go out as several, overlapping.
     this.reads = new TurnQueue((batch) => this.send(batch));
+    this.leaseReads = new TurnQueue((batch) => this.sendLeaseReads(batch));
   }
 
   /** The text stored under `key`, or null; rejects like the GET it replaces. */
   read(key: string): Promise<string | null> {
     if (!this.coalesce) return this.client.get(key);
     return new Promise((resolve, reject) => this.reads.push({ key, resolve, reject }));
+  }
+
+  /**
+   * `SET key <leaseMark> PX leaseMs NX GET`: the text stored under `key`, or null when the key was
+   * empty and this call took its lease. The reads of one turn go out as one script (standalone),
+   * as the plain reads go out as one MGET.
+   */
+  readOrLease(key: string, leaseMs: number): Promise<string | null> {
+    if (!this.coalesce) return this.client.set(key, this.leaseMark, 'PX', leaseMs, 'NX', 'GET');
+    return new Promise((resolve, reject) => this.leaseReads.push({ key, leaseMs, resolve, reject }));
+  }
+
+  private sendLeaseReads(batch: PendingLeaseRead[]): void {
+    if (batch.length === 1) {
+      const only = batch[0] as PendingLeaseRead;
+      this.client
+        .set(only.key, this.leaseMark, 'PX', only.leaseMs, 'NX', 'GET')
+        .then(only.resolve, only.reject);
+      return;
+    }
+    readOrLeaseManyScript
+      .run(
+        this.client,
+        batch.map((read) => read.key),
+        [this.leaseMark, ...batch.map((read) => String(read.leaseMs))],
+      )
+      .then(
+        (texts) => {
+          for (let index = 0; index < batch.length; index += 1) {
+            (batch[index] as PendingLeaseRead).resolve(texts[index] ?? null);
+          }
+        },
+        (error: unknown) => {
+          for (const read of batch) read.reject(error);
+        },
+      );
   }
 
   private send(batch: PendingRead[]): void {
