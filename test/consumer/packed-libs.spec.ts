@@ -273,4 +273,16 @@ describe('a Nest app outside the repository, installed from the tarballs', () =>
       }
     });
   });
+
+  it('has the redkit bin of @redkit/redis, which prints the ACL user of the installed modules', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [join(app, 'node_modules/.bin/redkit'), 'acl', '--prefix', 'consumer', '--user', 'consumer-api'],
+      { cwd: app },
+    );
+    expect(stdout).toContain('# redkit modules: cache, rate-limit, lock, orderbook, messaging');
+    expect(stdout).toMatch(
+      /^ACL SETUSER consumer-api on resetkeys ~consumer:\* resetchannels &consumer:\* -@all .*\+evalsha/m,
+    );
+  });
 });

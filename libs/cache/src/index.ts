@@ -31,3 +31,4 @@ export {
   CacheOptionsError,
   CacheValueTooLargeError,
 } from './cache.errors.js';
+export { cacheAclManifest } from './cache.acl.js';

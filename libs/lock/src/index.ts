@@ -62,3 +62,4 @@ export {
   LockOptionsError,
   type LockNotAcquiredReason,
 } from './lock.errors.js';
+export { lockAclManifest } from './lock.acl.js';

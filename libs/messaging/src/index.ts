@@ -43,3 +43,4 @@ export {
   STREAM_HANDLER_METADATA,
 } from './messaging.constants.js';
 export { InvalidEventTypeError, MessagingError, MessagingOptionsError } from './messaging.errors.js';
+export { messagingAclManifest } from './messaging.acl.js';

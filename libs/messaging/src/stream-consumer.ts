@@ -89,7 +89,6 @@ export class StreamConsumer<T = unknown> {
   private readonly metrics: StreamMetrics;
   private readonly client: RedisClient;
   private reader?: RedisClient;
-  private readerId?: number;
   private running = false;
   private stopping?: Promise<void>;
   private stopRequested = false;
@@ -193,7 +192,6 @@ export class StreamConsumer<T = unknown> {
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
     this.wakeReader?.();
-    await this.unblockReader();
     // Bounded: a read stuck past its timeout is abandoned by the watchdog anyway.
     await Promise.race([this.readLoop, sleep(this.readLimitMs() + 100, undefined, { ref: false })]);
     while (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
@@ -225,12 +223,6 @@ export class StreamConsumer<T = unknown> {
         lazyConnect: true,
         connectionName: name ? `${name}:stream-reader` : 'redkit:stream-reader',
       });
-      reader.on('ready', () => {
-        reader
-          .client('ID')
-          .then((id) => (this.readerId = Number(id)))
-          .catch(() => (this.readerId = undefined));
-      });
     }
     reader.on('error', (error: unknown) =>
       this.warnings.report('reader', 'reading connection failed', error),
@@ -249,12 +241,6 @@ export class StreamConsumer<T = unknown> {
         resolve();
       });
     });
-  }
-
-  /** On a standalone server, ends a blocked XREADGROUP at once (as if it timed out) instead of waiting `blockMs`. */
-  private async unblockReader(): Promise<void> {
-    if (this.readerId === undefined || this.client instanceof Cluster) return;
-    await this.client.client('UNBLOCK', this.readerId).catch(() => undefined);
   }
 
   private async ensureGroup(): Promise<void> {

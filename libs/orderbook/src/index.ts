@@ -27,3 +27,4 @@ export {
   UnknownSymbolError,
   type OrderBookErrorCode,
 } from './orderbook.errors.js';
+export { orderBookAclManifest } from './orderbook.acl.js';

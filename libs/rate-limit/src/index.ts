@@ -32,3 +32,4 @@ export { rateLimitHeaders } from './rate-limit-headers.js';
 export { clientAddress } from './client-address.js';
 export { InMemoryRateLimiter } from './in-memory-rate-limiter.js';
 export { RateLimitError, RateLimitOptionsError } from './rate-limit.errors.js';
+export { rateLimitAclManifest } from './rate-limit.acl.js';

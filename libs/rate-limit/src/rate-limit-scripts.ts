@@ -28,6 +28,9 @@ export const REPLY_PER_LIMIT = 3;
  * (µs), added in ZADD chunks because Lua's unpack has a stack limit, and the set kept until its
  * newest admission leaves the window (`window` in µs).
  */
+/** What {@link LOG_ADMIT_LUA} runs through a built argument list, for the ACL manifest. */
+const LOG_ADMIT_CALLS = ['zadd'];
+
 const LOG_ADMIT_LUA = `local function logAdmit(key, now, stamp, cost, window)
   if cost == 1 then
     redis.call('ZADD', key, now, stamp .. '1')
@@ -343,6 +346,7 @@ const singleLimitScripts = {
   [LOG_CODE]: defineScript<ScriptArgument[], CheckReply>({
     name: 'ratelimit_log',
     numberOfKeys: 1,
+    calls: LOG_ADMIT_CALLS,
     lua: LOG_LUA,
   }),
   [COUNTER_CODE]: defineScript<ScriptArgument[], CheckReply>({
@@ -369,6 +373,7 @@ export type CheckReply = number[];
 export const checkScript = defineScript<ScriptArgument[], CheckReply>({
   name: 'ratelimit_check',
   numberOfKeys: 'variable',
+  calls: LOG_ADMIT_CALLS,
   lua: CHECK_LUA,
 });
 
@@ -641,5 +646,6 @@ return reply
 export const batchScript = defineScript<ScriptArgument[], number[]>({
   name: 'ratelimit_batch',
   numberOfKeys: 'variable',
+  calls: LOG_ADMIT_CALLS,
   lua: BATCH_LUA,
 });

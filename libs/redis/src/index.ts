@@ -25,7 +25,10 @@ export {
 } from './redis-health.indicator.js';
 export {
   RedisScript,
+  allDefinedScripts,
   defineScript,
+  scriptCommands,
+  type DefinedScript,
   type RedisScriptDefinition,
   type ScriptArgument,
   type ScriptFunction,
@@ -50,3 +53,19 @@ export {
   RedisOptionsError,
   RedisScriptError,
 } from './redis.errors.js';
+export {
+  manifestChannels,
+  manifestCommands,
+  manifestScriptCommands,
+  type RedisAclManifest,
+  type RedisAclOption,
+} from './acl/acl-manifest.js';
+export {
+  DANGEROUS_COMMANDS,
+  aclSetUserArguments,
+  aclUserRules,
+  checkAclUser,
+  type AclShortfall,
+  type AclUserSpec,
+} from './acl/acl-rules.js';
+export { redisAclManifest } from './redis.acl.js';

@@ -33,6 +33,10 @@ function nodeOptions(options: ResolvedRedisOptions): RedisOptions {
     maxRetriesPerRequest: options.offlineQueue ? 1 : 0,
     retryStrategy: reconnectDelay(options),
     connectionName: options.clientName,
+    // ioredis's ready check sends INFO, an @dangerous command a least-privilege ACL user lacks (it
+    // would warn and go on). Ready means connected and authenticated; a server still loading its
+    // data answers LOADING, which fails those commands like any other Redis error.
+    enableReadyCheck: false,
     lazyConnect: true,
     // How long disconnect() waits for a half-closed socket before destroying it. ioredis arms this
     // timer (ref'd) even when the socket closed long ago, as it has while a client is reconnecting,

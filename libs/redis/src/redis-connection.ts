@@ -104,7 +104,17 @@ export class RedisConnection implements OnApplicationShutdown {
         this.monitor.detach();
         reject(error);
       };
-      const onReady = (): void => finish();
+      // Ready is ioredis's word once connected (and authenticated); redkit runs no INFO ready check
+      // (a least-privilege user lacks it), so a PING answered proves the server speaks to us, not,
+      // say, a TLS port that took a plain connection. Until one is, the overall timer runs on.
+      const onReady = (): void => {
+        client.ping().then(
+          () => finish(),
+          (error: unknown) => {
+            lastError = error;
+          },
+        );
+      };
       const onError = (error: unknown): void => {
         lastError = error;
         const failure = describeConnectionFailure(error);

@@ -19,6 +19,66 @@ export interface RedisScriptDefinition {
    * `'variable'` for a script that takes any number (a batch): each call's keys are counted.
    */
   numberOfKeys: number | 'variable';
+  /**
+   * Commands the Lua runs that {@link scriptCommands} cannot read from it: those it calls through a
+   * built argument list (`redis.call(unpack(args))`). Lowercase, `container|sub` for subcommands.
+   */
+  calls?: readonly string[];
+}
+
+/** Commands that take a subcommand, which ACL rules name as `command|subcommand`. */
+const CONTAINER_COMMANDS = new Set([
+  'xinfo',
+  'xgroup',
+  'client',
+  'cluster',
+  'object',
+  'memory',
+  'script',
+  'pubsub',
+  'function',
+  'command',
+  'config',
+  'acl',
+]);
+
+/**
+ * The commands `lua` runs, as ACL rules name them (`get`, `xinfo|consumers`), read from its
+ * `redis.call('...')` and `redis.pcall('...')` calls; plus `calls`. Throws when the Lua calls a
+ * command by a name it builds and `calls` does not say which.
+ */
+export function scriptCommands(name: string, lua: string, calls: readonly string[] = []): string[] {
+  const commands = new Set(calls);
+  for (const match of lua.matchAll(
+    /redis\.p?call\(\s*(?:(['"])([A-Za-z]+)\1(?:\s*,\s*(['"])([A-Za-z-]+)\3)?)?/g,
+  )) {
+    const command = match[2]?.toLowerCase();
+    if (command === undefined) {
+      if (calls.length === 0) {
+        throw new RedisScriptError(
+          `script ${name} calls a command by a name it builds: name what it calls in "calls" (ACL rules need it)`,
+        );
+      }
+      continue;
+    }
+    const sub = match[4]?.toLowerCase();
+    commands.add(CONTAINER_COMMANDS.has(command) && sub !== undefined ? `${command}|${sub}` : command);
+  }
+  return [...commands].sort();
+}
+
+/** A defined script as the ACL manifests see it. */
+export interface DefinedScript {
+  readonly name: string;
+  readonly commands: readonly string[];
+}
+
+/** Every script defined in this process, in definition order: what the ACL manifests read. */
+const definedScripts: DefinedScript[] = [];
+
+/** The scripts defined so far (each lib defines its own when it is imported). */
+export function allDefinedScripts(): readonly DefinedScript[] {
+  return definedScripts;
 }
 
 /** Bound to one client: runs the script with these keys and arguments. */
@@ -46,6 +106,8 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
   readonly lua: string;
   readonly numberOfKeys: number | 'variable';
   readonly sha1: string;
+  /** What the Lua runs, as ACL rules name the commands; see {@link scriptCommands}. */
+  readonly commands: readonly string[];
 
   constructor(definition: RedisScriptDefinition) {
     const { name, lua, numberOfKeys } = definition;
@@ -63,6 +125,8 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
     this.lua = lua;
     this.numberOfKeys = numberOfKeys;
     this.sha1 = createHash('sha1').update(lua).digest('hex');
+    this.commands = scriptCommands(name, lua, definition.calls);
+    definedScripts.push(this);
   }
 
   /** Runs the script on `client` by EVALSHA, recovering from NOSCRIPT with EVAL. */

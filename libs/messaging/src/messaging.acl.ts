@@ -1,0 +1,27 @@
+import type { RedisAclManifest } from '@redkit/redis';
+
+/**
+ * What `@redkit/messaging` sends: stream commands (XADD, XREADGROUP, XACK, XCLAIM, XPENDING, XLEN,
+ * XRANGE, XINFO, XGROUP CREATE), its scripts (`messaging_*`), the event bus's PUBLISH and
+ * subscriptions, and SET/EXISTS/DEL for its markers.
+ */
+export const messagingAclManifest: RedisAclManifest = {
+  module: 'messaging',
+  commands: [
+    'xadd',
+    'xreadgroup',
+    'xack',
+    'xclaim',
+    'xpending',
+    'xlen',
+    'xrange',
+    'xinfo|groups',
+    'xinfo|consumers',
+    'xgroup|create',
+    'set',
+    'exists',
+    'del',
+    'publish',
+  ],
+  ownsScript: (name) => name.startsWith('messaging_'),
+};
