@@ -21,6 +21,8 @@ const clients: Array<Redis | Cluster> = [];
 function connectClient(target: string | { host: string; port: number }, options: RedisOptions = {}): Redis {
   const defaults: RedisOptions = {
     lazyConnect: true,
+    // INFO (the ready check) is not among the shared servers' least-privilege user's commands.
+    enableReadyCheck: false,
     retryStrategy: () => null,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { Redis } from 'ioredis';
 import {
   InjectRedis,
   InjectRedisConnection,
@@ -11,7 +12,7 @@ import {
   type RedisClient,
 } from '@redkit/redis';
 
-import { RedisServer, sharedRedisUrl, eventually } from '../harness/index.js';
+import { RedisServer, sharedAdminRedisUrl, sharedRedisUrl, eventually } from '../harness/index.js';
 import { freePort } from '../harness/free-port.js';
 
 @Injectable()
@@ -48,9 +49,21 @@ describe('RedisModule', () => {
     const app = moduleRef.createNestApplication({ logger: false });
     await app.init();
     const user = app.get(TwoConnectionsUser);
-    const mainPort = Number(new URL(sharedRedisUrl()).port || 6379);
-    expect(Number(((await user.main.config('GET', 'port')) as string[])[1])).toBe(mainPort);
-    expect(Number(((await user.events.config('GET', 'port')) as string[])[1])).toBe(second.port);
+    // Each connection's write lands on its own server (CONFIG GET port would say so too, but the
+    // modules' ACL user has no @dangerous command).
+    const marker = `redkit-test:which-server:${process.pid}`;
+    await user.main.set(marker, 'main', 'PX', 60_000);
+    await user.events.set(marker, 'events', 'PX', 60_000);
+    const mainAdmin = new Redis(sharedAdminRedisUrl(), { enableReadyCheck: false });
+    const secondAdmin = new Redis(second.url, { enableReadyCheck: false });
+    try {
+      expect(await mainAdmin.get(marker)).toBe('main');
+      expect(await secondAdmin.get(marker)).toBe('events');
+    } finally {
+      await mainAdmin.del(marker);
+      mainAdmin.disconnect();
+      secondAdmin.disconnect();
+    }
     expect(user.eventsConnection.keyspace('cache').key('a')).toBe('events-app:cache:a');
     const health = await app.get(RedisHealthIndicator).isHealthy('events', { connection: 'events' });
     expect(health.events.status).toBe('up');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection, RedisKeyspace, defineScript, scanKeys } from '@redkit/redis';
 import { Cluster } from 'ioredis';
 
-import { sharedTopologies } from '../harness/index.js';
+import { sharedAdminRedisUrl, sharedClusterNodes, sharedTopologies } from '../harness/index.js';
 
 // -- KEYS[1] counter, KEYS[2] log (same hash tag)
 // -- ARGV[1] increment
@@ -40,10 +40,21 @@ describe.each(sharedTopologies)('scripts on %s', (_name, options) => {
     await connection.close();
   });
 
+  /** SCRIPT FLUSH is @dangerous: sent as the servers' default user, not the modules' ACL user. */
   async function flushScriptCaches(): Promise<void> {
-    const { client } = connection;
-    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
-    await Promise.all(nodes.map((node) => node.script('FLUSH')));
+    const admin = await RedisConnection.open(
+      'scripts-admin',
+      connection.client instanceof Cluster
+        ? { cluster: { nodes: sharedClusterNodes() } }
+        : { url: sharedAdminRedisUrl() },
+    );
+    try {
+      const { client } = admin;
+      const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+      await Promise.all(nodes.map((node) => node.script('FLUSH')));
+    } finally {
+      await admin.close();
+    }
   }
 
   it('runs a registered script by EVALSHA with keys that share a hash tag', async () => {

@@ -1,8 +1,8 @@
 import type { RedisAclManifest } from '@redkit/redis';
 
 /**
- * What `@redkit/messaging` sends: stream commands (XADD, XREADGROUP, XACK, XCLAIM, XPENDING, XLEN,
- * XRANGE, XINFO, XGROUP CREATE), its scripts (`messaging_*`), the event bus's PUBLISH and
+ * What `@redkit/messaging` sends: stream commands (XADD, XREADGROUP, XACK, XCLAIM, XAUTOCLAIM, XPENDING,
+ * XLEN, XRANGE, XINFO, XGROUP CREATE), its scripts (`messaging_*`), the event bus's PUBLISH and
  * subscriptions, and SET/EXISTS/DEL for its markers.
  */
 export const messagingAclManifest: RedisAclManifest = {
@@ -12,6 +12,7 @@ export const messagingAclManifest: RedisAclManifest = {
     'xreadgroup',
     'xack',
     'xclaim',
+    'xautoclaim',
     'xpending',
     'xlen',
     'xrange',
