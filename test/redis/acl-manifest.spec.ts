@@ -13,6 +13,8 @@ import {
   allDefinedScripts,
   checkAclUser,
   DANGEROUS_COMMANDS,
+  defineScript,
+  RedisPermissionError,
   manifestCommands,
   redisAclManifest,
   scriptCommands,
@@ -35,7 +37,8 @@ const MANIFESTS = [
 
 describe('ACL manifests', () => {
   it('give every script the libs define to exactly one module', () => {
-    const scripts = allDefinedScripts();
+    // demo_* scripts are this file's own.
+    const scripts = allDefinedScripts().filter((script) => !script.name.startsWith('demo_'));
     expect(scripts.length).toBeGreaterThan(30);
     for (const script of scripts) {
       const owners = MANIFESTS.filter((manifest) => manifest.ownsScript(script.name)).map(
@@ -112,6 +115,44 @@ describe('ACL rules on a real server', () => {
     await expect(outsider.get('elsewhere')).rejects.toThrow(/NOPERM/);
     await expect(outsider.call('INFO')).rejects.toThrow(/NOPERM/);
     outsider.disconnect();
+  });
+
+  it('turn a refused script into a RedisPermissionError naming its module, its commands and the rules', async () => {
+    const script = defineScript<[string], string>({
+      name: 'demo_copy',
+      numberOfKeys: 2,
+      lua: `-- KEYS[1] source, KEYS[2] target; ARGV[1] fallback; returns what was copied
+local value = redis.call('GET', KEYS[1]) or ARGV[1]
+redis.call('SET', KEYS[2], value)
+return value`,
+    });
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'aclscript',
+      'on',
+      '>aclscript-secret',
+      '~*',
+      '-@all',
+      '+evalsha',
+      '+eval',
+      '+get',
+    );
+    const url = new URL(server.url);
+    const user = new Redis(`redis://aclscript:aclscript-secret@${url.host}`, { enableReadyCheck: false });
+    try {
+      const refused = await script.run(user, ['{s}:a', '{s}:b'], ['x']).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(RedisPermissionError);
+      expect(refused).toMatchObject({ module: 'demo', rule: '+get +set' });
+      expect((refused as Error).message).toBe(
+        'demo: the Redis ACL user may not run a command of script demo_copy (it runs GET, SET); grant it with "+get +set" (npx redkit acl --check lists all that is missing)',
+      );
+      await admin.call('ACL', 'SETUSER', 'aclscript', '-evalsha');
+      const direct = await script.run(user, ['{s}:a', '{s}:b'], ['x']).catch((error: unknown) => error);
+      expect(direct).toMatchObject({ module: 'demo', refused: 'run EVALSHA', rule: '+evalsha' });
+    } finally {
+      user.disconnect();
+    }
   });
 
   it('name each command a deployed user lacks with the rule that grants it', async () => {

@@ -51,8 +51,10 @@ export {
   RedisConnectionError,
   RedisKitError,
   RedisOptionsError,
+  RedisPermissionError,
   RedisScriptError,
 } from './redis.errors.js';
+export { asPermissionError } from './acl/permission-error.js';
 export {
   manifestChannels,
   manifestCommands,

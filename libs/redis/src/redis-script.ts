@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
 
 import type { RedisClient } from './redis-client.js';
+import { asPermissionError, scriptModule } from './acl/permission-error.js';
 import { RedisScriptError } from './redis.errors.js';
 
 /** A value Lua receives in ARGV. */
@@ -129,15 +130,25 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
     definedScripts.push(this);
   }
 
-  /** Runs the script on `client` by EVALSHA, recovering from NOSCRIPT with EVAL. */
+  /**
+   * Runs the script on `client` by EVALSHA, recovering from NOSCRIPT with EVAL. A refusal by the
+   * connection's ACL user rejects with a `RedisPermissionError` naming the script's module.
+   */
   async run(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
     this.checkKeys(keys);
     try {
       return (await client.evalsha(this.sha1, keys.length, ...keys, ...args)) as TResult;
     } catch (error) {
-      if (!isNoScript(error)) throw error;
-      return (await client.eval(this.lua, keys.length, ...keys, ...args)) as TResult;
+      if (!isNoScript(error)) throw this.refusal(error);
+      return (await client.eval(this.lua, keys.length, ...keys, ...args).catch((again: unknown) => {
+        throw this.refusal(again);
+      })) as TResult;
     }
+  }
+
+  /** `error`, or the `RedisPermissionError` it stands for. */
+  private refusal(error: unknown): unknown {
+    return asPermissionError(scriptModule(this.name), error, this) ?? error;
   }
 
   /**
@@ -156,8 +167,10 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
       });
       return (await (client as Redis).sendCommand(command)) as TResult;
     } catch (error) {
-      if (!isNoScript(error)) throw error;
-      return (await client.eval(this.lua, keys.length, ...keys, ...args)) as TResult;
+      if (!isNoScript(error)) throw this.refusal(error);
+      return (await client.eval(this.lua, keys.length, ...keys, ...args).catch((again: unknown) => {
+        throw this.refusal(again);
+      })) as TResult;
     }
   }
 

@@ -33,3 +33,25 @@ export class InvalidKeyPartError extends RedisKitError {}
 
 /** A Lua script was called with the wrong number of keys, or its definition is invalid. */
 export class RedisScriptError extends RedisKitError {}
+
+/**
+ * Redis refused a command for the connection's ACL user: `NOPERM` for a command, a key or a channel,
+ * or a script that calls a command the user lacks. Names the module, what was refused and the ACL
+ * rule that grants it; `npx redkit acl --check` lists everything a user lacks at once.
+ */
+export class RedisPermissionError extends RedisKitError {
+  constructor(
+    /** The redkit module whose command was refused (`cache`, `rate-limit`, ...). */
+    readonly module: string,
+    /** What was refused: a command (`mget`), or a key or channel. */
+    readonly refused: string,
+    /** The ACL rule that grants it (`+mget`, `~<keyPrefix>:*`). */
+    readonly rule: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${module}: the Redis ACL user may not ${refused}; grant it with "${rule}" (npx redkit acl --check lists all that is missing)`,
+      options,
+    );
+  }
+}
