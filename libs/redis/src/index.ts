@@ -71,3 +71,4 @@ export {
   type AclUserSpec,
 } from './acl/acl-rules.js';
 export { redisAclManifest } from './redis.acl.js';
+export { guardProduction, productionFindings } from './production-guard.js';

@@ -1,9 +1,10 @@
-import type { OnApplicationShutdown } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 
 import { createRedisClient, type RedisClient } from './redis-client.js';
 import { describeConnectionFailure } from './redis-connection-errors.js';
 import { RedisConnectionMonitor, type RedisConnectionState } from './redis-connection.monitor.js';
 import { RedisConnectionError } from './redis.errors.js';
+import { guardProduction } from './production-guard.js';
 import { RedisKeyspace } from './redis-keyspace.js';
 import { resolveRedisOptions, type ResolvedRedisOptions } from './redis-options.validator.js';
 import type { RedisModuleOptions } from './redis-options.interface.js';
@@ -38,6 +39,7 @@ export class RedisConnection implements OnApplicationShutdown {
    */
   static async open(name: string, input: RedisModuleOptions): Promise<RedisConnection> {
     const options = resolveRedisOptions(input);
+    guardProduction(name, options, (message) => new Logger(`Redis:${name}`).warn(message));
     const connection = new RedisConnection(name, createRedisClient(options), options);
     if (options.startup === 'background') {
       connection.client.connect().catch(() => undefined);

@@ -53,6 +53,13 @@ export interface RedisModuleOptions {
    * and the client keeps reconnecting; authentication and TLS errors are logged.
    */
   startup?: 'wait' | 'background';
+  /**
+   * The production guard, active when `NODE_ENV` is `production`: a connection in plain text to a
+   * host other than loopback, without a password, or as the `default` user is a finding.
+   * `warn` (default): one warning per connection naming the fix; `strict`: startup fails with a
+   * `RedisOptionsError` instead; `off`: no check.
+   */
+  security?: 'warn' | 'strict' | 'off';
   /** Reconnect back-off bounds. Defaults 50 and 2000. */
   reconnectMinDelayMs?: number;
   reconnectMaxDelayMs?: number;

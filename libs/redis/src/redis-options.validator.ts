@@ -25,6 +25,7 @@ export interface ResolvedRedisOptions {
   enableAutoPipelining: boolean;
   offlineQueue: boolean;
   startup: 'wait' | 'background';
+  security: 'warn' | 'strict' | 'off';
   reconnectMinDelayMs: number;
   reconnectMaxDelayMs: number;
   maxKeyPartBytes: number;
@@ -222,6 +223,10 @@ export function resolveRedisOptions(input: RedisModuleOptions | undefined): Reso
   if (startup !== 'wait' && startup !== 'background') {
     throw new RedisOptionsError('startup', `must be "wait" or "background", got ${show(startup)}`);
   }
+  const security = options.security ?? 'warn';
+  if (security !== 'warn' && security !== 'strict' && security !== 'off') {
+    throw new RedisOptionsError('security', `must be "warn", "strict" or "off", got ${show(security)}`);
+  }
   for (const flag of ['enableAutoPipelining', 'offlineQueue'] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
       throw new RedisOptionsError(flag, `must be true or false, got ${show(options[flag])}`);
@@ -266,6 +271,7 @@ export function resolveRedisOptions(input: RedisModuleOptions | undefined): Reso
     enableAutoPipelining: options.enableAutoPipelining ?? REDIS_DEFAULTS.enableAutoPipelining,
     offlineQueue: options.offlineQueue ?? REDIS_DEFAULTS.offlineQueue,
     startup,
+    security,
     reconnectMinDelayMs,
     reconnectMaxDelayMs,
     maxKeyPartBytes,
