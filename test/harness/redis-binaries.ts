@@ -27,3 +27,16 @@ export function requireRedisBinaries(): void {
     if (!isOnPath(binary)) throw new Error(`${binary} not found on PATH: ${installHint}`);
   }
 }
+
+/**
+ * `promtool` (Prometheus's checker), or an Error saying how to install it: Debian's `prometheus`
+ * package, which `.ci/run` installs when it is missing.
+ */
+export function requirePromtool(): string {
+  if (!isOnPath('promtool')) {
+    throw new Error(
+      'promtool not found on PATH: install it with `apt-get install -y prometheus` (Debian/Ubuntu)',
+    );
+  }
+  return 'promtool';
+}

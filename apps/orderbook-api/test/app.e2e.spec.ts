@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 
-import { RedisServer, eventually } from '../../../test/harness/index.js';
+import { RedisServer, eventually, requirePromtool } from '../../../test/harness/index.js';
 import { createApp } from '../src/app.factory.js';
 import { HTTP_ADAPTERS } from './support/test-app.js';
 
@@ -34,6 +36,29 @@ describe.each(HTTP_ADAPTERS)('orderbook-api skeleton on %s', (httpAdapter) => {
     expect(response.text).toContain('# TYPE redkit_redis_connection_ready gauge');
     expect(response.text).toContain('redkit_redis_connection_ready{connection="default"} 1');
     expect(response.text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('serves /metrics that promtool check metrics accepts without a warning, after traffic on every module', async () => {
+    const http = request(app.getHttpServer());
+    await http.get('/markets/BTC-USD/book?depth=5').expect(200);
+    await http.get('/markets/BTC-USD/book?depth=5').expect(200);
+    await http
+      .post('/markets/BTC-USD/orders')
+      .send({ side: 'buy', price: '1000.00', quantity: '0.01' })
+      .expect(201);
+    const { text } = await http.get('/metrics').expect(200);
+    expect(text).toContain('redkit_cache_');
+    expect(text).toContain('redkit_lock_');
+    const verdict = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const promtool = spawn(requirePromtool(), ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let output = '';
+      promtool.stdout.on('data', (chunk: Buffer) => (output += chunk));
+      promtool.stderr.on('data', (chunk: Buffer) => (output += chunk));
+      promtool.once('error', reject);
+      promtool.once('close', (code) => resolve({ code, output }));
+      promtool.stdin.end(text);
+    });
+    expect(verdict).toEqual({ code: 0, output: '' });
   });
 
   it('serves OpenAPI docs at /docs that list the health route', async () => {

@@ -28,3 +28,15 @@ export const SWAGGER_EXCLUDE_CONTROLLER_METADATA = 'swagger/apiExcludeController
 
 /** A standard metric `collectDefaultMetrics` registers; its presence means they are collected already. */
 export const DEFAULT_METRICS_MARKER = 'process_cpu_user_seconds_total';
+
+/**
+ * Gauges `collectDefaultMetrics` registers under a `_total` name, which `promtool check metrics`
+ * rejects (`_total` is for counters). Dropped: each is the sum of the per-type gauge of the same name
+ * without `_total` (`nodejs_active_handles{type}`), which stays, so `sum(nodejs_active_handles)`
+ * gives it back.
+ */
+export const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;

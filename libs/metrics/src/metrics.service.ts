@@ -13,7 +13,12 @@ import type {
   GaugeDefinition,
   HistogramDefinition,
 } from './metric-definition.interface.js';
-import { DEFAULT_METRICS_MARKER, METRICS_MODULE_OPTIONS, REDKIT_METRIC_NAME } from './metrics.constants.js';
+import {
+  DEFAULT_METRICS_MARKER,
+  METRICS_MODULE_OPTIONS,
+  MISNAMED_DEFAULT_GAUGES,
+  REDKIT_METRIC_NAME,
+} from './metrics.constants.js';
 import { MetricDefinitionError } from './metrics.errors.js';
 import type { MetricsModuleOptions } from './metrics-module-options.interface.js';
 import { type ResolvedMetricsOptions, validateMetricsModuleOptions } from './metrics-options.validator.js';
@@ -91,6 +96,7 @@ export class MetricsService implements OnApplicationShutdown {
     if (resolved.defaultLabels !== undefined) this.registry.setDefaultLabels(resolved.defaultLabels);
     if (resolved.defaultMetrics && this.registry.getSingleMetric(DEFAULT_METRICS_MARKER) === undefined) {
       collectDefaultMetrics({ register: this.registry });
+      for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
     }
   }
 
