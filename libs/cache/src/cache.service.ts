@@ -236,7 +236,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     let text: string | null;
     try {
       text = await this.l2Reads.read(redisKey);
-    } catch {
+    } catch (error) {
+      this.connection.notePermission('cache', error);
       namespace.metrics.error('l2_get');
       if (local !== undefined && local.freshUntil > now) {
         namespace.metrics.hitL1.inc();
@@ -374,7 +375,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       members = await this.client.smembers(tagKey);
     } catch (error) {
       namespace.metrics.error('l2_delete');
-      throw error;
+      throw this.connection.notePermission('cache', error) ?? error;
     }
     this.l1.dropKeys(members);
     await Promise.all([this.unlink(namespace, [...members, tagKey]), this.transport?.publishKeys(members)]);
@@ -522,7 +523,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       );
       const entry = claimed === null ? undefined : decodeEntry(claimed, this.serializer);
       return { entry, failed: false, lease: state === LEASE_SERVABLE ? undefined : state, readAt };
-    } catch {
+    } catch (error) {
+      this.connection.notePermission('cache', error);
       namespace.metrics.error('l2_get');
       return L2_FAILED;
     } finally {
@@ -715,7 +717,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     try {
       await Promise.all(writes);
-    } catch {
+    } catch (error) {
+      this.connection.notePermission('cache', error);
       namespace.metrics.error('l2_set');
     } finally {
       namespace.metrics.l2Seconds('set').observe((performance.now() - started) / 1000);
@@ -729,7 +732,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     try {
       const text = await this.l2Reads.read(redisKey);
       return text === null ? L2_MISS : { entry: decodeEntry(text, this.serializer), failed: false };
-    } catch {
+    } catch (error) {
+      this.connection.notePermission('cache', error);
       namespace.metrics.error('l2_get');
       return L2_FAILED;
     } finally {
@@ -760,7 +764,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       else await this.client.unlink(...keys);
     } catch (error) {
       namespace.metrics.error('l2_delete');
-      throw error;
+      throw this.connection.notePermission('cache', error) ?? error;
     } finally {
       namespace.metrics.l2Seconds('delete').observe((performance.now() - started) / 1000);
     }

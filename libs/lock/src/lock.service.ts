@@ -39,6 +39,7 @@ import {
 interface LockServer {
   readonly client: RedisClient;
   readonly keyspace: RedisKeyspace;
+  readonly connection: RedisConnection;
 }
 
 /** What one acquisition round returned. */
@@ -129,6 +130,8 @@ interface FirstTakeOwner {
   tookLock(take: FirstTake, fence: number): Lock;
   /** The take script found the lock taken (or failed): the rest of the acquisition, waiting. */
   waitAfterFirstTake(take: FirstTake, first: Attempt): Promise<Lock>;
+  /** `error`, or the RedisPermissionError it stands for, recorded on the connection. */
+  noteRefusal(error: unknown): unknown;
 }
 
 /**
@@ -185,7 +188,7 @@ class FirstTake implements BatchedTake {
 
   fail(error: unknown): void {
     try {
-      this.resolve(this.service.waitAfterFirstTake(this, unavailable(error)));
+      this.resolve(this.service.waitAfterFirstTake(this, unavailable(this.service.noteRefusal(error))));
     } catch (failure) {
       this.reject(failure);
     }
@@ -249,6 +252,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     this.servers = list.map((connection) => ({
       client: connection.client,
       keyspace: connection.keyspace('lock'),
+      connection,
     }));
     const first = this.servers[0] as LockServer;
     this.client = first.client;
@@ -917,6 +921,15 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   }
 
   /** One acquisition round: one script call, or one on every server and a quorum count. */
+  /**
+   * `error`, or the RedisPermissionError it stands for when Redis refused the ACL user: logged once
+   * and reported by the connection's health; the caller's LockNotAcquiredError carries it as cause.
+   * @internal
+   */
+  noteRefusal(error: unknown): unknown {
+    return (this.servers[0] as LockServer).connection.notePermission('lock', error) ?? error;
+  }
+
   private async attempt(
     keys: string[][],
     token: string,
@@ -940,7 +953,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
               retry ? '1' : '0',
             ]);
     } catch (error) {
-      return unavailable(error);
+      return unavailable(this.noteRefusal(error));
     }
     return reply > 0
       ? { fence: reply, expiresAt: sentAt + ttlMs - this.drift(ttlMs), holderTtlMs: 0, unavailable: false }

@@ -95,7 +95,11 @@ export class OrderBookStore {
   /**
    * @throws OrderBookOptionsError naming the option, when an option is invalid.
    */
-  constructor(connection: RedisConnection, options: OrderBookModuleOptions = {}, metrics?: MetricsService) {
+  constructor(
+    private readonly connection: RedisConnection,
+    options: OrderBookModuleOptions = {},
+    metrics?: MetricsService,
+  ) {
     this.options = resolveOrderBookOptions(options);
     this.client = connection.client;
     this.keys = connection.keyspace('orderbook');
@@ -246,7 +250,7 @@ export class OrderBookStore {
       return removed > 0;
     } catch (error) {
       this.metrics.write('delete', 'error');
-      throw error;
+      throw this.connection.notePermission('orderbook', error) ?? error;
     }
   }
 
@@ -255,11 +259,15 @@ export class OrderBookStore {
    * holds at least `depth` levels, else the read script over the sorted sets.
    */
   private async read(book: BookEntry, depth: number): Promise<string | null> {
-    if (depth <= this.options.topDepth) {
-      const top = await this.client.get(book.keys[3]);
-      if (top !== null && depth <= Number(top.slice(0, top.indexOf('|')))) return top;
+    try {
+      if (depth <= this.options.topDepth) {
+        const top = await this.client.get(book.keys[3]);
+        if (top !== null && depth <= Number(top.slice(0, top.indexOf('|')))) return top;
+      }
+      return await readBookScript.run(this.client, book.scriptKeys, [depth]);
+    } catch (error) {
+      throw this.connection.notePermission('orderbook', error) ?? error;
     }
-    return readBookScript.run(this.client, book.scriptKeys, [depth]);
   }
 
   /**
@@ -337,7 +345,8 @@ export class OrderBookStore {
       reply = await run();
     } catch (error) {
       this.metrics.write(op, 'error');
-      throw error;
+      // A refusal for the ACL user: typed, logged once and reported by the connection's health.
+      throw this.connection.notePermission('orderbook', error) ?? error;
     }
     if (reply[0] === 'OK') {
       this.metrics.write(op, 'ok');

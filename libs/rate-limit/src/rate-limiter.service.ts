@@ -134,7 +134,7 @@ export class RateLimiterService {
   private lastWarning = 0;
 
   constructor(
-    connection: RedisConnection,
+    private readonly connection: RedisConnection,
     options: RateLimitModuleOptions = {},
     metrics: MetricsService = new MetricsService(),
   ) {
@@ -429,7 +429,8 @@ export class RateLimiterService {
     consume: boolean,
     error: unknown,
   ): RateLimitDecision {
-    this.warn(error);
+    // A refusal for the ACL user is logged (once) and reported by the connection's health instead.
+    if (this.connection.notePermission('rate-limit', error) === undefined) this.warn(error);
     if (consume) for (const policy of policies) this.outcomesOf(policy).error.inc();
     if (this.insurance !== undefined) {
       const local = this.insurance.check(keys, policies, consume);

@@ -3,7 +3,11 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { createRedisClient, type RedisClient } from './redis-client.js';
 import { describeConnectionFailure } from './redis-connection-errors.js';
 import { RedisConnectionMonitor, type RedisConnectionState } from './redis-connection.monitor.js';
-import { RedisConnectionError } from './redis.errors.js';
+import { asPermissionError } from './acl/permission-error.js';
+import { RedisConnectionError, RedisPermissionError } from './redis.errors.js';
+
+/** How long a permission refusal keeps the connection's health `down` after it was last seen. */
+export const REFUSAL_REPORT_MS = 60_000;
 import { guardProduction } from './production-guard.js';
 import { RedisKeyspace } from './redis-keyspace.js';
 import { resolveRedisOptions, type ResolvedRedisOptions } from './redis-options.validator.js';
@@ -23,6 +27,8 @@ function withDeadline(promise: Promise<unknown>, ms: number): Promise<unknown> {
 export class RedisConnection implements OnApplicationShutdown {
   private readonly monitor: RedisConnectionMonitor;
   private closing?: Promise<void>;
+  /** Permission refusals by `<module> <rule>`, with when each was last seen. */
+  private readonly refusals = new Map<string, { error: RedisPermissionError; at: number }>();
 
   private constructor(
     readonly name: string,
@@ -52,6 +58,31 @@ export class RedisConnection implements OnApplicationShutdown {
   /** `cluster` when the client is a Redis Cluster client. */
   get isCluster(): boolean {
     return this.options.topology.kind === 'cluster';
+  }
+
+  /**
+   * Records that Redis refused one of `module`'s commands for the connection's ACL user, when
+   * `error` is such a refusal (NOPERM, or a script running a command the user lacks): logged once
+   * per module and rule, reported by `RedisHealthIndicator` for {@link REFUSAL_REPORT_MS}. Returns
+   * the typed error, or undefined for any other error. Modules call it where they catch Redis errors.
+   */
+  notePermission(module: string, error: unknown): RedisPermissionError | undefined {
+    const refused = error instanceof RedisPermissionError ? error : asPermissionError(module, error);
+    if (refused === undefined) return undefined;
+    const key = `${refused.module} ${refused.rule}`;
+    if (!this.refusals.has(key)) new Logger(`Redis:${this.name}`).error(refused.message);
+    this.refusals.set(key, { error: refused, at: Date.now() });
+    return refused;
+  }
+
+  /** The refusals {@link notePermission} recorded in the last {@link REFUSAL_REPORT_MS}. */
+  recentRefusals(now = Date.now()): RedisPermissionError[] {
+    const recent: RedisPermissionError[] = [];
+    for (const [key, { error, at }] of this.refusals) {
+      if (now - at <= REFUSAL_REPORT_MS) recent.push(error);
+      else this.refusals.delete(key);
+    }
+    return recent;
   }
 
   /** Connection state as the monitor saw it last, for health checks. */

@@ -8,7 +8,15 @@ import type { RedisConnection } from './redis-connection.js';
 /** The shape @nestjs/terminus expects from an indicator: `{ [key]: { status, ...details } }`. */
 export type RedisHealthResult<Key extends string> = Record<
   Key,
-  { status: 'up' | 'down'; connection: string; latencyMs?: number; state: string; message?: string }
+  {
+    status: 'up' | 'down';
+    connection: string;
+    latencyMs?: number;
+    state: string;
+    message?: string;
+    /** ACL rules a module was refused in the last minute (see `RedisConnection.notePermission`). */
+    refused?: string[];
+  }
 >;
 
 export interface RedisHealthOptions {
@@ -54,6 +62,20 @@ export class RedisHealthIndicator {
       if (nodes.length === 0) throw new Error('no cluster master is known');
       await withTimeout(Promise.all(nodes.map((node) => node.ping())), timeoutMs);
       const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+      const refusals = connection.recentRefusals();
+      if (refusals.length > 0) {
+        // Redis answers, but a module cannot do its work as this ACL user: not healthy either.
+        return {
+          [key]: {
+            status: 'down',
+            connection: name,
+            latencyMs,
+            state: client.status,
+            message: refusals.map((refusal) => refusal.message).join('; '),
+            refused: refusals.map((refusal) => `${refusal.module}: ${refusal.rule}`),
+          },
+        } as RedisHealthResult<Key>;
+      }
       return {
         [key]: { status: 'up', connection: name, latencyMs, state: client.status },
       } as RedisHealthResult<Key>;
