@@ -3,6 +3,12 @@ import { DEFAULT_MARKETS, type MarketDefinition } from './markets/market.js';
 /** Settings of the sample API, read once from the environment and checked. */
 export interface AppConfig {
   redisUrl: string;
+  /**
+   * The connection that samples the server's INFO into `redkit_redis_server_*` metrics
+   * (REDIS_METRICS_URL): INFO is @dangerous, so in production a user allowed `+info +slowlog|len`,
+   * not the API's own. Default: `redisUrl`.
+   */
+  redisMetricsUrl?: string;
   host: string;
   port: number;
   /** Markets served; default BTC-USD and ETH-USD. */
@@ -63,6 +69,7 @@ export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   return {
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    redisMetricsUrl: env.REDIS_METRICS_URL || undefined,
     host: env.HOST || '127.0.0.1',
     port,
     markets: DEFAULT_MARKETS,

@@ -47,6 +47,13 @@ export class AppModule {
       module: AppModule,
       imports: [
         RedisModule.forRoot({ url: config.redisUrl, clientName: 'redkit-orderbook-api' }),
+        // The server's own metrics (memory, evictions, clients, hit ratio) on a connection of their own.
+        RedisModule.forRoot({
+          name: 'server-metrics',
+          url: config.redisMetricsUrl ?? config.redisUrl,
+          clientName: 'redkit-orderbook-api:metrics',
+          serverMetrics: true,
+        }),
         MetricsModule.forRoot({ defaultMetrics: true }),
         TerminusModule,
         // Book and ticker entries are evicted on every change of the book; the TTL is the backstop.

@@ -72,3 +72,4 @@ export {
 } from './acl/acl-rules.js';
 export { redisAclManifest } from './redis.acl.js';
 export { guardProduction, productionFindings } from './production-guard.js';
+export { RedisServerMetrics, parseInfo, replicationLag } from './redis-server.metrics.js';

@@ -60,6 +60,13 @@ export interface RedisModuleOptions {
    * `RedisOptionsError` instead; `off`: no check.
    */
   security?: 'warn' | 'strict' | 'off';
+  /**
+   * Samples the server's INFO (and SLOWLOG LEN) every `intervalMs` (default 15000) into
+   * `redkit_redis_server_*` gauges: memory, evictions, clients, ops/s, hit ratio, replication lag.
+   * INFO is `@dangerous`: give this option to a connection of its own, as a user allowed
+   * `+info +slowlog|len` (the modules' least-privilege user is not). Off by default.
+   */
+  serverMetrics?: boolean | { intervalMs?: number };
   /** Reconnect back-off bounds. Defaults 50 and 2000. */
   reconnectMinDelayMs?: number;
   reconnectMaxDelayMs?: number;

@@ -26,6 +26,8 @@ export interface ResolvedRedisOptions {
   offlineQueue: boolean;
   startup: 'wait' | 'background';
   security: 'warn' | 'strict' | 'off';
+  /** Sampling interval of the server metrics, or undefined when they are off. */
+  serverMetricsIntervalMs?: number;
   reconnectMinDelayMs: number;
   reconnectMaxDelayMs: number;
   maxKeyPartBytes: number;
@@ -227,6 +229,23 @@ export function resolveRedisOptions(input: RedisModuleOptions | undefined): Reso
   if (security !== 'warn' && security !== 'strict' && security !== 'off') {
     throw new RedisOptionsError('security', `must be "warn", "strict" or "off", got ${show(security)}`);
   }
+  let serverMetricsIntervalMs: number | undefined;
+  const { serverMetrics } = options;
+  if (serverMetrics === true) serverMetricsIntervalMs = 15_000;
+  else if (typeof serverMetrics === 'object' && serverMetrics !== null) {
+    serverMetricsIntervalMs = serverMetrics.intervalMs ?? 15_000;
+    if (!Number.isFinite(serverMetricsIntervalMs) || serverMetricsIntervalMs < 100) {
+      throw new RedisOptionsError(
+        'serverMetrics.intervalMs',
+        `must be a number of milliseconds from 100, got ${show(serverMetricsIntervalMs)}`,
+      );
+    }
+  } else if (serverMetrics !== undefined && serverMetrics !== false) {
+    throw new RedisOptionsError(
+      'serverMetrics',
+      `must be true, false or { intervalMs }, got ${show(serverMetrics)}`,
+    );
+  }
   for (const flag of ['enableAutoPipelining', 'offlineQueue'] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
       throw new RedisOptionsError(flag, `must be true or false, got ${show(options[flag])}`);
@@ -272,6 +291,7 @@ export function resolveRedisOptions(input: RedisModuleOptions | undefined): Reso
     offlineQueue: options.offlineQueue ?? REDIS_DEFAULTS.offlineQueue,
     startup,
     security,
+    serverMetricsIntervalMs,
     reconnectMinDelayMs,
     reconnectMaxDelayMs,
     maxKeyPartBytes,

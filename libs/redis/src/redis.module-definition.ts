@@ -5,6 +5,7 @@ import { MetricsService } from '@redkit/metrics';
 import { DEFAULT_REDIS_CONNECTION, getRedisConnectionToken, getRedisToken } from './redis.constants.js';
 import { RedisConnection } from './redis-connection.js';
 import { publishConnectionMetrics } from './redis-connection.metrics.js';
+import { RedisServerMetrics } from './redis-server.metrics.js';
 import { RedisOptionsError } from './redis.errors.js';
 import { RedisHealthIndicator } from './redis-health.indicator.js';
 import type { RedisModuleExtras, RedisModuleOptions } from './redis-options.interface.js';
@@ -40,8 +41,13 @@ export const {
       };
       const metrics: Provider = {
         provide: `REDKIT:REDIS:METRICS:${name}`,
-        useFactory: (opened: RedisConnection, service?: MetricsService) =>
-          publishConnectionMetrics(opened, service),
+        useFactory: (opened: RedisConnection, service?: MetricsService) => {
+          publishConnectionMetrics(opened, service);
+          const intervalMs = opened.options.serverMetricsIntervalMs;
+          if (intervalMs !== undefined && service !== undefined)
+            new RedisServerMetrics(opened, service, intervalMs).start();
+          return true;
+        },
         inject: [getRedisConnectionToken(name), { token: MetricsService, optional: true }],
       };
       return {
