@@ -3,6 +3,7 @@ import { type INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CacheModule, CacheService, cacheAclManifest } from '@redkit/cache';
 import { LockModule, LockNotAcquiredError, LockService, lockAclManifest } from '@redkit/lock';
+import { MessagingModule, StreamProducer, messagingAclManifest } from '@redkit/messaging';
 import { MetricsModule } from '@redkit/metrics';
 import { OrderBookModule, OrderBookStore, orderBookAclManifest } from '@redkit/orderbook';
 import { RateLimitModule, RateLimiterService, rateLimitAclManifest } from '@redkit/rate-limit';
@@ -38,12 +39,18 @@ describe('a least-privilege user missing one command', () => {
     await server?.stop();
   });
 
-  /** An app of the four modules connecting as `user`, who has every manifest command but `removed`. */
+  /** An app of the five modules connecting as `user`, who has every manifest command but `removed`. */
   async function appWithout(removed: string): Promise<INestApplication> {
     const spec = {
       prefix: 'degrade',
       user,
-      manifests: [cacheAclManifest, rateLimitAclManifest, lockAclManifest, orderBookAclManifest],
+      manifests: [
+        cacheAclManifest,
+        rateLimitAclManifest,
+        lockAclManifest,
+        orderBookAclManifest,
+        messagingAclManifest,
+      ],
     };
     await admin.call(
       'ACL',
@@ -63,6 +70,7 @@ describe('a least-privilege user missing one command', () => {
         RateLimitModule.forRoot({}),
         LockModule.forRoot({ ttlMs: 5_000, maxWaitMs: 200 }),
         OrderBookModule.forRoot({ symbols: { 'BTC-USD': { tickSize: '0.5', quantityDecimals: 2 } } }),
+        MessagingModule.forRoot({}),
       ],
       providers: [RedisHealthIndicator],
     })
@@ -153,6 +161,25 @@ describe('a least-privilege user missing one command', () => {
       expect(await app.get(OrderBookStore).getSnapshot('BTC-USD')).toBeNull();
       const health = await app.get(RedisHealthIndicator).isHealthy('redis');
       expect(health.redis.refused?.[0]).toMatch(/^orderbook: .*\+zadd/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('without XADD a stream publish rejects with a RedisPermissionError and nothing is appended', async () => {
+    const app = await appWithout('xadd');
+    try {
+      let error: unknown;
+      await captureLogs(async () => {
+        error = await app
+          .get(StreamProducer)
+          .publish('orders', 'order.placed', { id: 1 })
+          .catch((caught: unknown) => caught);
+      });
+      expect(error).toBeInstanceOf(RedisPermissionError);
+      expect(error).toMatchObject({ module: 'messaging', refused: 'run XADD', rule: '+xadd' });
+      const health = await app.get(RedisHealthIndicator).isHealthy('redis');
+      expect(health.redis.refused).toEqual(['messaging: +xadd']);
     } finally {
       await app.close();
     }

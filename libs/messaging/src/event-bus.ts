@@ -43,7 +43,10 @@ interface Listeners {
  */
 export class EventBus implements OnApplicationShutdown {
   private readonly logger = new Logger('EventBus');
-  private readonly warnings = new ThrottledWarnings(this.logger);
+  private readonly warnings = new ThrottledWarnings(
+    this.logger,
+    (error) => this.connection.notePermission('messaging', error) !== undefined,
+  );
   private readonly options: ResolvedMessagingOptions;
   private readonly metrics: MessagingMetrics;
   /** `<keyPrefix>:messaging:events:` */

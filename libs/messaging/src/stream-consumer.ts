@@ -135,7 +135,10 @@ export class StreamConsumer<T = unknown> {
         : new MessagingMetrics(context.metrics ?? new MetricsService());
     this.metrics = metrics.forStream(this.stream, this.group);
     this.logger = new Logger(`StreamConsumer ${this.stream}/${this.group}`);
-    this.warnings = new ThrottledWarnings(this.logger);
+    this.warnings = new ThrottledWarnings(
+      this.logger,
+      (error) => connection.notePermission('messaging', error) !== undefined,
+    );
   }
 
   /** True from start() until stop() is called. */

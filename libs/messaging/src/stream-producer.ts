@@ -78,10 +78,16 @@ export class StreamProducer {
       this.source,
     ];
     if (options.correlationId !== undefined) fields.push(FIELD_CORRELATION_ID, options.correlationId);
-    const id =
-      maxLen > 0
-        ? await this.connection.client.xadd(key, 'MAXLEN', '~', maxLen, '*', ...fields)
-        : await this.connection.client.xadd(key, '*', ...fields);
+    let id: string | null;
+    try {
+      id =
+        maxLen > 0
+          ? await this.connection.client.xadd(key, 'MAXLEN', '~', maxLen, '*', ...fields)
+          : await this.connection.client.xadd(key, '*', ...fields);
+    } catch (error) {
+      // A refusal for the ACL user: typed, logged once and reported by the connection's health.
+      throw this.connection.notePermission('messaging', error) ?? error;
+    }
     this.metrics.streamPublished(stream).inc();
     return id as string;
   }

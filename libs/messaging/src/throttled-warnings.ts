@@ -14,9 +14,17 @@ export function describeError(error: unknown): string {
 export class ThrottledWarnings {
   private readonly last = new Map<string, { at: number; skipped: number }>();
 
-  constructor(private readonly logger: Logger) {}
+  /**
+   * `refused`: records `error` when Redis refused it for the ACL user (`RedisConnection.notePermission`,
+   * which logs it once itself) and says so; such an error is not warned about again here.
+   */
+  constructor(
+    private readonly logger: Logger,
+    private readonly refused: (error: unknown) => boolean = () => false,
+  ) {}
 
   report(kind: string, message: string, error?: unknown): void {
+    if (error !== undefined && this.refused(error)) return;
     const now = Date.now();
     const last = this.last.get(kind);
     if (last && now - last.at < REPEAT_REPORT_MS) {
