@@ -197,6 +197,16 @@ describe('npx redkit acl', () => {
     expect(granted.filter((rule) => DANGEROUS_COMMANDS.has(rule.slice(1)))).toEqual([]);
   });
 
+  it('fails naming the argument when the prefix holds a glob character', async () => {
+    const failure = await run(process.execPath, [cli, 'acl', '--prefix', 'shop*', '--modules', 'cache'], {
+      cwd: root,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toContain(
+      'redkit: redkit acl: --prefix must be 1-128 of A-Z a-z 0-9 _ . : - (no glob characters), got "shop*"',
+    );
+  });
+
   it('fails naming an unknown module', async () => {
     const failure = await run(process.execPath, [cli, 'acl', '--prefix', 'shop', '--modules', 'queue'], {
       cwd: root,

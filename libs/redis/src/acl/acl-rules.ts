@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis-client.js';
-import { RedisOptionsError } from '../redis.errors.js';
+import { RedisKitError } from '../redis.errors.js';
 import { manifestChannels, manifestCommands, type RedisAclManifest } from './acl-manifest.js';
 
 /**
@@ -39,22 +39,20 @@ export function aclUserRules(
   base: RedisAclManifest,
 ): { commands: string[]; channels: string[] } {
   if (!NAME.test(spec.prefix)) {
-    throw new RedisOptionsError(
-      'prefix',
-      `must be 1-128 of A-Z a-z 0-9 _ . : - (no glob characters), got ${JSON.stringify(spec.prefix)}`,
+    throw new RedisKitError(
+      `redkit acl: --prefix must be 1-128 of A-Z a-z 0-9 _ . : - (no glob characters), got ${JSON.stringify(spec.prefix)}`,
     );
   }
   if (!NAME.test(spec.user)) {
-    throw new RedisOptionsError(
-      'user',
-      `must be 1-128 of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(spec.user)}`,
+    throw new RedisKitError(
+      `redkit acl: --user must be 1-128 of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(spec.user)}`,
     );
   }
   const manifests = [base, ...spec.manifests];
   const commands = manifestCommands(manifests, spec.options);
   const dangerous = commands.filter((command) => DANGEROUS_COMMANDS.has(command));
   if (dangerous.length > 0)
-    throw new RedisOptionsError('modules', `would grant dangerous commands: ${dangerous.join(', ')}`);
+    throw new RedisKitError(`redkit acl: --modules would grant dangerous commands: ${dangerous.join(', ')}`);
   return { commands, channels: [`${spec.prefix}:*`, ...manifestChannels(manifests, spec.options)] };
 }
 
