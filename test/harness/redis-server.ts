@@ -19,6 +19,8 @@ export interface RedisServerOptions {
   acl?: { username: string; password: string };
   /** Run as a cluster node (cluster-enabled, its own nodes.conf and cluster bus port). */
   cluster?: boolean;
+  /** Run as a Sentinel monitoring this master (quorum 1) under `name`. */
+  sentinel?: { name: string; master: { host: string; port: number } };
   /** Extra redis-server arguments, appended last so they override the harness's. */
   args?: string[];
 }
@@ -97,6 +99,14 @@ export class RedisServer {
     validateAcl(options.acl);
     const directory = await mkdtemp(join(runDirectory(), 'redis-'));
     if (options.acl) await writeFile(join(directory, 'users.acl'), aclFile(options.acl));
+    if (options.sentinel) {
+      const { name, master } = options.sentinel;
+      // Sentinel rewrites its config file, so it gets one of its own in the server's directory.
+      await writeFile(
+        join(directory, 'sentinel.conf'),
+        `sentinel monitor ${name} ${master.host} ${master.port} 1\n`,
+      );
+    }
     let lastError: unknown;
     for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
       const port = await freePort();
@@ -251,7 +261,11 @@ export class RedisServer {
       }
       // The log line proves that this process bound the port: a PONG alone could come from another
       // server that took the port while ours failed to bind.
-      if (readLog(logFile).includes('Ready to accept connections') && (await this.answersPing())) return;
+      // (A Sentinel logs its mode and port instead.)
+      const readyLine = this.options.sentinel
+        ? `Running mode=sentinel, port=${this.port}.`
+        : 'Ready to accept connections';
+      if (readLog(logFile).includes(readyLine) && (await this.answersPing())) return;
       await sleep(15);
     }
   }
@@ -268,9 +282,10 @@ export class RedisServer {
   }
 
   private arguments(logFile: string): string[] {
-    const { tls, acl, cluster, args = [] } = this.options;
+    const { tls, acl, cluster, sentinel, args = [] } = this.options;
     const directory = this.directory;
     const serverArgs = [
+      ...(sentinel ? [join(directory, 'sentinel.conf'), '--sentinel'] : []),
       ...['--bind', '127.0.0.1', '--daemonize', 'no'],
       ...['--save', '', '--appendonly', 'no'],
       ...['--dir', directory, '--logfile', logFile],

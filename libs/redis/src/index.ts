@@ -49,6 +49,7 @@ export {
 export {
   InvalidKeyPartError,
   RedisConnectionError,
+  RedisCredentialsError,
   RedisKitError,
   RedisOptionsError,
   RedisPermissionError,
@@ -73,3 +74,5 @@ export {
 export { redisAclManifest } from './redis.acl.js';
 export { guardProduction, productionFindings } from './production-guard.js';
 export { RedisServerMetrics, parseInfo, replicationLag } from './redis-server.metrics.js';
+export type { RedisCredentials, RedisCredentialsProvider } from './credentials/redis-credentials.js';
+export type { RenewalOutcome } from './credentials/credential-renewer.js';

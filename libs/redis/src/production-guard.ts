@@ -21,6 +21,9 @@ export function productionFindings(options: ResolvedRedisOptions): string[] {
   if (options.tls === undefined && remote.length > 0) {
     findings.push(`connects in plain text to ${remote.join(', ')}: use a rediss:// URL or the tls option`);
   }
+  // A credentials provider authenticates every connection; which user it names is known only once
+  // it has run, so the default-user finding is left to the provider's author.
+  if (options.credentials !== undefined) return findings;
   if (options.password === undefined) {
     findings.push(
       'connects without a password: give username and password (npx redkit acl prints a least-privilege user)',

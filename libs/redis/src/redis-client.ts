@@ -1,6 +1,8 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 import { installCommandDeadlines } from './command-deadlines.js';
+import type { CredentialsSource } from './credentials/credentials-source.js';
+import { credentialsConnector } from './credentials/credentials.connector.js';
 import type { ResolvedRedisOptions } from './redis-options.validator.js';
 
 /** See `disconnectTimeout` in {@link nodeOptions}. */
@@ -18,10 +20,12 @@ function reconnectDelay(options: ResolvedRedisOptions): (attempt: number) => num
   };
 }
 
-function nodeOptions(options: ResolvedRedisOptions): RedisOptions {
+function nodeOptions(options: ResolvedRedisOptions, credentials?: CredentialsSource): RedisOptions {
   return {
-    username: options.username,
-    password: options.password,
+    // With rotating credentials ioredis gets no password: the connector authenticates each socket.
+    ...(credentials
+      ? { Connector: credentialsConnector(credentials, options.topology.kind === 'sentinel') }
+      : { username: options.username, password: options.password }),
     tls: options.tls,
     connectTimeout: options.connectTimeoutMs,
     // Kept for connections ioredis duplicates (subscribers); the main connection's commands are
@@ -46,9 +50,15 @@ function nodeOptions(options: ResolvedRedisOptions): RedisOptions {
   };
 }
 
-/** Creates a client that has not connected yet (`lazyConnect`); {@link connectRedisClient} connects it. */
-export function createRedisClient(options: ResolvedRedisOptions): RedisClient {
-  const base = nodeOptions(options);
+/**
+ * Creates a client that has not connected yet (`lazyConnect`). With `credentials`, every socket it
+ * (or a node, subscriber or duplicate of it) opens asks the source first.
+ */
+export function createRedisClient(
+  options: ResolvedRedisOptions,
+  credentials?: CredentialsSource,
+): RedisClient {
+  const base = nodeOptions(options, credentials);
   const { topology } = options;
   if (topology.kind === 'cluster') {
     const cluster = new Cluster(topology.nodes, {

@@ -4,7 +4,8 @@ import type { RedisConnection } from './redis-connection.js';
 
 /**
  * Publishes a connection's state: `redkit_redis_connection_ready{connection}` (1 ready, 0 not) and
- * `redkit_redis_connection_down_total{connection}` (how many times it went down). Without
+ * `redkit_redis_connection_down_total{connection}` (how many times it went down) and, with rotating
+ * credentials, `redkit_redis_credential_renewals_total{connection,outcome}`. Without
  * MetricsModule in the app the metrics live in a private registry and cost next to nothing.
  */
 export function publishConnectionMetrics(
@@ -21,7 +22,13 @@ export function publishConnectionMetrics(
     help: 'How many times the named Redis connection went down.',
     labelNames: ['connection'],
   });
+  const renewals = metrics.counter({
+    name: 'redkit_redis_credential_renewals_total',
+    help: 'Re-authentications of live connections with rotated credentials, by outcome (renewed, failed).',
+    labelNames: ['connection', 'outcome'],
+  });
   const labels = { connection: connection.name };
+  connection.onCredentialRenewal((outcome) => renewals.inc({ ...labels, outcome }));
   ready.set(labels, connection.state.status === 'ready' ? 1 : 0);
   down.inc(labels, 0);
   connection.onStateChange((state) => {

@@ -1,5 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 
+import { CredentialRenewer, type RenewalOutcome } from './credentials/credential-renewer.js';
+import { CredentialsSource } from './credentials/credentials-source.js';
 import { createRedisClient, type RedisClient } from './redis-client.js';
 import { describeConnectionFailure } from './redis-connection-errors.js';
 import { RedisConnectionMonitor, type RedisConnectionState } from './redis-connection.monitor.js';
@@ -29,13 +31,20 @@ export class RedisConnection implements OnApplicationShutdown {
   private closing?: Promise<void>;
   /** Permission refusals by `<module> <rule>`, with when each was last seen. */
   private readonly refusals = new Map<string, { error: RedisPermissionError; at: number }>();
+  private readonly renewer?: CredentialRenewer;
+  private readonly renewalListeners = new Set<(outcome: RenewalOutcome) => void>();
 
   private constructor(
     readonly name: string,
     readonly client: RedisClient,
     readonly options: ResolvedRedisOptions,
+    credentials?: CredentialsSource,
   ) {
     this.monitor = new RedisConnectionMonitor(client, name, options.target);
+    if (credentials)
+      this.renewer = new CredentialRenewer(client, credentials, new Logger(`Redis:${name}`), (outcome) => {
+        for (const listener of this.renewalListeners) listener(outcome);
+      });
   }
 
   /**
@@ -46,7 +55,14 @@ export class RedisConnection implements OnApplicationShutdown {
   static async open(name: string, input: RedisModuleOptions): Promise<RedisConnection> {
     const options = resolveRedisOptions(input);
     guardProduction(name, options, (message) => new Logger(`Redis:${name}`).warn(message));
-    const connection = new RedisConnection(name, createRedisClient(options), options);
+    const credentials =
+      options.credentials && new CredentialsSource(options.credentials, options.connectTimeoutMs);
+    const connection = new RedisConnection(
+      name,
+      createRedisClient(options, credentials),
+      options,
+      credentials,
+    );
     if (options.startup === 'background') {
       connection.client.connect().catch(() => undefined);
       return connection;
@@ -85,6 +101,11 @@ export class RedisConnection implements OnApplicationShutdown {
     return recent;
   }
 
+  /** Calls `listener` after each re-authentication of live connections with rotated credentials. */
+  onCredentialRenewal(listener: (outcome: RenewalOutcome) => void): void {
+    this.renewalListeners.add(listener);
+  }
+
   /** Connection state as the monitor saw it last, for health checks. */
   get state(): Readonly<RedisConnectionState> {
     return this.monitor.state;
@@ -104,6 +125,7 @@ export class RedisConnection implements OnApplicationShutdown {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const { client } = this;
+      this.renewer?.stop();
       this.monitor.markClosing();
       if (client.status === 'end') return this.monitor.detach();
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
@@ -134,6 +156,7 @@ export class RedisConnection implements OnApplicationShutdown {
         client.off('node error', onError);
         if (!error) return resolve();
         client.disconnect();
+        this.renewer?.stop();
         this.monitor.detach();
         reject(error);
       };

@@ -1,5 +1,7 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 
+import type { RedisCredentialsProvider } from './credentials/redis-credentials.js';
+
 /** A Redis server address. */
 export interface RedisNodeAddress {
   host: string;
@@ -33,6 +35,13 @@ export interface RedisModuleOptions {
   /** ACL user name (Redis 6+). */
   username?: string;
   password?: string;
+  /**
+   * Rotating credentials instead of `username`/`password`: called for every connection and every
+   * reconnect of every node (Cluster nodes, Sentinel masters, subscribers), bounded by
+   * `connectTimeoutMs`. When it resolves an `expiresAt`, live connections re-AUTH with fresh
+   * credentials after three quarters of their life. Cannot be combined with a password.
+   */
+  credentials?: RedisCredentialsProvider;
   tls?: boolean | RedisTlsOptions;
   /** First part of every key redkit builds: `<keyPrefix>:<module>:<name>`. Default `redkit`. */
   keyPrefix?: string;

@@ -89,4 +89,14 @@ describe('resolveRedisOptions', () => {
     expect(() => resolveRedisOptions({ url: 'http://u:hunter2@h' })).toThrow(/u:\*\*\*@h/);
     expect(redact('rediss://:hunter2@h:1')).toBe('rediss://:***@h:1');
   });
+
+  it('takes a credentials provider in place of a password, and refuses the two together', () => {
+    const credentials = async () => ({ password: 'rotating' });
+    const resolved = resolveRedisOptions({ url: 'redis://cache.local:6379', credentials });
+    expect(resolved.credentials).toBe(credentials);
+    expect(resolved.password).toBeUndefined();
+    expect(optionNamedBy({ url: 'redis://app:secret@cache.local:6379', credentials })).toBe('credentials');
+    expect(optionNamedBy({ password: 'secret', credentials })).toBe('credentials');
+    expect(optionNamedBy({ credentials: 'a-token' as unknown as typeof credentials })).toBe('credentials');
+  });
 });

@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 
 import { REDIS_DEFAULTS } from './redis.constants.js';
 import { RedisOptionsError } from './redis.errors.js';
+import type { RedisCredentialsProvider } from './credentials/redis-credentials.js';
 import type { RedisModuleOptions, RedisNodeAddress, RedisTlsOptions } from './redis-options.interface.js';
 
 /** Options after validation: one topology, every default applied, durations checked. */
@@ -18,6 +19,8 @@ export interface ResolvedRedisOptions {
   target: string;
   username?: string;
   password?: string;
+  /** The rotating credentials provider; when set, `username` and `password` are undefined. */
+  credentials?: RedisCredentialsProvider;
   tls?: ConnectionOptions;
   keyPrefix: string;
   commandTimeoutMs: number;
@@ -214,6 +217,21 @@ export function resolveRedisOptions(input: RedisModuleOptions | undefined): Reso
   if (password !== undefined && typeof password !== 'string') {
     throw new RedisOptionsError('password', 'must be a string');
   }
+  const { credentials } = options;
+  if (credentials !== undefined) {
+    if (typeof credentials !== 'function') {
+      throw new RedisOptionsError(
+        'credentials',
+        `must be a function returning a Promise of { username?, password, expiresAt? }, got ${show(typeof credentials)}`,
+      );
+    }
+    if (password !== undefined || username !== undefined) {
+      throw new RedisOptionsError(
+        'credentials',
+        'cannot be combined with username or password (in the options or the URL): the provider gives both',
+      );
+    }
+  }
   const keyPrefix = options.keyPrefix ?? REDIS_DEFAULTS.keyPrefix;
   if (typeof keyPrefix !== 'string' || !KEY_PREFIX.test(keyPrefix)) {
     throw new RedisOptionsError(
@@ -283,6 +301,7 @@ export function resolveRedisOptions(input: RedisModuleOptions | undefined): Reso
     target,
     username,
     password,
+    credentials,
     tls: tlsOptions(options.tls, tlsFromUrl),
     keyPrefix,
     commandTimeoutMs: positiveDuration(options, 'commandTimeoutMs', REDIS_DEFAULTS.commandTimeoutMs),

@@ -55,3 +55,6 @@ export class RedisPermissionError extends RedisKitError {
     );
   }
 }
+
+/** The `credentials` provider failed, timed out or resolved to something unusable; never carries a secret. */
+export class RedisCredentialsError extends RedisKitError {}
