@@ -40,3 +40,16 @@ export function requirePromtool(): string {
   }
   return 'promtool';
 }
+
+/**
+ * `prometheus` (the server, for tests that run real queries), or an Error saying how to install it:
+ * Debian's `prometheus` package, the same that brings promtool.
+ */
+export function requirePrometheus(): string {
+  if (!isOnPath('prometheus')) {
+    throw new Error(
+      'prometheus not found on PATH: install it with `apt-get install -y prometheus` (Debian/Ubuntu)',
+    );
+  }
+  return 'prometheus';
+}
