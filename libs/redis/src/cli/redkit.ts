@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npx redkit acl`: the least-privilege ACL user for the redkit modules an app uses, from their
 // manifests (see RedisAclManifest), or `--check` of a deployed user with ACL DRYRUN.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Redis } from 'ioredis';
@@ -17,12 +19,16 @@ const MODULES: Record<string, { package: string; manifest: string }> = {
 };
 
 const USAGE = `Usage: redkit acl --prefix <keyPrefix> [--modules ${Object.keys(MODULES).join(',')}]
-                  [--user <name>] [--option <module.option=value>]... [--format command|file]
+                  [--user <name>] [--option <module.option=value>]... [--manifest <file.js>]...
+                  [--format command|file]
        redkit acl --check --url <admin redis:// URL> --user <name> --prefix <keyPrefix> [--modules ...]
 
 Prints the ACL SETUSER line that lets <name> run exactly what those modules send, on keys and
 channels under <keyPrefix>: (no @dangerous or @admin command). Default modules: every one installed.
 Options: cache.invalidation=tracking (CLIENT TRACKING and the __redis__:invalidate channel).
+--manifest adds your app's own commands and scripts: a module exporting a RedisAclManifest
+(importing it must define the scripts it owns). --format file prints an aclfile line; the note
+about the password goes to stderr, so stdout can be loaded as it is.
 --check asks the server at --url (a user allowed ACL DRYRUN) whether <name> has all of it, and
 lists what is missing with the rule that grants it (exit code 1).`;
 
@@ -44,6 +50,35 @@ async function loadManifests(names: readonly string[] | undefined): Promise<Redi
   return manifests;
 }
 
+function isManifest(value: unknown): value is RedisAclManifest {
+  const candidate = value as Partial<RedisAclManifest> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.module === 'string' &&
+    Array.isArray(candidate.commands) &&
+    typeof candidate.ownsScript === 'function'
+  );
+}
+
+/** The manifests an app declares for itself, from the files `--manifest` names. */
+async function loadAppManifests(files: readonly string[]): Promise<RedisAclManifest[]> {
+  const manifests: RedisAclManifest[] = [];
+  for (const file of files) {
+    let exports: Record<string, unknown>;
+    try {
+      exports = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+    } catch (error) {
+      throw new Error(`--manifest ${file}: cannot load it: ${(error as Error).message}`);
+    }
+    const found = Object.values(exports).filter(isManifest);
+    if (found.length === 0)
+      throw new Error(`--manifest ${file}: exports no RedisAclManifest ({ module, commands, ownsScript })`);
+    manifests.push(...found);
+  }
+  return manifests;
+}
+
 async function acl(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -52,6 +87,7 @@ async function acl(argv: string[]): Promise<number> {
       modules: { type: 'string' },
       user: { type: 'string', default: 'redkit' },
       option: { type: 'string', multiple: true, default: [] },
+      manifest: { type: 'string', multiple: true, default: [] },
       format: { type: 'string', default: 'command' },
       check: { type: 'boolean', default: false },
       url: { type: 'string' },
@@ -63,12 +99,15 @@ async function acl(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.prefix === undefined) throw new Error('--prefix is required (the keyPrefix of RedisModule)');
-  const manifests = await loadManifests(
-    values.modules
-      ?.split(',')
-      .map((name) => name.trim())
-      .filter(Boolean),
-  );
+  const manifests = [
+    ...(await loadManifests(
+      values.modules
+        ?.split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    )),
+    ...(await loadAppManifests(values.manifest)),
+  ];
   const spec = { prefix: values.prefix, user: values.user, manifests, options: values.option };
   if (values.check) {
     if (values.url === undefined)
@@ -97,7 +136,8 @@ async function acl(argv: string[]): Promise<number> {
   const args = aclSetUserArguments(spec, redisAclManifest);
   const modules = manifests.map((manifest) => manifest.module).join(', ') || 'none';
   if (values.format === 'file') {
-    console.log(`# redkit modules: ${modules}; add the password as >secret or #<sha256>`);
+    // Redis refuses comment lines in an aclfile, so the note goes to stderr.
+    console.error(`# redkit modules: ${modules}; add the password as >secret or #<sha256>`);
     console.log(`user ${args.join(' ')}`);
   } else {
     console.log(`# redkit modules: ${modules}; then set a password: ACL SETUSER ${values.user} >secret`);
