@@ -1,7 +1,8 @@
 # The sample order-book API (apps/orderbook-api) in a container.
 #   docker build -t redkit-orderbook-api .
 #   docker run -p 3000:3000 -e REDIS_URL=redis://host.docker.internal:6379 redkit-orderbook-api
-# or `docker compose up --build`, which starts Redis beside it (docker-compose.yml).
+# or `cp .env.example .env && docker compose up --build`, which starts Redis beside it, with ACL
+# users and passwords (docker-compose.yml).
 
 # Only the package manifests, so `npm ci` below stays cached until a dependency changes.
 FROM node:24-slim AS manifests
