@@ -8,6 +8,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 import type { AppConfig, HttpAdapterName } from './app.config.js';
 import { AppModule } from './app.module.js';
+import { instrumentHttp } from './http/http.metrics.js';
 
 /** Largest request body, the same on both adapters (Express's JSON parser default). */
 const BODY_LIMIT_BYTES = 100 * 1024;
@@ -33,6 +34,7 @@ export async function createApp(
     { logger, abortOnError: false },
   );
   app.enableShutdownHooks();
+  instrumentHttp(app, adapter);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

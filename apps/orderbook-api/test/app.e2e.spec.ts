@@ -61,6 +61,24 @@ describe.each(HTTP_ADAPTERS)('orderbook-api skeleton on %s', (httpAdapter) => {
     expect(verdict).toEqual({ code: 0, output: '' });
   });
 
+  it('counts answered requests by route pattern and status, and unmatched paths under one label', async () => {
+    const http = request(app.getHttpServer());
+    await http.get('/markets/BTC-USD/book?depth=5').expect(200);
+    await http.get('/markets/BTC-USD/book?depth=oops').expect(400);
+    await http.get('/no/such/path/42').expect(404);
+    const { text } = await http.get('/metrics').expect(200);
+    expect(text).toMatch(
+      /^redkit_http_request_duration_seconds_count\{method="GET",route="\/markets\/:symbol\/book",status="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^redkit_http_request_duration_seconds_count\{method="GET",route="\/markets\/:symbol\/book",status="400"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^redkit_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]/m,
+    );
+    expect(text).not.toContain('/no/such/path');
+  });
+
   it('serves OpenAPI docs at /docs that list the health route', async () => {
     await request(app.getHttpServer()).get('/docs').expect(200).expect('content-type', /html/);
     const spec = await request(app.getHttpServer()).get('/docs-json').expect(200);
