@@ -53,6 +53,25 @@ describe('Redis server metrics (serverMetrics)', () => {
     expect((await metrics.metrics()).includes(series('slowlog_length'))).toBe(true);
   });
 
+  it('counts expired keys as a counter that advances by what each sample adds', async () => {
+    await eventually(async () => expect(await metricValue(metrics, series('up'))).toBe(1));
+    const before = await metricValue(metrics, series('expired_keys_total'));
+    const admin = new Redis(server.url, { enableReadyCheck: false });
+    try {
+      await Promise.all(
+        Array.from({ length: 5 }, (_, index) => admin.set(`short-lived:${index}`, '1', 'PX', 1)),
+      );
+      await eventually(async () =>
+        expect(await metricValue(metrics, series('expired_keys_total'))).toBeGreaterThanOrEqual(before + 5),
+      );
+      const text = await metrics.metrics();
+      expect(text).toContain('# TYPE redkit_redis_server_expired_keys_total counter');
+      expect(text).toContain('# TYPE redkit_redis_server_evicted_keys_total counter');
+    } finally {
+      await admin.quit();
+    }
+  });
+
   it('reads up 0 while the server does not answer, and 1 again once it does', async () => {
     server.pause();
     try {

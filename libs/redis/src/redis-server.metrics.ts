@@ -50,16 +50,6 @@ const GAUGES: ReadonlyArray<
     (info) => Number(info.get('mem_fragmentation_ratio')),
   ],
   [
-    'evicted_keys',
-    'Keys evicted by maxmemory since the server started (INFO evicted_keys).',
-    (info) => Number(info.get('evicted_keys')),
-  ],
-  [
-    'expired_keys',
-    'Keys expired since the server started (INFO expired_keys).',
-    (info) => Number(info.get('expired_keys')),
-  ],
-  [
     'connected_clients',
     'Client connections (INFO connected_clients).',
     (info) => Number(info.get('connected_clients')),
@@ -90,6 +80,12 @@ const GAUGES: ReadonlyArray<
   ],
 ];
 
+/** The server's running totals, exported as counters that advance by what each sample adds. */
+const COUNTERS: ReadonlyArray<[name: string, help: string, field: string]> = [
+  ['evicted_keys_total', 'Keys evicted by maxmemory, as INFO evicted_keys counts them.', 'evicted_keys'],
+  ['expired_keys_total', 'Keys expired, as INFO expired_keys counts them.', 'expired_keys'],
+];
+
 /**
  * Samples each server (every master of a Cluster) of one connection every `intervalMs` into
  * `redkit_redis_server_*` gauges labelled `connection` and `node`, plus `redkit_redis_server_up`
@@ -99,6 +95,9 @@ const GAUGES: ReadonlyArray<
 export class RedisServerMetrics {
   private timer?: NodeJS.Timeout;
   private readonly gauges;
+  private readonly counters;
+  /** Each counter's last INFO total per node, to add only what a sample adds. */
+  private readonly lastTotals = new Map<string, number>();
   private readonly up;
   private readonly slowlog;
 
@@ -110,6 +109,14 @@ export class RedisServerMetrics {
     this.gauges = GAUGES.map(([name, help, read]) => ({
       gauge: metrics.gauge({ name: `redkit_redis_server_${name}`, help, labelNames: ['connection', 'node'] }),
       read,
+    }));
+    this.counters = COUNTERS.map(([name, help, field]) => ({
+      counter: metrics.counter({
+        name: `redkit_redis_server_${name}`,
+        help,
+        labelNames: ['connection', 'node'],
+      }),
+      field,
     }));
     this.up = metrics.gauge({
       name: 'redkit_redis_server_up',
@@ -159,6 +166,15 @@ export class RedisServerMetrics {
       for (const { gauge, read } of this.gauges) {
         const value = read(fields);
         if (value !== undefined && Number.isFinite(value)) gauge.set(labels, value);
+      }
+      for (const { counter, field } of this.counters) {
+        const total = Number(fields.get(field));
+        if (!Number.isFinite(total)) continue;
+        const key = `${field} ${labels.node}`;
+        const last = this.lastTotals.get(key);
+        // A total below the last one means the server restarted: all of it is new.
+        counter.inc(labels, last === undefined || total < last ? total : total - last);
+        this.lastTotals.set(key, total);
       }
       this.slowlog.set(labels, Number(slowlog));
       this.up.set(labels, 1);
