@@ -39,6 +39,18 @@ class Rotation {
   };
 }
 
+/**
+ * The server side of a rotation the client missed: the user's password is replaced, the provider
+ * hands out the new one, and the server drops the user's connections (as a managed Redis does when
+ * a token's life is over), so they must reconnect with it.
+ */
+async function replacePasswordAndDrop(admin: Redis, rotation: Rotation, password: string): Promise<void> {
+  const username = rotation.current.username ?? 'default';
+  await admin.call('ACL', 'SETUSER', username, 'resetpass', `>${password}`);
+  rotation.current = { username, password };
+  await admin.call('CLIENT', 'KILL', 'USER', username);
+}
+
 /** The ACL user's connections as CLIENT LIST shows them. */
 async function clientsOf(admin: Redis, user: string): Promise<string[]> {
   const list = (await admin.call('CLIENT', 'LIST')) as string;
@@ -67,6 +79,19 @@ describe('rotating credentials on a standalone server', () => {
 
   async function createUser(user: string, password: string): Promise<void> {
     await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, '~*', '&*', '+@all');
+  }
+
+  /** A user with `<user>-secret-1`, and a connection that reconnects fast, authenticating through a Rotation. */
+  async function openRotating(user: string): Promise<{ rotation: Rotation; connection: RedisConnection }> {
+    await createUser(user, `${user}-secret-1`);
+    const rotation = new Rotation(user, `${user}-secret-1`);
+    const connection = await RedisConnection.open(user, {
+      url: server.url,
+      credentials: rotation.provider,
+      reconnectMinDelayMs: 20,
+      reconnectMaxDelayMs: 100,
+    });
+    return { rotation, connection };
   }
 
   it(
@@ -144,22 +169,11 @@ describe('rotating credentials on a standalone server', () => {
 
   it('reconnects a connection left idle past its password with a freshly fetched one', async () => {
     const user = 'idle';
-    await createUser(user, 'idle-secret-1');
-    const rotation = new Rotation(user, 'idle-secret-1');
-    const connection = await RedisConnection.open('idle', {
-      url: server.url,
-      credentials: rotation.provider,
-      reconnectMinDelayMs: 20,
-      reconnectMaxDelayMs: 100,
-    });
+    const { rotation, connection } = await openRotating(user);
     try {
       expect(await connection.client.ping()).toBe('PONG');
       const callsBefore = rotation.calls;
-      // While idle, its password is replaced and the server drops the connection, as a managed Redis
-      // does when a token's life is over.
-      await admin.call('ACL', 'SETUSER', user, 'resetpass', '>idle-secret-2');
-      rotation.current = { username: user, password: 'idle-secret-2' };
-      await admin.call('CLIENT', 'KILL', 'USER', user);
+      await replacePasswordAndDrop(admin, rotation, `${user}-secret-2`);
       await eventually(async () => expect(await clientsOf(admin, user)).toHaveLength(1));
       await eventually(() => expect(connection.state.status).toBe('ready'));
       expect(await connection.client.get('idle:key')).toBeNull();
@@ -171,14 +185,7 @@ describe('rotating credentials on a standalone server', () => {
 
   it('gives a dedicated subscriber fresh credentials when it reconnects, and it hears messages again', async () => {
     const user = 'listener';
-    await createUser(user, 'listener-secret-1');
-    const rotation = new Rotation(user, 'listener-secret-1');
-    const connection = await RedisConnection.open('listener', {
-      url: server.url,
-      credentials: rotation.provider,
-      reconnectMinDelayMs: 20,
-      reconnectMaxDelayMs: 100,
-    });
+    const { rotation, connection } = await openRotating(user);
     const heard: string[] = [];
     let listenings = 0;
     const subscriber = new DedicatedSubscriber({
@@ -192,10 +199,8 @@ describe('rotating credentials on a standalone server', () => {
     });
     try {
       await subscriber.start();
-      await admin.call('ACL', 'SETUSER', user, 'resetpass', '>listener-secret-2');
-      rotation.current = { username: user, password: 'listener-secret-2' };
       const callsBefore = rotation.calls;
-      await admin.call('CLIENT', 'KILL', 'USER', user);
+      await replacePasswordAndDrop(admin, rotation, `${user}-secret-2`);
       await eventually(() => expect(listenings).toBe(2));
       expect(rotation.calls).toBeGreaterThan(callsBefore);
       await admin.publish('rotation-news', 'after-rotation');
@@ -359,9 +364,7 @@ describe('rotating credentials through Sentinel', () => {
       expect(await connection.client.set('sentinel:key', 'v')).toBe('OK');
       expect(await clientsOf(admin, user)).toHaveLength(1);
       const callsBefore = rotation.calls;
-      await admin.call('ACL', 'SETUSER', user, 'resetpass', '>sentinel-secret-2');
-      rotation.current = { username: user, password: 'sentinel-secret-2' };
-      await admin.call('CLIENT', 'KILL', 'USER', user);
+      await replacePasswordAndDrop(admin, rotation, 'sentinel-secret-2');
       await eventually(async () => expect(await connection.client.get('sentinel:key')).toBe('v'));
       expect(rotation.calls).toBeGreaterThan(callsBefore);
     } finally {
