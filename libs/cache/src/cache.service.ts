@@ -6,6 +6,7 @@ import { RedisKeyspace, scanKeys, type RedisClient, type RedisConnection } from 
 import { Cluster } from 'ioredis';
 
 import {
+  CacheError,
   CacheLoaderError,
   CacheLoaderTimeoutError,
   CacheOptionsError,
@@ -170,10 +171,13 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       onTooLong: 'hash',
     });
     const control = `${keyPrefix}:cache:~`;
-    const onError = (op: string, error: unknown) =>
+    const onError = (op: string, error: unknown) => {
+      // A refusal for the ACL user is logged once and reported by the connection's health instead.
+      if (connection.notePermission('cache', error) !== undefined) return;
       this.logger.warn(
         `invalidation ${op} failed: ${error instanceof Error ? error.message : String(error)}`,
       );
+    };
     if (this.options.invalidation === 'pubsub') {
       this.transport = new PubSubInvalidationTransport({
         client: this.client,
@@ -197,7 +201,16 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    await Promise.all([this.transport?.start(), this.landing?.start()]);
+    try {
+      await Promise.all([this.transport?.start(), this.landing?.start()]);
+    } catch (error) {
+      // Redis refused the subscriber's set-up for the ACL user (CLIENT TRACKING, SUBSCRIBE): startup
+      // fails with the refusal typed, logged once and reported by the connection's health.
+      const cause = error instanceof Error ? (error.cause ?? error) : error;
+      const refused = this.connection.notePermission('cache', cause);
+      if (refused === undefined) throw error;
+      throw new CacheError(refused.message, { cause: refused });
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -563,7 +576,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       replaced !== null &&
       replaced.startsWith(mark) &&
       (replaced.length === mark.length || replaced.charCodeAt(mark.length) === 0x7c); // '|'
-    if (!quiet) await this.client.publish(this.landingChannel, redisKey).catch(() => undefined);
+    if (!quiet)
+      await this.client
+        .publish(this.landingChannel, redisKey)
+        .catch((error: unknown) => void this.connection.notePermission('cache', error));
   }
 
   /**
@@ -598,7 +614,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const { namespace, redisKey } = request;
     return releaseLeaseScript.run(this.client, [redisKey], [this.instanceId, this.landingChannel]).then(
       () => undefined,
-      () => namespace.metrics.error('lease'),
+      (error: unknown) => {
+        this.connection.notePermission('cache', error);
+        namespace.metrics.error('lease');
+      },
     );
   }
 

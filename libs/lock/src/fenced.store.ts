@@ -66,7 +66,7 @@ export class FencedStore {
   private readonly client: RedisClient;
   private readonly keyspace: RedisKeyspace;
 
-  constructor(connection: RedisConnection) {
+  constructor(private readonly connection: RedisConnection) {
     this.client = connection.client;
     this.keyspace = connection.keyspace('fenced');
   }
@@ -78,18 +78,14 @@ export class FencedStore {
     fencingToken: number,
     options: FencedWriteOptions = {},
   ): Promise<void> {
-    await fencedSetScript.run(
-      this.client,
-      this.keysOf(key),
-      checkToken(fencingToken),
-      [ttlOf(options), value],
-      key,
-    );
+    await fencedSetScript
+      .run(this.client, this.keysOf(key), checkToken(fencingToken), [ttlOf(options), value], key)
+      .catch(this.refused);
   }
 
   /** The string value, or null. */
   get(key: string): Promise<string | null> {
-    return this.client.get(this.keysOf(key)[1]!);
+    return this.client.get(this.keysOf(key)[1]!).catch(this.refused);
   }
 
   /**
@@ -104,18 +100,14 @@ export class FencedStore {
   ): Promise<void> {
     const pairs = Object.entries(fields).flat();
     if (pairs.length === 0) throw new LockOptionsError('fields', 'must name at least one field');
-    await fencedHsetScript.run(
-      this.client,
-      this.keysOf(key),
-      checkToken(fencingToken),
-      [ttlOf(options), ...pairs],
-      key,
-    );
+    await fencedHsetScript
+      .run(this.client, this.keysOf(key), checkToken(fencingToken), [ttlOf(options), ...pairs], key)
+      .catch(this.refused);
   }
 
   /** Every field of a hash value ({} when there is none). */
   hgetall(key: string): Promise<Record<string, string>> {
-    return this.client.hgetall(this.keysOf(key)[1]!);
+    return this.client.hgetall(this.keysOf(key)[1]!).catch(this.refused);
   }
 
   /**
@@ -124,14 +116,24 @@ export class FencedStore {
    */
   async delete(key: string, fencingToken: number): Promise<boolean> {
     return (
-      (await fencedDeleteScript.run(this.client, this.keysOf(key), checkToken(fencingToken), [], key)) === 1
+      (await fencedDeleteScript
+        .run(this.client, this.keysOf(key), checkToken(fencingToken), [], key)
+        .catch(this.refused)) === 1
     );
   }
 
   /** The largest token that has written `key` (0 when none has, or the value was deleted). */
   async highestToken(key: string): Promise<number> {
-    return Number((await this.client.get(this.keysOf(key)[0]!)) ?? 0);
+    return Number((await this.client.get(this.keysOf(key)[0]!).catch(this.refused)) ?? 0);
   }
+
+  /**
+   * Rethrows `error`; a refusal for the ACL user as the RedisPermissionError it stands for, logged once
+   * and reported by the connection's health. A FencedOutError passes as it is.
+   */
+  private readonly refused = (error: unknown): never => {
+    throw this.connection.notePermission('lock', error) ?? error;
+  };
 
   /** [fence record, value], sharing `key` as their hash tag. */
   private keysOf(key: string): [string, string] {

@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import { Logger } from '@nestjs/common';
-import { DedicatedSubscriber, type RedisClient, type RedisKeyspace } from '@redkit/redis';
+import {
+  DedicatedSubscriber,
+  RedisPermissionError,
+  type RedisClient,
+  type RedisKeyspace,
+} from '@redkit/redis';
 
 import { campaignScript, renewLeaseScript, resignScript } from './leader-scripts.js';
 import type { LeaderMetrics } from './leader.metrics.js';
@@ -50,6 +55,11 @@ export interface LeaderElectorContext {
   client: RedisClient;
   keyspace: RedisKeyspace;
   metrics: LeaderMetrics;
+  /**
+   * `error`, or the RedisPermissionError it stands for when Redis refused the ACL user, recorded on
+   * the connection (logged once, reported by its health).
+   */
+  noteRefusal(error: unknown): unknown;
 }
 
 /** client-go's rule: jitter of up to 20 % of the retry period must still fit in the deadline. */
@@ -235,7 +245,8 @@ export class LeaderElector {
         const resignedAt = await resignScript.run(this.context.client, [this.keys[0]], [value, this.channel]);
         if (resignedAt > 0) window.endedBy = Math.min(window.endedBy, resignedAt);
       } catch (error) {
-        this.logger.warn(`resigning failed: ${describe(error)}; the lease lapses in ${this.leaseMs} ms`);
+        if (!this.refused(error))
+          this.logger.warn(`resigning failed: ${describe(error)}; the lease lapses in ${this.leaseMs} ms`);
       }
       this.notifyRevoked(window, 'stopped');
     }
@@ -272,7 +283,8 @@ export class LeaderElector {
       reply = await campaignScript.run(this.context.client, this.keys, [this.instance, this.leaseMs]);
     } catch (error) {
       this.context.metrics.campaignFailed(this.name);
-      this.warnOnce(`campaign failed: ${describe(error)} (retrying every ${this.retryPeriodMs} ms)`);
+      if (!this.refused(error))
+        this.warnOnce(`campaign failed: ${describe(error)} (retrying every ${this.retryPeriodMs} ms)`);
       this.schedule(this.retryPeriodMs);
       return;
     }
@@ -281,7 +293,9 @@ export class LeaderElector {
     if (this.state === 'stopped' && term > 0) {
       // Stopped while this campaign was in flight, and it won: give the lease straight back.
       const value = `${term} ${this.instance}`;
-      await resignScript.run(this.context.client, [this.keys[0]], [value, this.channel]).catch(() => 0);
+      await resignScript
+        .run(this.context.client, [this.keys[0]], [value, this.channel])
+        .catch((error: unknown) => this.context.noteRefusal(error));
       return;
     }
     if (this.state !== 'follower') return;
@@ -329,8 +343,9 @@ export class LeaderElector {
       this.warned = false;
     } catch (error) {
       // Keep trying until the deadline (its timer ends the term if none gets through).
+      const refused = this.refused(error);
       if (this.state === 'leader' && this.term === term) {
-        this.warnOnce(`renewal failed: ${describe(error)} (retrying until the renew deadline)`);
+        if (!refused) this.warnOnce(`renewal failed: ${describe(error)} (retrying until the renew deadline)`);
         this.schedule(Math.min(this.retryPeriodMs, Math.max(1, this.deadline - performance.now())));
       }
       return;
@@ -383,6 +398,14 @@ export class LeaderElector {
     } catch (error) {
       this.logger.error(`onRevoked(${window.term}) failed: ${describe(error)}`);
     }
+  }
+
+  /**
+   * Whether `error` is a refusal for the ACL user, then recorded on the connection (which logs it
+   * once and reports it in health), so that it is not warned about here too.
+   */
+  private refused(error: unknown): boolean {
+    return this.context.noteRefusal(error) instanceof RedisPermissionError;
   }
 
   private warnOnce(message: string): void {

@@ -114,7 +114,14 @@ export class LockBatcher {
     this.sendUncontendedReleases(batch),
   );
 
-  constructor(private readonly client: RedisClient) {}
+  /**
+   * `refusal`: what a failed batch call's error is handed to its calls as (the RedisPermissionError
+   * a refusal for the ACL user stands for, recorded on the connection); by default the error itself.
+   */
+  constructor(
+    private readonly client: RedisClient,
+    private readonly refusal: (error: unknown) => unknown = (error) => error,
+  ) {}
 
   /** Queues a first attempt for this turn's batch; its reply goes to `call.settle`. */
   take(call: BatchedTake): void {
@@ -222,7 +229,8 @@ export class LockBatcher {
         }
       },
       (error: unknown) => {
-        for (const call of batch) call.fail(error);
+        const failure = this.refusal(error);
+        for (const call of batch) call.fail(failure);
       },
     );
   }

@@ -270,8 +270,10 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     }
     this.channel = this.notifier?.channel ?? '';
     if (this.options.localHandoff) this.cohorts = new Map();
-    this.batchers = this.servers.map(({ client }) =>
-      client.isCluster || !this.options.coalesce ? undefined : new LockBatcher(client),
+    this.batchers = this.servers.map(({ client, connection }) =>
+      client.isCluster || !this.options.coalesce
+        ? undefined
+        : new LockBatcher(client, (error) => connection.notePermission('lock', error) ?? error),
     );
   }
 
@@ -289,6 +291,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       notifier: this.notifier,
       defaults: this.options,
       metrics: this.semaphoreMetrics,
+      noteRefusal: this.noteRefusal,
     });
   }
 
@@ -304,6 +307,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       keyspace: this.readWriteKeyspace,
       defaults: this.options,
       metrics: this.readWriteMetrics,
+      noteRefusal: this.noteRefusal,
     });
   }
 
@@ -319,6 +323,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       client: this.client,
       keyspace: this.leaderKeyspace,
       metrics: this.leaderMetrics,
+      noteRefusal: this.noteRefusal,
     });
   }
 
@@ -808,7 +813,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         }
         this.unpark(cohort);
       },
-      () => {
+      (error: unknown) => {
+        this.noteRefusal(error);
         cohort.renewing = false;
         cohort.closing = true;
         this.unpark(cohort);
@@ -834,7 +840,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     if (!uncontended) return this.releaseOn(0, keys, lock.token);
     return releaseUncontendedScript
       .run(this.client, [keys[0]!, keys[2]!], [lock.token])
-      .then((reply) => (reply === 2 ? this.releaseOn(0, keys, lock.token) : reply === 1));
+      .then((reply) => (reply === 2 ? this.releaseOn(0, keys, lock.token) : reply === 1), this.refused);
   }
 
   /** Releases on every server, including those that did not grant it (they may have, unbeknown to us). */
@@ -853,11 +859,9 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const sentAt = Date.now();
     let extended: number;
     if (this.mode === 'single') {
-      extended = await extendScript.run(
-        this.client,
-        [(lock.keys[0] as string[])[0] as string],
-        [lock.token, ttlMs],
-      );
+      extended = await extendScript
+        .run(this.client, [(lock.keys[0] as string[])[0] as string], [lock.token, ttlMs])
+        .catch(this.refused);
     } else {
       const replies = await Promise.all(
         this.servers.map((server, index) =>
@@ -899,9 +903,13 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private releaseOn(index: number, serverKeys: readonly string[], token: string): Promise<boolean> {
     const batcher = this.batchers[index];
     if (batcher !== undefined) return batcher.releaseHeld(serverKeys, token, false);
-    return releaseScript
-      .run((this.servers[index] as LockServer).client, serverKeys, [token])
-      .then((reply) => reply === 1);
+    const { client, connection } = this.servers[index] as LockServer;
+    return releaseScript.run(client, serverKeys, [token]).then(
+      (reply) => reply === 1,
+      (error: unknown) => {
+        throw connection.notePermission('lock', error) ?? error;
+      },
+    );
   }
 
   /** The four keys of `resource` on each server; they share the resource as their hash tag. */
@@ -926,9 +934,13 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    * and reported by the connection's health; the caller's LockNotAcquiredError carries it as cause.
    * @internal
    */
-  noteRefusal(error: unknown): unknown {
-    return (this.servers[0] as LockServer).connection.notePermission('lock', error) ?? error;
-  }
+  readonly noteRefusal = (error: unknown): unknown =>
+    (this.servers[0] as LockServer).connection.notePermission('lock', error) ?? error;
+
+  /** Rethrows `error`, recorded as {@link noteRefusal} does. */
+  private readonly refused = (error: unknown): never => {
+    throw this.noteRefusal(error);
+  };
 
   private async attempt(
     keys: string[][],

@@ -63,6 +63,11 @@ export interface ReadWriteLockContext {
   keyspace: RedisKeyspace;
   defaults: ResolvedLockOptions;
   metrics: LeaseMetrics;
+  /**
+   * `error`, or the RedisPermissionError it stands for when Redis refused the ACL user, recorded on
+   * the connection (logged once, reported by its health).
+   */
+  noteRefusal(error: unknown): unknown;
 }
 
 /** The read-write locks whose read lease the current async context holds through `read()`. */
@@ -148,7 +153,11 @@ export class ReadWriteLock implements LeaseOwner {
   /** @internal Used by {@link ReadWriteLease.release}. */
   async releaseLease(lease: LeaseHandle): Promise<boolean> {
     const { mode } = lease as ReadWriteLease;
-    return (await readWriteReleaseScript.run(this.context.client, this.keys, [lease.id, mode])) === 1;
+    return (
+      (await readWriteReleaseScript
+        .run(this.context.client, this.keys, [lease.id, mode])
+        .catch(this.refused)) === 1
+    );
   }
 
   /** @internal Used by {@link ReadWriteLease.extend}. */
@@ -157,13 +166,20 @@ export class ReadWriteLock implements LeaseOwner {
     const { mode } = lease as ReadWriteLease;
     const sentAt = Date.now();
     const extended =
-      (await readWriteExtendScript.run(this.context.client, this.keys, [lease.id, mode, ttlMs])) === 1;
+      (await readWriteExtendScript
+        .run(this.context.client, this.keys, [lease.id, mode, ttlMs])
+        .catch(this.refused)) === 1;
     if (extended) {
       lease.expiresAt = Math.max(lease.expiresAt, leaseEnd(sentAt, ttlMs, this.context.defaults.driftFactor));
       lease.watch();
     }
     return extended;
   }
+
+  /** Rethrows `error`, recorded on the connection when Redis refused the ACL user. */
+  private readonly refused = (error: unknown): never => {
+    throw this.context.noteRefusal(error);
+  };
 
   private async acquire(mode: ReadWriteMode, options: ReadWriteAcquireOptions): Promise<ReadWriteLease> {
     const { ttlMs, maxWaitMs } = leaseTimings(options, this.timings);
@@ -174,9 +190,10 @@ export class ReadWriteLock implements LeaseOwner {
     const waitingMs = 2 * (defaults.maxRetryDelayMs + defaults.jitterMs) + 1_000;
     const outcome = await waitForLease({
       attempt: () =>
-        mode === 'read'
+        (mode === 'read'
           ? readAcquireScript.run(client, this.keys, [id, ttlMs])
-          : writeAcquireScript.run(client, this.keys, [id, ttlMs, waitingMs]),
+          : writeAcquireScript.run(client, this.keys, [id, ttlMs, waitingMs])
+        ).catch(this.refused),
       maxWaitMs,
       timing: defaults,
       signal: options.signal,

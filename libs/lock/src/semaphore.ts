@@ -66,6 +66,11 @@ export interface SemaphoreContext {
   notifier?: LockGrantNotifier;
   defaults: ResolvedLockOptions;
   metrics: LeaseMetrics;
+  /**
+   * `error`, or the RedisPermissionError it stands for when Redis refused the ACL user, recorded on
+   * the connection (logged once, reported by its health).
+   */
+  noteRefusal(error: unknown): unknown;
 }
 
 const MAX_LIMIT = 2 ** 31;
@@ -157,7 +162,7 @@ export class Semaphore implements LeaseOwner {
       ]);
     } catch (error) {
       this.context.metrics.acquire.error.inc();
-      throw new LockNotAcquiredError(this.name, 1, 'unavailable', { cause: error });
+      throw new LockNotAcquiredError(this.name, 1, 'unavailable', { cause: this.context.noteRefusal(error) });
     }
     if (reply > 0) {
       this.context.metrics.acquire.acquired.inc();
@@ -197,18 +202,20 @@ export class Semaphore implements LeaseOwner {
     try {
       const outcome = await waitForLease({
         attempt: async () => {
-          const [reply, othersWait] = await semaphoreAcquireScript.run(client, this.keys, [
-            id,
-            n,
-            this.limit,
-            ttlMs,
-            fair,
-            channel,
-            waitEntryMs,
-            this.object,
-            // Its last waiter granted, the object no longer waits.
-            local !== undefined && local.length <= 1 ? '1' : '0',
-          ]);
+          const [reply, othersWait] = await semaphoreAcquireScript
+            .run(client, this.keys, [
+              id,
+              n,
+              this.limit,
+              ttlMs,
+              fair,
+              channel,
+              waitEntryMs,
+              this.object,
+              // Its last waiter granted, the object no longer waits.
+              local !== undefined && local.length <= 1 ? '1' : '0',
+            ])
+            .catch(this.refused);
           if (!this.fair) this.othersWait = othersWait === 1;
           return reply;
         },
@@ -257,7 +264,7 @@ export class Semaphore implements LeaseOwner {
 
   /** Permits free now: `limit` less those of live holders (leases that ended count as free). Exact. */
   available(): Promise<number> {
-    return semaphoreAvailableScript.run(this.context.client, this.keys, [this.limit]);
+    return semaphoreAvailableScript.run(this.context.client, this.keys, [this.limit]).catch(this.refused);
   }
 
   /**
@@ -292,15 +299,19 @@ export class Semaphore implements LeaseOwner {
         return true;
       }
     }
-    const released = await semaphoreReleaseScript.run(this.context.client, this.keys, [
-      permit.id,
-      this.limit,
-    ]);
+    const released = await semaphoreReleaseScript
+      .run(this.context.client, this.keys, [permit.id, this.limit])
+      .catch(this.refused);
     // Permits are free in Redis: the first waiter of each list (the only ones attempting) looks now
     // rather than when its backing-off timer says.
     if (!this.fair && !this.othersWait) for (const waiters of this.handOff.values()) waiters[0]?.nudge();
     return released === 1;
   }
+
+  /** Rethrows `error`, recorded on the connection when Redis refused the ACL user. */
+  private readonly refused = (error: unknown): never => {
+    throw this.context.noteRefusal(error);
+  };
 
   /** Waiters of this object for `n` permits, by arrival. */
   private localWaiters(n: number): GrantWaiter[] {
@@ -319,7 +330,9 @@ export class Semaphore implements LeaseOwner {
     checkMilliseconds('ttlMs', ttlMs);
     const sentAt = Date.now();
     const extended =
-      (await semaphoreExtendScript.run(this.context.client, this.keys, [permit.id, ttlMs])) === 1;
+      (await semaphoreExtendScript
+        .run(this.context.client, this.keys, [permit.id, ttlMs])
+        .catch(this.refused)) === 1;
     if (extended) {
       permit.expiresAt = Math.max(
         permit.expiresAt,

@@ -85,7 +85,12 @@ export class EventBus implements OnApplicationShutdown {
   async publish<T>(type: string, data: T, options: PublishEventOptions = {}): Promise<EventEnvelope<T>> {
     assertEventType(type);
     const envelope = createEnvelope(type, data, this.options.source, options.correlationId);
-    await this.connection.client.publish(this.channelPrefix + type, JSON.stringify(envelope));
+    try {
+      await this.connection.client.publish(this.channelPrefix + type, JSON.stringify(envelope));
+    } catch (error) {
+      // A refusal for the ACL user: typed, logged once and reported by the connection's health.
+      throw this.connection.notePermission('messaging', error) ?? error;
+    }
     this.metrics.eventPublished(type).inc();
     return envelope;
   }

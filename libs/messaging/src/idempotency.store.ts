@@ -30,18 +30,20 @@ export class IdempotencyStore {
    */
   async markProcessed(scope: string, id: string, ttlMs = DEFAULT_TTL_MS): Promise<boolean> {
     wholeNumber('ttlMs', ttlMs, 1);
-    const reply = await this.connection.client.set(this.keyOf(scope, id), '1', 'PX', ttlMs, 'NX');
+    const reply = await this.connection.client
+      .set(this.keyOf(scope, id), '1', 'PX', ttlMs, 'NX')
+      .catch(this.refused);
     return reply === 'OK';
   }
 
   /** True when `id` is marked processed in `scope`. */
   async isProcessed(scope: string, id: string): Promise<boolean> {
-    return (await this.connection.client.exists(this.keyOf(scope, id))) === 1;
+    return (await this.connection.client.exists(this.keyOf(scope, id)).catch(this.refused)) === 1;
   }
 
   /** Forgets `id`, so that it is processed again next time. */
   async forget(scope: string, id: string): Promise<void> {
-    await this.connection.client.del(this.keyOf(scope, id));
+    await this.connection.client.del(this.keyOf(scope, id)).catch(this.refused);
   }
 
   /**
@@ -64,6 +66,14 @@ export class IdempotencyStore {
       throw error;
     }
   }
+
+  /**
+   * Rethrows `error`: a refusal for the ACL user as the RedisPermissionError it stands for, logged once
+   * and reported by the connection's health.
+   */
+  private readonly refused = (error: unknown): never => {
+    throw this.connection.notePermission('messaging', error) ?? error;
+  };
 
   private keyOf(scope: string, id: string): string {
     return this.keyspace.key('processed', scope, id);

@@ -166,7 +166,8 @@ export class StreamConsumer<T = unknown> {
     } catch (error) {
       if (error instanceof Error && error.name === 'ReplyError') {
         this.running = false;
-        throw error;
+        // A refusal for the ACL user: typed, logged once and reported by the connection's health.
+        throw this.connection.notePermission('messaging', error) ?? error;
       }
       this.warnings.report('group', 'cannot create the consumer group yet (retrying)', error);
     }

@@ -58,6 +58,14 @@ export class StreamInspector {
     this.keys = new StreamKeys(connection.keyspace(MESSAGING_KEY_MODULE));
   }
 
+  /**
+   * Rethrows `error`: a refusal for the ACL user as the RedisPermissionError it stands for, logged once
+   * and reported by the connection's health.
+   */
+  private readonly refused = (error: unknown): never => {
+    throw this.connection.notePermission('messaging', error) ?? error;
+  };
+
   /** Length, dead-letter length and groups of a stream (all zero / empty when it does not exist). */
   async stats(stream: string): Promise<StreamStats> {
     const { stream: key, deadLetter } = this.keys.of(stream);
@@ -69,7 +77,7 @@ export class StreamInspector {
         if (error instanceof Error && error.message.includes('no such key')) return [];
         throw error;
       }),
-    ]);
+    ]).catch(this.refused);
     return {
       stream,
       length,
@@ -90,13 +98,9 @@ export class StreamInspector {
 
   /** The oldest `count` entries of the stream's dead-letter stream. */
   async deadLetters(stream: string, count = 100): Promise<DeadLetter[]> {
-    const entries = await this.connection.client.xrange(
-      this.keys.of(stream).deadLetter,
-      '-',
-      '+',
-      'COUNT',
-      count,
-    );
+    const entries = await this.connection.client
+      .xrange(this.keys.of(stream).deadLetter, '-', '+', 'COUNT', count)
+      .catch(this.refused);
     return entries.map(([id, flat]) => {
       const info = pairs(flat);
       const fields: Record<string, string> = {};

@@ -132,6 +132,8 @@ export class RateLimiterService {
   /** `<prefix>:rate-limit:{`, the start of every key. */
   private readonly base: string;
   private lastWarning = 0;
+  /** Told of each refusal; see {@link onRefusal}. */
+  private readonly refusalListeners = new Set<(identity: string, limit: string) => void>();
 
   constructor(
     private readonly connection: RedisConnection,
@@ -225,7 +227,12 @@ export class RateLimiterService {
     const memoKey = !peek && this.refusals.enabled ? refusalKey(keys, policies) : undefined;
     if (memoKey !== undefined) {
       const recalled = this.refusals.recall(memoKey, started);
-      if (recalled !== undefined) return this.refusedLocally(recalled, policies);
+      if (recalled !== undefined)
+        return this.refusedLocally(
+          recalled,
+          policies,
+          checks.map((check) => check.key),
+        );
     }
     let replies: Array<{ indexes: number[]; reply: CheckReply }>;
     try {
@@ -263,22 +270,51 @@ export class RateLimiterService {
       if (peek) continue;
       const outcomes = this.outcomesOf(policies[index] as RateLimitPolicy);
       if (allowed) outcomes.allowed.inc();
-      else if (result.retryAfterMs > 0) outcomes.limited.inc();
+      else if (result.retryAfterMs > 0) {
+        outcomes.limited.inc();
+        this.notifyRefusal((checks[index] as RateLimitCheck).key, result.name);
+      }
     }
     if (!allowed && memoKey !== undefined) this.refusals.remember(memoKey, started, retryAfterMs, results);
     return { allowed, retryAfterMs: allowed ? 0 : retryAfterMs, results, source: 'redis', serverTimeUs };
+  }
+
+  /**
+   * Calls `listener(identity, limitName)` for each limit that refuses a request, whether Redis
+   * decided or a remembered refusal did (not the fail-closed policy while Redis is down): for an
+   * operator's view such as the console's top limited identities, kept in a bounded structure
+   * rather than as metric labels. It runs on the refusal path, so keep it cheap; what it throws is
+   * ignored. Returns a function that removes it.
+   */
+  onRefusal(listener: (identity: string, limit: string) => void): () => void {
+    this.refusalListeners.add(listener);
+    return () => this.refusalListeners.delete(listener);
+  }
+
+  private notifyRefusal(identity: string, limit: string): void {
+    for (const listener of this.refusalListeners) {
+      try {
+        listener(identity, limit);
+      } catch {
+        // an observer never breaks a check
+      }
+    }
   }
 
   /** A refusal from the memo, counted like one from Redis. */
   private refusedLocally(
     results: RateLimitResult[],
     policies: readonly RateLimitPolicy[],
+    identities: readonly string[],
   ): RateLimitDecision {
     let retryAfterMs = 0;
     for (let index = 0; index < results.length; index += 1) {
       const result = results[index] as RateLimitResult;
       retryAfterMs = Math.max(retryAfterMs, result.retryAfterMs);
-      if (result.retryAfterMs > 0) this.outcomesOf(policies[index] as RateLimitPolicy).limited.inc();
+      if (result.retryAfterMs > 0) {
+        this.outcomesOf(policies[index] as RateLimitPolicy).limited.inc();
+        this.notifyRefusal(identities[index] as string, result.name);
+      }
     }
     return { allowed: false, retryAfterMs, results, source: 'refused-locally' };
   }
@@ -292,14 +328,19 @@ export class RateLimiterService {
     const prefix = this.base + tag + '}';
     this.insurance?.forget(prefix);
     this.refusals.forget(prefix);
-    if (rules !== undefined) {
-      if (rules.length > 0)
-        await this.client.unlink(...rules.map((rule) => prefix + this.policy(rule).keySuffix));
-      return;
-    }
-    const pattern = `${prefix.slice(0, -tag.length - 2)}\\{${tag}\\}*`;
-    for await (const batch of scanKeys(this.client, pattern)) {
-      if (batch.length > 0) await this.client.unlink(...batch);
+    const keys = rules?.map((rule) => prefix + this.policy(rule).keySuffix);
+    try {
+      if (keys !== undefined) {
+        if (keys.length > 0) await this.client.unlink(...keys);
+        return;
+      }
+      const pattern = `${prefix.slice(0, -tag.length - 2)}\\{${tag}\\}*`;
+      for await (const batch of scanKeys(this.client, pattern)) {
+        if (batch.length > 0) await this.client.unlink(...batch);
+      }
+    } catch (error) {
+      // A refusal for the ACL user: typed, logged once and reported by the connection's health.
+      throw this.connection.notePermission('rate-limit', error) ?? error;
     }
   }
 
@@ -310,7 +351,7 @@ export class RateLimiterService {
     if (memoKey !== undefined) {
       const recalled = this.refusals.recall(memoKey, started);
       if (recalled !== undefined) {
-        const decision = this.refusedLocally(recalled, [policy]);
+        const decision = this.refusedLocally(recalled, [policy], [key]);
         return { ...(decision.results[0] as RateLimitResult), source: decision.source };
       }
     }
@@ -333,6 +374,7 @@ export class RateLimiterService {
     if (consume) {
       const outcomes = this.outcomesOf(policy);
       (allowed ? outcomes.allowed : outcomes.limited).inc();
+      if (!allowed) this.notifyRefusal(key, policy.name);
     }
     const result: RateLimitOutcome = {
       name: policy.name,
