@@ -16,7 +16,7 @@ import {
 } from '@redkit/redis';
 import { Redis } from 'ioredis';
 
-import { captureLogs, RedisServer, type NestLogEntry } from '../harness/index.js';
+import { captureLogs, eventually, RedisServer, type NestLogEntry } from '../harness/index.js';
 
 /**
  * One command taken away from a user made by the manifests: the module that needs it fails with a
@@ -39,8 +39,8 @@ describe('a least-privilege user missing one command', () => {
     await server?.stop();
   });
 
-  /** An app of the five modules connecting as `user`, who has every manifest command but `removed`. */
-  async function appWithout(removed: string): Promise<INestApplication> {
+  /** An app of the five modules connecting as `user`, who has every manifest command but `removed` (if given). */
+  async function appWithout(removed?: string): Promise<INestApplication> {
     const spec = {
       prefix: 'degrade',
       user,
@@ -57,7 +57,7 @@ describe('a least-privilege user missing one command', () => {
       'SETUSER',
       ...aclSetUserArguments(spec, redisAclManifest),
       `>${password}`,
-      `-${removed}`,
+      ...(removed === undefined ? [] : [`-${removed}`]),
     );
     @Module({
       imports: [
@@ -117,7 +117,8 @@ describe('a least-privilege user missing one command', () => {
       );
       const health = await app.get(RedisHealthIndicator).isHealthy('redis');
       expect(health.redis.status).toBe('down');
-      expect(health.redis.refused?.[0]).toMatch(/^rate-limit: \+append /);
+      // The connection's preflight named the one command the script lacks.
+      expect(health.redis.refused).toEqual(['rate-limit: +append']);
     } finally {
       await app.close();
     }
@@ -161,6 +162,36 @@ describe('a least-privilege user missing one command', () => {
       expect(await app.get(OrderBookStore).getSnapshot('BTC-USD')).toBeNull();
       const health = await app.get(RedisHealthIndicator).isHealthy('redis');
       expect(health.redis.refused?.[0]).toMatch(/^orderbook: .*\+zadd/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('loses ZADD while connected: after the reconnect a snapshot write is refused before it runs, and the book written before stays whole', async () => {
+    const app = await appWithout();
+    try {
+      const books = app.get(OrderBookStore);
+      const before = {
+        sequence: 1,
+        bids: [{ price: '100.5', quantity: '2' }],
+        asks: [{ price: '101', quantity: '1' }],
+      };
+      await books.saveSnapshot('BTC-USD', before);
+      // Redis runs a script up to a refused command and keeps what it wrote: the snapshot script
+      // clears both sides before its ZADD. Refused before it is sent, nothing of it runs.
+      await admin.call('ACL', 'SETUSER', user, '-zadd');
+      await admin.call('CLIENT', 'KILL', 'USER', user);
+      let error: unknown;
+      await captureLogs(async () => {
+        await eventually(async () => {
+          error = await books
+            .saveSnapshot('BTC-USD', { sequence: 2, bids: [{ price: '99', quantity: '5' }], asks: [] })
+            .catch((caught: unknown) => caught);
+          expect(error).toBeInstanceOf(RedisPermissionError);
+        });
+      });
+      expect(error).toMatchObject({ module: 'orderbook', rule: '+zadd' });
+      expect(await books.getSnapshot('BTC-USD')).toMatchObject(before);
     } finally {
       await app.close();
     }

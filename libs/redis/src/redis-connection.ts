@@ -6,6 +6,7 @@ import { createRedisClient, type RedisClient } from './redis-client.js';
 import { describeConnectionFailure } from './redis-connection-errors.js';
 import { RedisConnectionMonitor, type RedisConnectionState } from './redis-connection.monitor.js';
 import { asPermissionError } from './acl/permission-error.js';
+import { preflightScripts } from './acl/script-preflight.js';
 import { RedisConnectionError, RedisPermissionError } from './redis.errors.js';
 
 /** How long a permission refusal keeps the connection's health `down` after it was last seen. */
@@ -33,6 +34,7 @@ export class RedisConnection implements OnApplicationShutdown {
   private readonly refusals = new Map<string, { error: RedisPermissionError; at: number }>();
   private readonly renewer?: CredentialRenewer;
   private readonly renewalListeners = new Set<(outcome: RenewalOutcome) => void>();
+  private preflight: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly name: string,
@@ -41,6 +43,10 @@ export class RedisConnection implements OnApplicationShutdown {
     credentials?: CredentialsSource,
   ) {
     this.monitor = new RedisConnectionMonitor(client, name, options.target);
+    // On every connect (the ACL user may have changed): which scripts it may not run in full.
+    client.on('ready', () => {
+      this.preflight = preflightScripts(client, options.keyPrefix);
+    });
     if (credentials)
       this.renewer = new CredentialRenewer(client, credentials, new Logger(`Redis:${name}`), (outcome) => {
         for (const listener of this.renewalListeners) listener(outcome);
@@ -165,7 +171,8 @@ export class RedisConnection implements OnApplicationShutdown {
       // say, a TLS port that took a plain connection. Until one is, the overall timer runs on.
       const onReady = (): void => {
         client.ping().then(
-          () => finish(),
+          // The script preflight is part of ready: no script runs before it is known which to refuse.
+          () => this.preflight.then(() => finish()),
           (error: unknown) => {
             lastError = error;
           },

@@ -4,7 +4,7 @@ import { Command, type Redis } from 'ioredis';
 
 import type { RedisClient } from './redis-client.js';
 import { asPermissionError, scriptModule } from './acl/permission-error.js';
-import { RedisScriptError } from './redis.errors.js';
+import { RedisPermissionError, RedisScriptError } from './redis.errors.js';
 
 /** A value Lua receives in ARGV. */
 export type ScriptArgument = string | number | Buffer;
@@ -88,6 +88,22 @@ export type ScriptFunction<TArgs extends readonly ScriptArgument[], TResult> = (
   args: TArgs,
 ) => Promise<TResult>;
 
+/**
+ * Per client, the scripts its ACL user may not run in full, with the commands it lacks, as the
+ * connection's preflight found them (see `acl/script-preflight.ts`). Only clients with a refusal
+ * have an entry, so the lookup on each run is a miss in the common case.
+ */
+const refusedScripts = new WeakMap<object, ReadonlyMap<string, readonly string[]>>();
+
+/** Records (or, with an empty map, clears) what the preflight found for `client`. */
+export function setRefusedScripts(
+  client: RedisClient,
+  refused: ReadonlyMap<string, readonly string[]>,
+): void {
+  if (refused.size === 0) refusedScripts.delete(client);
+  else refusedScripts.set(client, refused);
+}
+
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
@@ -136,6 +152,7 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
    */
   async run(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
     this.checkKeys(keys);
+    this.checkPermitted(client);
     try {
       return (await client.evalsha(this.sha1, keys.length, ...keys, ...args)) as TResult;
     } catch (error) {
@@ -161,6 +178,7 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
   async runNow(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
     if (client.isCluster) return this.run(client, keys, args);
     this.checkKeys(keys);
+    this.checkPermitted(client);
     try {
       const command = new Command('evalsha', [this.sha1, keys.length, ...keys, ...args], {
         replyEncoding: 'utf8',
@@ -172,6 +190,21 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
         throw this.refusal(again);
       })) as TResult;
     }
+  }
+
+  /**
+   * Refuses, before sending it, a script the client's ACL user may not run in full: Redis would run
+   * it up to the refused command and keep the writes made before it, breaking the script's
+   * all-or-nothing promise.
+   */
+  private checkPermitted(client: RedisClient): void {
+    const lacking = refusedScripts.get(client)?.get(this.name);
+    if (lacking === undefined) return;
+    throw new RedisPermissionError(
+      scriptModule(this.name),
+      `run a command of script ${this.name} (it runs ${lacking.join(', ').toUpperCase()}, which the user lacks)`,
+      lacking.map((command) => `+${command}`).join(' '),
+    );
   }
 
   private checkKeys(keys: readonly string[]): void {

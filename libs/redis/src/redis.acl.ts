@@ -29,5 +29,6 @@ export const redisAclManifest: RedisAclManifest = {
     'cluster|info',
     'readonly',
   ],
-  ownsScript: () => false,
+  // redis_acl_preflight: which script commands the user lacks (it calls no command itself).
+  ownsScript: (name) => name.startsWith('redis_'),
 };

@@ -16,6 +16,7 @@ const MODULES: Record<string, { package: string; manifest: string }> = {
   lock: { package: '@redkit/lock', manifest: 'lockAclManifest' },
   orderbook: { package: '@redkit/orderbook', manifest: 'orderBookAclManifest' },
   messaging: { package: '@redkit/messaging', manifest: 'messagingAclManifest' },
+  console: { package: '@redkit/console', manifest: 'consoleAclManifest' },
 };
 
 const USAGE = `Usage: redkit acl --prefix <keyPrefix> [--modules ${Object.keys(MODULES).join(',')}]
