@@ -3,7 +3,7 @@
 // Type errors are `npm run typecheck`'s job; the JavaScript takes a second, the declarations a few.
 import { transformFile } from '@swc/core';
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,6 +22,15 @@ async function* sourceFiles(dir) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* sourceFiles(path);
     else if (entry.name.endsWith('.ts') && !/\.(spec|spec-helper|d)\.ts$/.test(entry.name)) yield path;
+  }
+}
+
+/** Files shipped as they are beside the compiled JavaScript: stylesheets (the console's page). */
+async function* copiedFiles(dir) {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* copiedFiles(path);
+    else if (entry.name.endsWith('.css')) yield path;
   }
 }
 
@@ -98,6 +107,11 @@ export async function build({ declarations = true } = {}) {
       await writeFile(out, `${code}\n//# sourceMappingURL=${out.split('/').pop()}.map\n`);
       if (map) await writeFile(`${out}.map`, map);
       count += 1;
+    }
+    for await (const file of copiedFiles(src)) {
+      const out = join(dist, relative(src, file));
+      await mkdir(dirname(out), { recursive: true });
+      await copyFile(file, out);
     }
   }
   if (declarations) {

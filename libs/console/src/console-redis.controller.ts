@@ -1,0 +1,13 @@
+import { Get, Inject } from '@nestjs/common';
+
+import { RedisView, type RedisBody } from './redis.view.js';
+
+/** The Redis servers, as the connection's server-metrics collector last sampled them. */
+export class ConsoleRedisController {
+  constructor(@Inject(RedisView) private readonly redis: RedisView) {}
+
+  @Get('api/redis')
+  body(): Promise<RedisBody> {
+    return this.redis.body();
+  }
+}
