@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const templateFile = fileURLToPath(new URL('./users.acl.template', import.meta.url));
 
-/** What apps/orderbook-api/src/app.module.ts uses: every module, the default key prefix, pub/sub invalidation. */
+/** What apps/orderbook-api/src/app.module.ts uses: every module and the console, the default key prefix, pub/sub invalidation. */
 const API_USER = 'orderbook-api';
 const API_PREFIX = 'redkit';
-const API_MODULES = 'cache,rate-limit,lock,orderbook,messaging';
+const API_MODULES = 'cache,rate-limit,lock,orderbook,messaging,console';
 
 /**
  * The `server-metrics` connection (REDIS_METRICS_URL): INFO and SLOWLOG LEN for the

@@ -20,7 +20,7 @@ import { eventually, killWorkersAndDeleteKeys, sharedRedisUrl, uniquePrefix } fr
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
-const LIBS = ['cache', 'lock', 'messaging', 'metrics', 'orderbook', 'rate-limit', 'redis'];
+const LIBS = ['cache', 'console', 'lock', 'messaging', 'metrics', 'orderbook', 'rate-limit', 'redis'];
 /** Packing, and installing from the registry: a cold npm cache may take a minute or two. */
 const INSTALL_TIMEOUT_MS = 240_000;
 
@@ -264,6 +264,30 @@ describe('a Nest app outside the repository, installed from the tarballs', () =>
           jobs: ['greeting.queued:bob'],
         }),
       );
+    });
+
+    it('serves the console page, its scripts from the tarball and its JSON API, read-only', async () => {
+      const page = await get('/console');
+      expect(page.status).toBe(200);
+      const csp = page.headers.get('content-security-policy') ?? '';
+      const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+      expect(nonce).toBeDefined();
+      const html = await page.text();
+      expect(html).toContain(`nonce="${nonce}"`);
+      const script = await get('/console/assets/ui/main.js');
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-type')).toMatch(/javascript/);
+      expect((await get('/console/assets/console.css')).status).toBe(200);
+      const session = (await (await get('/console/api/session')).json()) as { mode: string; views: string[] };
+      expect(session.mode).toBe('read-only');
+      expect(session.views).toEqual(expect.arrayContaining(['streams', 'locks', 'limits', 'cache', 'redis']));
+      expect((await get('/console/api/streams')).status).toBe(200);
+      const refused = await fetch(`${base}/console/api/cache/evict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: 'anything' }),
+      });
+      expect(refused.status).toBe(403);
     });
 
     it('serves the redkit metrics of every module at /metrics', async () => {

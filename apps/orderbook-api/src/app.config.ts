@@ -15,6 +15,11 @@ export interface AppConfig {
   markets?: readonly MarketDefinition[];
   /** `x-api-key` that `PUT /markets/:symbol/book` requires (ADMIN_API_KEY); unset disables that route. */
   adminApiKey?: string;
+  /**
+   * The operations console at /console: with CONSOLE_API_KEY it asks for that key and may act
+   * (ack, claim, replay, evict); without, it is read-only and open, as the rest of the sample API.
+   */
+  consoleApiKey?: string;
   /** Seed the markets with a few levels at startup when they are empty (DEMO=1 or `npm start -- --demo`). */
   demo?: boolean;
   /**
@@ -60,6 +65,10 @@ export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (adminApiKey !== undefined && adminApiKey.length < 8) {
     throw new AppConfigError('ADMIN_API_KEY', 'must be at least 8 characters long');
   }
+  const consoleApiKey = env.CONSOLE_API_KEY || undefined;
+  if (consoleApiKey !== undefined && consoleApiKey.length < 16) {
+    throw new AppConfigError('CONSOLE_API_KEY', 'must be at least 16 characters long');
+  }
   const httpAdapter = (env.HTTP_ADAPTER || 'fastify').toLowerCase();
   if (!(HTTP_ADAPTERS as readonly string[]).includes(httpAdapter)) {
     throw new AppConfigError(
@@ -74,6 +83,7 @@ export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port,
     markets: DEFAULT_MARKETS,
     adminApiKey,
+    consoleApiKey,
     demo: flag(env, 'DEMO', false),
     rateLimits: flag(env, 'RATE_LIMITS', true),
     trustProxy: flag(env, 'TRUST_PROXY', false),

@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CacheModule } from '@redkit/cache';
 import { LockModule } from '@redkit/lock';
 import { MessagingModule } from '@redkit/messaging';
+import { ConsoleModule } from '@redkit/console';
 import { MetricsModule } from '@redkit/metrics';
 import { OrderBookModule, type OrderBookSymbolOptions } from '@redkit/orderbook';
 import { RateLimitGuard, RateLimitModule } from '@redkit/rate-limit';
@@ -69,6 +70,10 @@ export class AppModule {
         // The matching engine owns the book's lifetime: books do not expire.
         OrderBookModule.forRoot({ symbols, idleTtlMs: 0 }),
         MessagingModule.forRoot({}),
+        // Streams, locks, limits, caches, events, Redis and the books at /console.
+        ConsoleModule.forRoot(
+          config.consoleApiKey === undefined ? {} : { mode: 'operate', apiKey: config.consoleApiKey },
+        ),
       ],
       controllers: [HealthController, MarketsController, ...extraControllers],
       providers,

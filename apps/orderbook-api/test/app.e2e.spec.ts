@@ -79,6 +79,33 @@ describe.each(HTTP_ADAPTERS)('orderbook-api skeleton on %s', (httpAdapter) => {
     expect(text).not.toContain('/no/such/path');
   });
 
+  it('mounts the operations console at /console, read-only, with the order-book ladder of a market after an order', async () => {
+    const http = request(app.getHttpServer());
+    const page = await http.get('/console').expect(200);
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'nonce-/);
+    const session = await http.get('/console/api/session').expect(200);
+    expect(session.body).toMatchObject({ mode: 'read-only' });
+    expect(session.body.views).toEqual(expect.arrayContaining(['orderbook', 'redis', 'limits', 'cache']));
+    await http
+      .post('/markets/BTC-USD/orders')
+      .send({ side: 'buy', price: '900.00', quantity: '0.25' })
+      .expect(201);
+    await eventually(async () => {
+      const ladder = await http.get('/console/api/orderbook/BTC-USD?depth=50').expect(200);
+      expect(ladder.body.bids).toEqual(
+        expect.arrayContaining([expect.objectContaining({ price: '900', quantity: '0.25' })]),
+      );
+    });
+    // The server metrics come from the app's own `server-metrics` connection.
+    const redis = await http.get('/console/api/redis').expect(200);
+    expect(redis.body.available).toBe(true);
+    await http
+      .post('/console/api/cache/evict')
+      .set('content-type', 'application/json')
+      .send({ key: 'book' })
+      .expect(403);
+  });
+
   it('serves OpenAPI docs at /docs that list the health route', async () => {
     await request(app.getHttpServer()).get('/docs').expect(200).expect('content-type', /html/);
     const spec = await request(app.getHttpServer()).get('/docs-json').expect(200);

@@ -24,7 +24,7 @@ const redkitBin = `${root}libs/redis/dist/cli/redkit.js`;
 
 /** What apps/orderbook-api uses (app.module.ts): every module, the default key prefix. */
 const API_PREFIX = 'redkit';
-const API_MODULES = 'cache,rate-limit,lock,orderbook,messaging';
+const API_MODULES = 'cache,rate-limit,lock,orderbook,messaging,console';
 
 interface ComposeService {
   image?: string;

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { CacheModule } from '@redkit/cache';
+import { ConsoleModule } from '@redkit/console';
 import { LockModule } from '@redkit/lock';
 import { MessagingModule } from '@redkit/messaging';
 import { MetricsModule } from '@redkit/metrics';
@@ -26,6 +27,7 @@ export class AppModule {
         LockModule.forRoot(),
         OrderBookModule.forRoot({ symbols: { 'BTC-USD': { tickSize: '0.01' } } }),
         MessagingModule.forRoot({ consumers: { blockMs: 100 } }),
+        ConsoleModule.forRoot({}),
       ],
       controllers: [AppController],
       providers: [
