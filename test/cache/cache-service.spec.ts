@@ -88,6 +88,24 @@ describe.each(sharedTopologies)('CacheService on %s', (_name, redis) => {
     await eventually(async () => expect(await b.cache.get('coherent')).toBeUndefined(), 100, 5);
   });
 
+  it('counts invalidations per namespace: keys A sent, keys B received, a cleared namespace as one', async () => {
+    const series = (instance: CacheInstance, cache: string, direction: string) =>
+      metricValue(
+        instance.metrics,
+        `redkit_cache_invalidations_total{cache="${cache}",direction="${direction}"}`,
+      );
+    const sentBefore = await series(a, 'other', 'sent');
+    const receivedBefore = await series(b, 'other', 'received');
+    await a.cache.set('counted-1', 1, { namespace: 'other' });
+    await a.cache.set('counted-2', 2, { namespace: 'other' });
+    await a.cache.delete('counted-1', { namespace: 'other' });
+    await a.cache.clear('other');
+    expect(await series(a, 'other', 'sent')).toBe(sentBefore + 4);
+    await eventually(async () => expect(await series(b, 'other', 'received')).toBe(receivedBefore + 4));
+    // A ignores its own messages.
+    expect(await series(a, 'other', 'received')).toBe(0);
+  });
+
   it('removes every tagged key from L1 and L2, and leaves untagged keys alone', async () => {
     await Promise.all([
       a.cache.set('p1', 1, { tags: ['products'] }),

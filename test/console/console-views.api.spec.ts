@@ -224,6 +224,9 @@ describe.each(HTTP_ADAPTERS)('the console views on %s', (adapter) => {
     ]);
     expect(body.l1.entries).toBeGreaterThanOrEqual(2);
     await http.post('/console/api/cache/evict').send({ key: 'k1' }).expect(200, { evicted: true });
+    // The set of k2 and the evicted k1 went out to the other instances as invalidations.
+    const after = await http.get('/console/api/cache').expect(200);
+    expect(after.body.namespaces[0].invalidationsSent).toBeGreaterThanOrEqual(2);
     expect(await cache.get('k1')).toBeUndefined();
     const tagged = await http.post('/console/api/cache/evict').send({ tag: 'group' }).expect(200);
     expect(tagged.body).toEqual({ evicted: true, removed: 1 });

@@ -19,6 +19,10 @@ export interface NamespaceMetrics {
   error(op: CacheOperation): void;
   loaderSeconds: DeferredHistogramChild;
   l2Seconds(op: 'get' | 'set' | 'delete'): DeferredHistogramChild;
+  /** Keys (or one namespace prefix) this instance told the others to drop. */
+  invalidationsSent: DeferredCounterChild;
+  /** Keys (or a namespace prefix) another instance, or Redis's tracking, told this one to drop. */
+  invalidationsReceived: DeferredCounterChild;
 }
 
 export type CacheOperation =
@@ -33,6 +37,7 @@ export class CacheMetrics {
   private readonly errors: Counter<'cache' | 'op'>;
   private readonly loader: DeferredHistogram<'cache'>;
   private readonly l2: DeferredHistogram<'cache' | 'op'>;
+  private readonly invalidations: DeferredCounter<'cache' | 'direction'>;
 
   constructor(metrics: MetricsService, l1: L1Store) {
     this.hits = metrics.deferredCounter({
@@ -66,6 +71,11 @@ export class CacheMetrics {
       labelNames: ['cache', 'op'],
       buckets: REDIS_LATENCY_BUCKETS_SECONDS,
     });
+    this.invalidations = metrics.deferredCounter({
+      name: 'redkit_cache_invalidations_total',
+      help: 'Cross-instance L1 invalidations, in keys (a whole namespace counts one), sent or received.',
+      labelNames: ['cache', 'direction'],
+    });
     metrics.gauge({
       name: 'redkit_cache_l1_entries',
       help: 'Entries held in the in-process L1.',
@@ -90,6 +100,8 @@ export class CacheMetrics {
       error: (op) => errors.inc({ cache, op }),
       loaderSeconds: this.loader.labels({ cache }),
       l2Seconds: (op) => l2Children[op],
+      invalidationsSent: this.invalidations.labels({ cache, direction: 'sent' }),
+      invalidationsReceived: this.invalidations.labels({ cache, direction: 'received' }),
     };
   }
 }

@@ -39,7 +39,7 @@ import type { CacheSerializer } from './cache-serializer.interface.js';
 import { ClientTrackingInvalidationTransport } from './client-tracking-invalidation.transport.js';
 import { L1Store, type L1KeyIndex } from './l1.store.js';
 import { L2ReadBatcher } from './l2-read.batcher.js';
-import type { L1InvalidationTransport } from './l1-invalidation.interface.js';
+import type { L1InvalidationTarget, L1InvalidationTransport } from './l1-invalidation.interface.js';
 import { LandingNotifier } from './landing.notifier.js';
 import { PubSubInvalidationTransport } from './pubsub-invalidation.transport.js';
 import { richJsonSerializer } from './rich-json.serializer.js';
@@ -183,14 +183,14 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         client: this.client,
         channel: `${control}invalidate`,
         instanceId: this.instanceId,
-        target: this.l1,
+        target: this.invalidationTarget(),
         onError,
       });
     } else if (this.options.invalidation === 'tracking') {
       this.transport = new ClientTrackingInvalidationTransport({
         client: this.client,
         prefix: `${keyPrefix}:cache:`,
-        target: this.l1,
+        target: this.invalidationTarget(),
         onError,
       });
     }
@@ -322,7 +322,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const namespace = this.namespace(options.namespace);
     const redisKey = this.redisKey(namespace, key);
     this.l1.delete(redisKey);
-    await Promise.all([this.unlink(namespace, [redisKey]), this.invalidate(redisKey)]);
+    await Promise.all([this.unlink(namespace, [redisKey]), this.invalidate(namespace, redisKey)]);
   }
 
   /**
@@ -391,6 +391,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       throw this.connection.notePermission('cache', error) ?? error;
     }
     this.l1.dropKeys(members);
+    if (this.transport !== undefined) namespace.metrics.invalidationsSent.inc(members.length);
     await Promise.all([this.unlink(namespace, [...members, tagKey]), this.transport?.publishKeys(members)]);
     return members.length;
   }
@@ -405,8 +406,31 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       removed += batch.length;
     }
     this.l1.dropPrefix(namespace.base);
+    if (this.transport !== undefined) namespace.metrics.invalidationsSent.inc();
     await this.transport?.publishPrefix(namespace.base);
     return removed;
+  }
+
+  /** L1 as the invalidation transports see it: what they drop is counted per namespace. */
+  private invalidationTarget(): L1InvalidationTarget {
+    const { l1 } = this;
+    return {
+      dropKeys: (keys) => {
+        for (const key of keys) this.namespaceOfKey(key)?.metrics.invalidationsReceived.inc();
+        l1.dropKeys(keys);
+      },
+      dropPrefix: (prefix) => {
+        this.namespaceOfKey(prefix)?.metrics.invalidationsReceived.inc();
+        l1.dropPrefix(prefix);
+      },
+      dropAll: () => l1.dropAll(),
+    };
+  }
+
+  /** The namespace a Redis key belongs to (bases end in ':', so none is a prefix of another). */
+  private namespaceOfKey(key: string): Namespace | undefined {
+    for (const namespace of this.namespaces.values()) if (key.startsWith(namespace.base)) return namespace;
+    return undefined;
   }
 
   private namespace(name: string | undefined): Namespace {
@@ -425,9 +449,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * Tells other instances to drop `redisKey`. Keys written in the same turn of the event loop go
    * out in one message, so a burst of writes costs one PUBLISH, not one per write.
    */
-  private invalidate(redisKey: string): Promise<void> {
+  private invalidate(namespace: Namespace, redisKey: string): Promise<void> {
     const transport = this.transport;
     if (transport === undefined) return Promise.resolve();
+    namespace.metrics.invalidationsSent.inc();
     this.pendingInvalidations.push(redisKey);
     this.invalidationFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       const keys = this.pendingInvalidations;
@@ -742,7 +767,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     } finally {
       namespace.metrics.l2Seconds('set').observe((performance.now() - started) / 1000);
     }
-    await this.invalidate(redisKey);
+    await this.invalidate(namespace, redisKey);
     return 'stored';
   }
 

@@ -70,12 +70,19 @@ export class CacheView {
     };
     if (this.metrics !== undefined) {
       const { registry } = this.metrics;
-      const [hits, misses, stale, loader] = await Promise.all([
+      const [hits, misses, stale, loader, invalidations] = await Promise.all([
         readMetric(registry, 'redkit_cache_hits_total'),
         readMetric(registry, 'redkit_cache_misses_total'),
         readMetric(registry, 'redkit_cache_stale_served_total'),
         readMetric(registry, 'redkit_cache_loader_duration_seconds'),
+        readMetric(registry, 'redkit_cache_invalidations_total'),
       ]);
+      for (const { labels, value } of invalidations) {
+        const target = rowOf(labels.cache);
+        if (labels.direction === 'sent') target.invalidationsSent = (target.invalidationsSent ?? 0) + value;
+        else if (labels.direction === 'received')
+          target.invalidationsReceived = (target.invalidationsReceived ?? 0) + value;
+      }
       for (const { labels, value } of hits) {
         const target = rowOf(labels.cache);
         if (labels.level === 'l1') target.l1Hits += value;
