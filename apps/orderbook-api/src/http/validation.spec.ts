@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+
+import { describe, expect, it } from '@jest/globals';
+import { BadRequestException, type ArgumentMetadata } from '@nestjs/common';
+
+import { BookQuery } from '../exchange/requests.dto.js';
+import { createValidationPipe } from './validation.js';
+
+const query: ArgumentMetadata = { type: 'query', metatype: BookQuery, data: '' };
+
+describe('the app-wide validation pipe', () => {
+  it('turns a repeated query string into an equal DTO each time, a fresh object the handler may change', async () => {
+    const pipe = createValidationPipe();
+    const first = (await pipe.transform({ depth: '20', fresh: 'true' }, query)) as BookQuery;
+    first.depth = 99;
+    const second = (await pipe.transform({ depth: '20', fresh: 'true' }, query)) as BookQuery;
+    expect(second).toBeInstanceOf(BookQuery);
+    expect({ ...second }).toEqual({ depth: 20, fresh: 'true' });
+    expect(second).not.toBe(first);
+  });
+
+  it('refuses an invalid query every time, naming the field, however often it comes', async () => {
+    const pipe = createValidationPipe();
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const refused = pipe.transform({ depth: 'oops' }, query);
+      await expect(refused).rejects.toBeInstanceOf(BadRequestException);
+      await expect(refused).rejects.toMatchObject({
+        response: { message: expect.stringContaining('depth must be a whole number') },
+      });
+    }
+    await expect(pipe.transform({ depth: '20', extra: 'x' }, query)).rejects.toBeInstanceOf(
+      BadRequestException,
+    );
+  });
+});
