@@ -12,7 +12,7 @@ import { Test } from '@nestjs/testing';
 import { ConsoleModule, type ConsoleAuditRecord } from '@redkit/console';
 import { EventBus, MessagingModule, StreamProducer, type EventEnvelope } from '@redkit/messaging';
 import { MetricsModule } from '@redkit/metrics';
-import { RedisConnection, RedisModule } from '@redkit/redis';
+import { RedisModule } from '@redkit/redis';
 import { Redis } from 'ioredis';
 import { type Observable, tap } from 'rxjs';
 import request from 'supertest';
@@ -20,7 +20,6 @@ import request from 'supertest';
 import {
   captureLogs,
   createHttpApp,
-  deleteKeys,
   eventually,
   HTTP_ADAPTERS,
   PlaceholderConnectionModule,
@@ -29,6 +28,7 @@ import {
   uniquePrefix,
   type HttpAdapterName,
 } from '../harness/index.js';
+import { closeConsoleApp, deleteConsoleKeys } from './console-test-app.js';
 
 const API_KEY = 'correct-horse-battery-staple';
 
@@ -98,12 +98,6 @@ async function seed(
   return reply[0]?.[1].map(([id]) => id) ?? [];
 }
 
-async function cleanup(keyPrefix: string): Promise<void> {
-  const connection = await RedisConnection.open('cleanup', { url: sharedAdminRedisUrl(), keyPrefix });
-  await deleteKeys(connection, keyPrefix);
-  await connection.close();
-}
-
 describe.each(HTTP_ADAPTERS)('the console with its built-in API-key session on %s', (adapter) => {
   const keyPrefix = uniquePrefix(`consolekey${adapter}`);
   let app: INestApplication;
@@ -129,8 +123,7 @@ describe.each(HTTP_ADAPTERS)('the console with its built-in API-key session on %
   });
 
   afterAll(async () => {
-    await app?.close();
-    await cleanup(keyPrefix);
+    await closeConsoleApp(app, keyPrefix);
     admin?.disconnect();
   });
 
@@ -405,8 +398,7 @@ describe.each(HTTP_ADAPTERS)('the console behind the app’s own guard, read-onl
   });
 
   afterAll(async () => {
-    await app?.close();
-    await cleanup(keyPrefix);
+    await closeConsoleApp(app, keyPrefix);
     admin?.disconnect();
   });
 
@@ -460,7 +452,7 @@ describe.each(HTTP_ADAPTERS)('the console behind the app’s own guard, read-onl
 describe('ConsoleModule.forRootAsync', () => {
   const keyPrefix = uniquePrefix('consoleasync');
 
-  afterAll(() => cleanup(keyPrefix));
+  afterAll(() => deleteConsoleKeys(keyPrefix));
 
   it('takes the options from a factory and the path and guard beside it', async () => {
     const moduleRef = await Test.createTestingModule({

@@ -1,18 +1,14 @@
-import { get, type IncomingMessage } from 'node:http';
-
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { ConsoleModule } from '@redkit/console';
+import { ConsoleModule, type PendingPage } from '@redkit/console';
 import { MessagingModule, StreamConsumers, StreamProducer, type StreamMessage } from '@redkit/messaging';
 import { MetricsModule } from '@redkit/metrics';
-import { RedisConnection, RedisModule } from '@redkit/redis';
+import { RedisModule } from '@redkit/redis';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 
 import {
-  createHttpApp,
-  deleteKeys,
   eventually,
   HTTP_ADAPTERS,
   sharedAdminRedisUrl,
@@ -20,24 +16,7 @@ import {
   sleep,
   uniquePrefix,
 } from '../harness/index.js';
-
-interface PendingBody {
-  entries: Array<{
-    id: string;
-    consumer: string;
-    idleMs: number;
-    deliveries: number;
-    fields: Record<string, string> | null;
-    truncated: boolean;
-  }>;
-  next: string | null;
-}
-
-/** One server-sent event. */
-interface SseEvent {
-  type: string;
-  data: string;
-}
+import { closeConsoleApp, listenConsoleApp, liveUrl, readSse, type SseEvent } from './console-test-app.js';
 
 /**
  * Reads the SSE stream at `url` until an event satisfies `wanted` (resolves with it), after calling
@@ -51,52 +30,26 @@ function awaitSse(
   opened: () => Promise<unknown>,
   timeoutMs = 10_000,
 ): Promise<SseEvent> {
-  return new Promise((resolve, reject) => {
-    const seen: string[] = [];
-    let started = false;
-    let response: IncomingMessage | undefined;
-    const request = get(url, { headers: { Accept: 'text/event-stream' } }, (incoming) => {
-      response = incoming;
-      let buffer = '';
-      incoming.setEncoding('utf8');
-      incoming.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event: SseEvent = { type: 'message', data: '' };
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) event.type = line.slice(7);
-            else if (line.startsWith('data: ')) event.data += line.slice(6);
-          }
-          if (event.data === '') continue;
-          seen.push(event.type);
-          if (event.type !== type) continue;
-          if (!started) {
-            started = true;
-            opened().catch(reject);
-          } else if (wanted(event)) {
-            finish();
-            resolve(event);
-          }
-        }
-      });
-    });
-    const timer = setTimeout(() => {
-      finish();
-      reject(new Error(`no matching event within ${timeoutMs} ms; saw ${seen.join(', ')}`));
-    }, timeoutMs);
-    function finish(): void {
-      clearTimeout(timer);
-      response?.destroy();
-      request.destroy();
-    }
-    request.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
+  const seen: string[] = [];
+  let started = false;
+  let found: SseEvent | undefined;
+  return readSse(
+    url,
+    (event, stop) => {
+      if (event.data === '') return;
+      seen.push(event.type);
+      if (event.type !== type) return;
+      if (!started) {
+        started = true;
+        opened().catch(stop);
+      } else if (wanted(event)) {
+        found = event;
+        stop();
+      }
+    },
+    timeoutMs,
+    () => `no matching event within ${timeoutMs} ms; saw ${seen.join(', ')}`,
+  ).then(() => found as SseEvent);
 }
 
 describe.each(HTTP_ADAPTERS)('the console streams API on %s', (adapter) => {
@@ -124,8 +77,7 @@ describe.each(HTTP_ADAPTERS)('the console streams API on %s', (adapter) => {
         ConsoleModule.forRoot({ mode: 'operate', requestsPerSecond: 10_000 }),
       ],
     }).compile();
-    app = await createHttpApp(moduleRef, adapter, { logger: false });
-    await app.listen(0, '127.0.0.1');
+    app = await listenConsoleApp(moduleRef, adapter);
     http = request(app.getHttpServer());
     const producer = app.get(StreamProducer);
     for (let n = 0; n < 10; n += 1) {
@@ -147,10 +99,7 @@ describe.each(HTTP_ADAPTERS)('the console streams API on %s', (adapter) => {
   afterAll(async () => {
     if (process.env.REDKIT_TEST_LOGS === '1')
       console.log(`${adapter}: streams push after ${pushDelays.join(', ')} ms`);
-    await app?.close();
-    const connection = await RedisConnection.open('cleanup', { url: sharedAdminRedisUrl(), keyPrefix });
-    await deleteKeys(connection, keyPrefix);
-    await connection.close();
+    await closeConsoleApp(app, keyPrefix);
     admin?.disconnect();
   });
 
@@ -180,7 +129,7 @@ describe.each(HTTP_ADAPTERS)('the console streams API on %s', (adapter) => {
 
   it('pages pending entries by id range, with redacted payloads', async () => {
     const first = (await http.get('/console/api/streams/orders/groups/audit/pending?limit=4').expect(200))
-      .body as PendingBody;
+      .body as PendingPage;
     expect(first.entries).toHaveLength(4);
     expect(first.next).toBe(first.entries[3]?.id);
     expect(first.entries[0]).toMatchObject({ consumer: 'ghost', deliveries: 1, truncated: false });
@@ -190,7 +139,7 @@ describe.each(HTTP_ADAPTERS)('the console streams API on %s', (adapter) => {
       await http
         .get(`/console/api/streams/orders/groups/audit/pending?limit=4&after=${first.next}`)
         .expect(200)
-    ).body as PendingBody;
+    ).body as PendingPage;
     expect(second.entries).toHaveLength(2);
     expect(second.next).toBeNull();
     expect(new Set([...first.entries, ...second.entries].map((entry) => entry.id)).size).toBe(6);
@@ -200,7 +149,7 @@ describe.each(HTTP_ADAPTERS)('the console streams API on %s', (adapter) => {
 
   it('claims entries to another consumer, sweeps with a bound, acks and deletes', async () => {
     const pending = (await http.get('/console/api/streams/orders/groups/audit/pending').expect(200))
-      .body as PendingBody;
+      .body as PendingPage;
     const ids = pending.entries.map((entry) => entry.id);
     const claimed = await http
       .post('/console/api/streams/orders/groups/audit/pending/claim')
@@ -324,7 +273,7 @@ describe.each(HTTP_ADAPTERS)('the console streams API on %s', (adapter) => {
   });
 
   it('pushes a streams event on the live stream soon after an entry is added', async () => {
-    const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/console/api/live`;
+    const url = await liveUrl(app);
     const before = await admin.xlen(streamKey('orders'));
     const started = Date.now();
     let addedAt = 0;

@@ -1,22 +1,19 @@
-import { get, type IncomingMessage } from 'node:http';
-
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
 import { CacheModule, CacheService } from '@redkit/cache';
-import { ConsoleModule } from '@redkit/console';
+import { ConsoleModule, type EventBatch } from '@redkit/console';
 import { LockModule, LockService, type LeaderElector } from '@redkit/lock';
 import { EventBus, MessagingModule, StreamConsumers, StreamProducer } from '@redkit/messaging';
 import { MetricsModule, MetricsService } from '@redkit/metrics';
 import { OrderBookModule, OrderBookStore } from '@redkit/orderbook';
 import { RateLimitModule, RateLimiterService } from '@redkit/rate-limit';
-import { RedisConnection, RedisModule } from '@redkit/redis';
+import { RedisModule } from '@redkit/redis';
 import request from 'supertest';
 
 import {
   createHttpApp,
-  deleteKeys,
   eventually,
   HTTP_ADAPTERS,
   sharedAdminRedisUrl,
@@ -24,11 +21,7 @@ import {
   sleep,
   uniquePrefix,
 } from '../harness/index.js';
-
-interface EventBatch {
-  events: { type: string }[];
-  dropped: number;
-}
+import { closeConsoleApp, listenConsoleApp, liveUrl, readSse } from './console-test-app.js';
 
 /**
  * Collects the SSE events of one type from `url` until `done` says enough (or `timeoutMs`); calls
@@ -41,49 +34,22 @@ function collectSse(
   opened: () => Promise<unknown> = async () => undefined,
   timeoutMs = 10_000,
 ): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    const events: unknown[] = [];
-    let response: IncomingMessage | undefined;
-    let started = false;
-    const finish = (error?: Error) => {
-      clearTimeout(timer);
-      response?.destroy();
-      request.destroy();
-      if (error) reject(error);
-      else resolve(events);
-    };
-    const request = get(url, (incoming) => {
-      response = incoming;
-      let buffer = '';
-      incoming.setEncoding('utf8');
-      incoming.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const lines = block.split('\n');
-          const name = lines.find((line) => line.startsWith('event: '))?.slice(7);
-          const data = lines
-            .filter((line) => line.startsWith('data: '))
-            .map((line) => line.slice(6))
-            .join('');
-          if (!started) {
-            started = true;
-            opened().catch((error: Error) => finish(error));
-          }
-          if (name !== type || data === '') continue;
-          events.push(JSON.parse(data));
-          if (done(events)) finish();
-        }
-      });
-    });
-    const timer = setTimeout(
-      () => finish(new Error(`only ${events.length} ${type} events in ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    request.on('error', (error) => finish(error));
-  });
+  const events: unknown[] = [];
+  let started = false;
+  return readSse(
+    url,
+    (event, stop) => {
+      if (!started) {
+        started = true;
+        opened().catch(stop);
+      }
+      if (event.type !== type || event.data === '') return;
+      events.push(JSON.parse(event.data));
+      if (done(events)) stop();
+    },
+    timeoutMs,
+    () => `only ${events.length} ${type} events in ${timeoutMs} ms`,
+  ).then(() => events);
 }
 
 describe.each(HTTP_ADAPTERS)('the console views on %s', (adapter) => {
@@ -106,20 +72,14 @@ describe.each(HTTP_ADAPTERS)('the console views on %s', (adapter) => {
         ConsoleModule.forRoot({ mode: 'operate', requestsPerSecond: 10_000, tailPerSecond: 5 }),
       ],
     }).compile();
-    app = await createHttpApp(moduleRef, adapter, { logger: false });
-    await app.listen(0, '127.0.0.1');
+    app = await listenConsoleApp(moduleRef, adapter);
     http = request(app.getHttpServer());
   });
 
   afterAll(async () => {
     await elector?.stop();
-    await app?.close();
-    const connection = await RedisConnection.open('cleanup', { url: sharedAdminRedisUrl(), keyPrefix });
-    await deleteKeys(connection, keyPrefix);
-    await connection.close();
+    await closeConsoleApp(app, keyPrefix);
   });
-
-  const liveUrl = async () => `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/console/api/live`;
 
   it('tells the page every view this app can show', async () => {
     const { body } = await http.get('/console/api/session').expect(200);
@@ -253,7 +213,7 @@ describe.each(HTTP_ADAPTERS)('the console views on %s', (adapter) => {
     // Thirty events in a burst, tailPerSecond 5: the live stream sends at most 5 a second, counts the rest.
     const burst = 30;
     const batches = (await collectSse(
-      await liveUrl(),
+      await liveUrl(app),
       'events',
       (events) =>
         (events as EventBatch[]).reduce((total, batch) => total + batch.events.length + batch.dropped, 0) >=
@@ -307,7 +267,7 @@ describe.each(HTTP_ADAPTERS)('the console views on %s', (adapter) => {
     });
     await http.get('/console/api/orderbook/ETH-USD').expect(404);
 
-    const url = `${await liveUrl()}?orderbook=BTC-USD`;
+    const url = `${await liveUrl(app)}?orderbook=BTC-USD`;
     const [change] = (await collectSse(
       url,
       'orderbook',

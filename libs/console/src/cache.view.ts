@@ -2,31 +2,11 @@ import { BadRequestException, Inject, Injectable, NotFoundException, Optional } 
 import { MetricsService } from '@redkit/metrics';
 import type { RedisConnection } from '@redkit/redis';
 
+import type { CacheBody, CacheNamespaceInfo } from './console-api.types.js';
 import { CONSOLE_CONNECTION } from './console.constants.js';
 import { ConsolePeers } from './console-peers.js';
 import { bucketBound, histogramQuantile, readMetric, type Buckets } from './metric-readings.js';
 import { asHttpError } from './redis-unavailable.js';
-
-/** One cache namespace, from redkit_cache_* counters since the process started. */
-export interface CacheNamespaceInfo {
-  name: string;
-  l1Hits: number;
-  l2Hits: number;
-  misses: number;
-  /** Hits (either level) over reads; null before the first read. */
-  hitRatio: number | null;
-  staleServed: number;
-  /** Median loader duration since start; null before the first load. */
-  loaderP50Ms: number | null;
-  /** Not counted by @redkit/cache yet: null. */
-  invalidationsSent: number | null;
-  invalidationsReceived: number | null;
-}
-
-export interface CacheBody {
-  namespaces: CacheNamespaceInfo[];
-  l1: { entries: number; bytes: number | null };
-}
 
 /** What `POST api/cache/evict` was asked: one key or one tag, in a namespace or the default one. */
 export type CacheEviction = { key: string; namespace?: string } | { tag: string; namespace?: string };

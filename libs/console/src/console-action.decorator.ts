@@ -1,7 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 
+import type { ConsoleAction } from './console-api.types.js';
 import { CONSOLE_ACTION_METADATA, CONSOLE_PUBLIC_METADATA } from './console.constants.js';
-import type { ConsoleAction } from './console-options.interface.js';
 
 /**
  * When an action needs the typed confirmation on a production console: `always`, only for a

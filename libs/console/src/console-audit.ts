@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
+import type { ConsoleAction } from './console-api.types.js';
 import { CONSOLE_ACTION_EVENT, CONSOLE_LOG_CONTEXT } from './console.constants.js';
-import type { ConsoleAction } from './console-options.interface.js';
 import { ConsolePeers } from './console-peers.js';
 
 /** One audited action, as the log line and the `console.action` event carry it. */

@@ -1,7 +1,8 @@
 import { BadRequestException, Body, Get, HttpCode, Inject, Post } from '@nestjs/common';
 
-import { CacheView, type CacheBody } from './cache.view.js';
+import { CacheView } from './cache.view.js';
 import { ConsoleActionRoute } from './console-action.decorator.js';
+import type { CacheBody } from './console-api.types.js';
 import { bodyObject, optionalString } from './console-input.js';
 
 /** Cache statistics per namespace, and evicting a key or a tag. */

@@ -1,8 +1,9 @@
 import { BadRequestException, Body, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 
 import { ConsoleActionRoute } from './console-action.decorator.js';
+import type { DeadLetterPage } from './console-api.types.js';
 import { bodyObject, nameParam, optionalStreamId, streamIds, wholeNumber } from './console-input.js';
-import { DeadLettersService, type DeadLetterPage, type DeadLetterSelection } from './dead-letters.service.js';
+import { DeadLettersService, type DeadLetterSelection } from './dead-letters.service.js';
 
 /** Bulk actions take at most this many dead letters per request. */
 const BULK_LIMIT = 1_000;

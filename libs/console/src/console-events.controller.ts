@@ -1,8 +1,9 @@
 import { Get, Inject, NotFoundException, Query } from '@nestjs/common';
 
+import type { EventsBody } from './console-api.types.js';
 import { wholeNumber } from './console-input.js';
 import { ConsolePeers } from './console-peers.js';
-import { EventTail, type ConsoleEvent } from './event-tail.js';
+import { EventTail } from './event-tail.js';
 
 /** The last events of the event bus the console saw. */
 export class ConsoleEventsController {
@@ -12,7 +13,7 @@ export class ConsoleEventsController {
   ) {}
 
   @Get('api/events')
-  async events(@Query('limit') limit?: string): Promise<{ events: ConsoleEvent[] }> {
+  async events(@Query('limit') limit?: string): Promise<EventsBody> {
     if (this.peers.bus === undefined) {
       throw new NotFoundException('the events view needs @redkit/messaging (MessagingModule) in the app');
     }

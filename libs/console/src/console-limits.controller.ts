@@ -1,7 +1,7 @@
 import { Get, Inject, NotFoundException } from '@nestjs/common';
 
+import type { LimitsBody } from './console-api.types.js';
 import { ConsolePeers } from './console-peers.js';
-import type { LimitsBody } from './limit.history.js';
 import { MetricsSampler } from './metrics.sampler.js';
 
 /** Rate-limit decisions over time and the top limited identities (in process, no Redis read). */

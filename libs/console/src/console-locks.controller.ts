@@ -1,8 +1,9 @@
 import { Get, Inject, NotFoundException, Query } from '@nestjs/common';
 
+import type { LocksBody } from './console-api.types.js';
 import { wholeNumber } from './console-input.js';
 import { ConsolePeers } from './console-peers.js';
-import { LocksView, type LocksBody } from './locks.view.js';
+import { LocksView } from './locks.view.js';
 
 /** Held locks, semaphores, read-write locks and leaders, paged by SCAN cursor. */
 export class ConsoleLocksController {

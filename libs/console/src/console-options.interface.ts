@@ -1,11 +1,6 @@
 import type { CanActivate, Type } from '@nestjs/common';
 
-/** What the console may change; each can be refused with the `deny` option. */
-export type ConsoleAction =
-  'ack' | 'claim' | 'autoclaim' | 'delete-pending' | 'replay' | 'delete-dead-letter' | 'evict';
-
-/** `read-only` shows everything and changes nothing; `operate` also allows the actions. */
-export type ConsoleMode = 'read-only' | 'operate';
+import type { ConsoleAction, ConsoleMode } from './console-api.types.js';
 
 /** Streams named exactly, or with `*` globs (`orders.*`). */
 export interface ConsoleStreamRules {

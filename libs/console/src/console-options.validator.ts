@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
+import type { ConsoleAction, ConsoleMode } from './console-api.types.js';
 import { CONSOLE_DEFAULT_PATH } from './console.constants.js';
 import { ConsoleOptionsError } from './console.errors.js';
-import type {
-  ConsoleAction,
-  ConsoleMode,
-  ConsoleModuleExtras,
-  ConsoleModuleOptions,
-} from './console-options.interface.js';
+import type { ConsoleModuleExtras, ConsoleModuleOptions } from './console-options.interface.js';
 
 /** Every action the console knows, in the order the docs list them. */
 export const CONSOLE_ACTIONS: readonly ConsoleAction[] = Object.freeze([

@@ -1,7 +1,8 @@
 import { Get, Inject, Param, Query } from '@nestjs/common';
 
+import type { OrderBookLadder } from './console-api.types.js';
 import { nameParam, wholeNumber } from './console-input.js';
-import { OrderBookView, type OrderBookLadder } from './orderbook.view.js';
+import { OrderBookView } from './orderbook.view.js';
 
 /** The order-book ladder of one symbol, and the symbols with a book. */
 export class ConsoleOrderBookController {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 
-import type { ConsoleView } from './console-view.js';
+import type { ConsoleView } from './console-api.types.js';
 
 /**
  * The parts of the optional redkit libs the console uses, typed by their shape rather than imported,

@@ -1,8 +1,9 @@
 import { Body, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 
 import { ConsoleActionRoute } from './console-action.decorator.js';
+import type { PendingPage } from './console-api.types.js';
 import { bodyObject, nameParam, optionalStreamId, streamIds, wholeNumber } from './console-input.js';
-import { PendingEntriesService, type PendingPage } from './pending-entries.service.js';
+import { PendingEntriesService } from './pending-entries.service.js';
 
 /** The pending entries of a group: paged by id, and acked, claimed, swept or deleted. */
 export class ConsolePendingController {

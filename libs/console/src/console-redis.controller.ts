@@ -1,6 +1,7 @@
 import { Get, Inject } from '@nestjs/common';
 
-import { RedisView, type RedisBody } from './redis.view.js';
+import type { RedisBody } from './console-api.types.js';
+import { RedisView } from './redis.view.js';
 
 /** The Redis servers, as the connection's server-metrics collector last sampled them. */
 export class ConsoleRedisController {

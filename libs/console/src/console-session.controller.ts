@@ -13,28 +13,13 @@ import { HttpAdapterHost } from '@nestjs/core';
 
 import { ApiKeySessions } from './api-key-sessions.js';
 import { ConsolePublic } from './console-action.decorator.js';
+import type { ConsoleSessionBody } from './console-api.types.js';
 import { ConsoleAudit } from './console-audit.js';
 import { CONSOLE_EXTRAS, CONSOLE_RESOLVED_OPTIONS } from './console.constants.js';
 import { bodyObject } from './console-input.js';
-import type { ConsoleMode } from './console-options.interface.js';
 import type { ResolvedConsoleExtras, ResolvedConsoleOptions } from './console-options.validator.js';
 import { ConsolePeers } from './console-peers.js';
-import type { ConsoleView } from './console-view.js';
 import { actor, requestPath, type ConsoleRequest } from './console-request.js';
-
-/** `GET api/session`: what this page may see and do. */
-export interface ConsoleSessionBody {
-  mode: ConsoleMode;
-  production: boolean;
-  deny: string[];
-  /** `streams.readOnly` patterns (exact names or `*` globs): actions on them are refused. */
-  readOnlyStreams: string[];
-  views: ConsoleView[];
-  auth: 'guard' | 'api-key' | 'none';
-  authenticated: boolean;
-  /** With an API-key session: what writes send as `X-CSRF-Token`. */
-  csrfToken?: string;
-}
 
 /** Whether the request came over TLS, so the cookie gets `Secure`. */
 function overTls(request: ConsoleRequest): boolean {

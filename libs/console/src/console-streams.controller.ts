@@ -1,8 +1,9 @@
 import { Get, Inject, NotFoundException, Param } from '@nestjs/common';
 
+import type { StreamDetail, StreamsBody } from './console-api.types.js';
 import { nameParam } from './console-input.js';
 import { ConsolePeers } from './console-peers.js';
-import { StreamsView, type StreamDetail, type StreamsBody } from './streams.view.js';
+import { StreamsView } from './streams.view.js';
 
 /** The Streams view: every stream with its groups, and one stream with its consumers. */
 export class ConsoleStreamsController {

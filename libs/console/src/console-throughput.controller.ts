@@ -1,10 +1,10 @@
 import { Get, Inject, NotFoundException } from '@nestjs/common';
 
+import type { ThroughputBody } from './console-api.types.js';
 import { CONSOLE_RESOLVED_OPTIONS } from './console.constants.js';
 import type { ResolvedConsoleOptions } from './console-options.validator.js';
 import { ConsolePeers } from './console-peers.js';
 import { MetricsSampler } from './metrics.sampler.js';
-import type { ThroughputBody } from './throughput.history.js';
 
 /** Throughput per stream, from the ring the sampler fills every second (no Redis read). */
 export class ConsoleThroughputController {

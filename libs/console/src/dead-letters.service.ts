@@ -1,42 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RedisConnection } from '@redkit/redis';
 
+import type { DeadLetterEntry, DeadLetterPage, ReplayReport } from './console-api.types.js';
 import { CONSOLE_CONNECTION } from './console.constants.js';
 import { REPLAY_BATCH, REPLAY_DEAD_LETTERS } from './console-scripts.js';
 import { PayloadRedactor } from './payload-redactor.js';
 import { asHttpError } from './redis-unavailable.js';
 import { StreamDirectory } from './stream-directory.js';
-
-/** One entry of a stream's dead-letter stream. */
-export interface DeadLetterEntry {
-  /** Its id in the dead-letter stream. */
-  id: string;
-  /** The id it had in the stream. */
-  originalId: string;
-  group: string;
-  consumer: string;
-  error: string;
-  deliveries: number;
-  /** ISO 8601. */
-  failedAt: string;
-  /** The original entry's fields, redacted and cut. */
-  fields: Record<string, string> | null;
-  truncated: boolean;
-}
-
-export interface DeadLetterPage {
-  entries: DeadLetterEntry[];
-  next: string | null;
-  /** Entries in the dead-letter stream. */
-  length: number;
-}
-
-export interface ReplayReport {
-  replayed: { id: string; newId: string }[];
-  failed: { id: string; reason: string }[];
-  /** Dead letters left after the replay. */
-  remaining: number;
-}
 
 /** Which dead letters an action is for: the ids given, or the oldest `all.limit`. */
 export type DeadLetterSelection = { ids: string[] } | { all: { limit: number } };

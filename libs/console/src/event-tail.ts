@@ -1,27 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 
+import type { ConsoleEvent, EventBatch } from './console-api.types.js';
 import { CONSOLE_RESOLVED_OPTIONS } from './console.constants.js';
 import type { ResolvedConsoleOptions } from './console-options.validator.js';
 import { ConsolePeers, type EnvelopeLike } from './console-peers.js';
 import { PayloadRedactor } from './payload-redactor.js';
-
-/** One event as the console shows it. */
-export interface ConsoleEvent {
-  /** When it was published (ms since the epoch, publisher's clock). */
-  at: number;
-  type: string;
-  source: string;
-  /** The envelope's data, redacted; its JSON text cut when larger than `maxPayloadBytes`. */
-  payload: unknown;
-  truncated: boolean;
-}
-
-/** What the live stream sends as `events`. */
-export interface EventBatch {
-  events: ConsoleEvent[];
-  /** Events past `tailPerSecond` left out since the last batch. */
-  dropped: number;
-}
 
 /** Events kept for `GET api/events`. */
 const RECENT = 200;

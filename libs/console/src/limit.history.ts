@@ -1,32 +1,7 @@
+import type { LimitRates, LimitSeries, LimitsBody } from './console-api.types.js';
 import { RING_POINTS } from './console.constants.js';
 import type { MetricReading } from './metric-readings.js';
-import { TopLimitedIdentities, type LimitedIdentity } from './top-limited-identities.js';
-
-/** Decisions per second of one limit, in the newest sample. */
-export interface LimitRates {
-  name: string;
-  allowed: number;
-  limited: number;
-  error: number;
-}
-
-/** One limit's decisions per second over the points of `history.at`. */
-export interface LimitSeries {
-  allowed: number[];
-  limited: number[];
-  error: number[];
-}
-
-/**
- * `GET api/limits`. `history.at` is the time axis shared by every limit; beside it one series per
- * limit name, aligned with it (zero before a limit was first seen). A limit named `at` is left out
- * of the history.
- */
-export interface LimitsBody {
-  limits: LimitRates[];
-  history: { at: number[] } & Record<string, number[] | LimitSeries>;
-  top: LimitedIdentity[];
-}
+import { TopLimitedIdentities } from './top-limited-identities.js';
 
 const OUTCOMES = ['allowed', 'limited', 'error'] as const;
 type Outcome = (typeof OUTCOMES)[number];

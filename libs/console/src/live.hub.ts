@@ -18,10 +18,11 @@ import {
 } from 'rxjs';
 
 import { CacheView } from './cache.view.js';
+import type { EventBatch } from './console-api.types.js';
 import { CONSOLE_RESOLVED_OPTIONS } from './console.constants.js';
 import type { ResolvedConsoleOptions } from './console-options.validator.js';
 import { ConsolePeers } from './console-peers.js';
-import { EventTail, type EventBatch } from './event-tail.js';
+import { EventTail } from './event-tail.js';
 import { LocksView } from './locks.view.js';
 import { MetricsSampler, type MetricsSample } from './metrics.sampler.js';
 import { OrderBookView } from './orderbook.view.js';

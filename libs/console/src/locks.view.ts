@@ -1,32 +1,10 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import type { RedisConnection } from '@redkit/redis';
 
+import type { LockInfo, LocksBody } from './console-api.types.js';
 import { CONSOLE_CONNECTION } from './console.constants.js';
 import { decodeKeyPart, isScanCursor, scanPage } from './key-scan.js';
 import { asHttpError } from './redis-unavailable.js';
-
-/** One held lock, semaphore, read-write lock or leader lease. */
-export interface LockInfo {
-  kind: 'lock' | 'semaphore' | 'rwlock' | 'leader';
-  /** The resource, semaphore, lock or election name. */
-  resource: string;
-  /** The resource's fencing counter (the highest token issued); a leader's term. */
-  fencingToken: number | null;
-  /** Until the lease ends (a semaphore's or readers' last lease, plus a second of grace). */
-  remainingMs: number | null;
-  /** Holders: 1 for a lock, writer or leader; permits' holders of a semaphore; readers. */
-  holders: number;
-  /** Queued waiters (locks, fair semaphores, writers waiting on a read-write lock). */
-  waiters: number | null;
-  /** A leader's instance; null for the others. */
-  holder: string | null;
-}
-
-export interface LocksBody {
-  locks: LockInfo[];
-  /** Where the next page starts; null when every key node was scanned. */
-  cursor: string | null;
-}
 
 /** How each kind is found: its keyspace module and the key whose presence means held. */
 interface KindScan {

@@ -7,11 +7,12 @@ import {
 } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
 
+import type { LimitRates, ThroughputPoint } from './console-api.types.js';
 import { SAMPLE_INTERVAL_MS } from './console.constants.js';
 import { ConsolePeers } from './console-peers.js';
-import { LimitHistory, type LimitRates } from './limit.history.js';
+import { LimitHistory } from './limit.history.js';
 import { readMetric } from './metric-readings.js';
-import { ThroughputHistory, type ThroughputPoint } from './throughput.history.js';
+import { ThroughputHistory } from './throughput.history.js';
 
 /** What one sample added. */
 export interface MetricsSample {

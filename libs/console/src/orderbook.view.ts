@@ -1,21 +1,12 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { RedisConnection } from '@redkit/redis';
 
+import type { OrderBookLadder } from './console-api.types.js';
 import { CONSOLE_CONNECTION } from './console.constants.js';
 import { ConsolePeers, type OrderBookStoreLike } from './console-peers.js';
 import { decodeKeyPart, ResumableScan } from './key-scan.js';
 import { asHttpError } from './redis-unavailable.js';
 import { SecondCache } from './second-cache.js';
-
-/** One book's ladder. */
-export interface OrderBookLadder {
-  symbol: string;
-  sequence: number;
-  bids: { price: string; quantity: string }[];
-  asks: { price: string; quantity: string }[];
-  /** ms since the epoch (the Redis server's clock). */
-  updatedAt: number;
-}
 
 /** SCAN calls one listing may spend finding books; the next listing goes on from there. */
 const SCAN_BUDGET = 20;

@@ -1,28 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RedisConnection } from '@redkit/redis';
 
+import type { PendingEntry, PendingPage } from './console-api.types.js';
 import { CONSOLE_CONNECTION } from './console.constants.js';
 import { compareStreamIds } from './console-input.js';
 import { PayloadRedactor } from './payload-redactor.js';
 import { asHttpError } from './redis-unavailable.js';
 import { StreamDirectory } from './stream-directory.js';
-
-/** One entry delivered to a group and not acknowledged. */
-export interface PendingEntry {
-  id: string;
-  consumer: string;
-  idleMs: number;
-  deliveries: number;
-  /** The entry's fields, redacted and cut; null when the entry was trimmed or deleted meanwhile. */
-  fields: Record<string, string> | null;
-  truncated: boolean;
-}
-
-export interface PendingPage {
-  entries: PendingEntry[];
-  /** The cursor of the next page (`after`), or null on the last one. */
-  next: string | null;
-}
 
 /** What `GET .../pending` was asked. */
 export interface PendingQuery {

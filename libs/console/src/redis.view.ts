@@ -1,35 +1,10 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
 
+import type { RedisBody, RedisNodeInfo } from './console-api.types.js';
 import { CONSOLE_EXTRAS, CONSOLE_RESOLVED_OPTIONS } from './console.constants.js';
 import type { ResolvedConsoleExtras, ResolvedConsoleOptions } from './console-options.validator.js';
 import { readMetric } from './metric-readings.js';
-
-/** One Redis server (every master of a Cluster), as the connection's collector last sampled it. */
-export interface RedisNodeInfo {
-  node: string;
-  up: boolean;
-  usedMemoryBytes: number | null;
-  maxmemoryBytes: number | null;
-  fragmentation: number | null;
-  clients: number | null;
-  blockedClients: number | null;
-  opsPerSecond: number | null;
-  hitRatio: number | null;
-  /** Keys evicted / expired since the collector started. */
-  evictedKeys: number | null;
-  expiredKeys: number | null;
-  slowlogLength: number | null;
-}
-
-export interface RedisBody {
-  available: boolean;
-  /** Why nothing is shown, when `available` is false. */
-  reason?: string;
-  nodes: RedisNodeInfo[];
-  /** What the console cannot show even when available, and why. */
-  notes: string[];
-}
 
 /** Gauge name suffix (`redkit_redis_server_<suffix>`) → field. */
 const FIELDS: ReadonlyArray<[suffix: string, field: Exclude<keyof RedisNodeInfo, 'node' | 'up'>]> = [

@@ -2,62 +2,19 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { RedisConnection } from '@redkit/redis';
 
 import { nodeForKey } from './cluster-slot.js';
+import type {
+  ConsumerSummary,
+  GroupSummary,
+  StreamDetail,
+  StreamsBody,
+  StreamSummary,
+} from './console-api.types.js';
 import { CONSOLE_CONNECTION, CONSOLE_RESOLVED_OPTIONS } from './console.constants.js';
 import { idMs } from './console-input.js';
 import type { ResolvedConsoleOptions } from './console-options.validator.js';
 import { asHttpError } from './redis-unavailable.js';
 import { SecondCache } from './second-cache.js';
 import { StreamDirectory } from './stream-directory.js';
-
-/** One consumer group of a stream. */
-export interface GroupSummary {
-  name: string;
-  consumers: number;
-  /** Delivered and not acknowledged. */
-  pending: number;
-  /** Entries not yet delivered to the group; null when Redis cannot tell (after deletions). */
-  lag: number | null;
-  /** Age of the oldest entry not yet delivered to the group (0 when there is none). */
-  lagAgeMs: number | null;
-  entriesRead: number | null;
-  lastDeliveredId: string;
-}
-
-/** One stream, from XINFO STREAM (never FULL), XINFO GROUPS and the dead-letter stream's XLEN. */
-export interface StreamSummary {
-  name: string;
-  length: number;
-  firstId: string | null;
-  lastId: string | null;
-  /** Entries ever added (Redis 7). */
-  entriesAdded: number | null;
-  deadLetterLength: number;
-  /** MEMORY USAGE with 5 samples (an estimate); null when the ACL user may not ask. */
-  memoryBytes: number | null;
-  groups: GroupSummary[];
-}
-
-/** One consumer of one group. */
-export interface ConsumerSummary {
-  group: string;
-  name: string;
-  pending: number;
-  /** Since its last delivery or claim. */
-  idleMs: number;
-  /** Since its last successful read attempt (Redis 7.2); null before. */
-  inactiveMs: number | null;
-  /** Idle (or inactive) longer than `deadConsumerMs`. */
-  dead: boolean;
-}
-
-export interface StreamDetail extends StreamSummary {
-  consumers: ConsumerSummary[];
-}
-
-export interface StreamsBody {
-  streams: StreamSummary[];
-  truncated: boolean;
-}
 
 /** Groups listed per stream at most (a stream rarely has more than a handful). */
 const MAX_GROUPS = 100;

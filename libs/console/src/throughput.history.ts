@@ -1,37 +1,6 @@
+import type { ThroughputBody, ThroughputPoint, ThroughputSeries } from './console-api.types.js';
 import { RING_POINTS, SAMPLE_INTERVAL_MS } from './console.constants.js';
 import { bucketBound, histogramQuantile, type Buckets, type MetricReading } from './metric-readings.js';
-
-/** Per-second rates of one stream over the last points, oldest first. */
-export interface ThroughputSeries {
-  /** ms since the epoch of each point. */
-  at: number[];
-  added: number[];
-  acked: number[];
-  retried: number[];
-  deadLettered: number[];
-  /** Handler latency over each interval; null when no handler ran. */
-  p50Ms: (number | null)[];
-  p95Ms: (number | null)[];
-}
-
-/** `GET api/throughput`. */
-export interface ThroughputBody {
-  intervalMs: number;
-  points: number;
-  streams: Record<string, ThroughputSeries>;
-}
-
-/** The newest point of one stream (what the live stream sends each second). */
-export interface ThroughputPoint {
-  stream: string;
-  at: number;
-  added: number;
-  acked: number;
-  retried: number;
-  deadLettered: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-}
 
 /** `redkit_stream_messages_total{outcome}` → the series' field. */
 const OUTCOMES: Readonly<Record<string, 'added' | 'acked' | 'retried' | 'deadLettered'>> = {

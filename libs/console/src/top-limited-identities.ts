@@ -1,11 +1,4 @@
-/** One identity a limit refused, over the window. */
-export interface LimitedIdentity {
-  identity: string;
-  limit: string;
-  refused: number;
-  /** ms since the epoch of the last refusal. */
-  lastAt: number;
-}
+import type { LimitedIdentity } from './console-api.types.js';
 
 /** Length of one counting slot, and how many make the window: five one-minute slots. */
 const SLOT_MS = 60_000;

@@ -4,19 +4,17 @@
 import { describeError } from './api.js';
 import { LineChart, SampleHistory } from './chart.js';
 import type { ConsoleContext, View } from './context.js';
-import { bytes, count, duration, h, patch, percent, table } from './dom.js';
+import { bytes, count, duration, h, loading, patch, percent, table, viewSection } from './dom.js';
 import type { CacheBody } from './types.js';
 
 export function cacheView(context: ConsoleContext): View {
   const history = new SampleHistory();
   const chart = new LineChart({ title: 'Hit ratio per namespace', format: (v) => percent(v), minMax: 1 });
   const l1 = h('p', { class: 'summary' });
-  const list = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
+  const list = loading();
   const namespaces = h('datalist', { id: 'cache-namespaces' });
-  const element = h(
-    'section',
-    { class: 'view', 'aria-labelledby': 'view-title' },
-    h('h2', { id: 'view-title', tabindex: -1 }, 'Cache'),
+  const element = viewSection(
+    'Cache',
     l1,
     chart.element,
     list,

@@ -5,7 +5,7 @@ import { openDialog } from './dialog.js';
 import { h } from './dom.js';
 import type { Live } from './live.js';
 import { ThroughputStore } from './throughput.js';
-import type { ConsoleAction, Session } from './types.js';
+import type { ConsoleAction, ConsoleSessionBody } from './types.js';
 
 /** A view on the page: its element, and what to do when the user leaves it. */
 export interface View {
@@ -33,7 +33,7 @@ export class ConsoleContext {
   constructor(
     readonly api: Api,
     readonly live: Live,
-    readonly session: Session,
+    readonly session: ConsoleSessionBody,
   ) {
     this.throughput = new ThroughputStore(this);
     this.notices = h('div', { class: 'notice-region', role: 'status', 'aria-live': 'polite' });
@@ -62,7 +62,7 @@ export class ConsoleContext {
   can(action: ConsoleAction, stream?: string): boolean {
     if (this.session.mode !== 'operate' || this.session.deny.includes(action)) return false;
     if (stream === undefined) return true;
-    return !(this.session.readOnlyStreams ?? []).some((pattern) => globMatches(pattern, stream));
+    return !this.session.readOnlyStreams.some((pattern) => globMatches(pattern, stream));
   }
 
   /** Drops the success notices (on leaving a view: they were about it); errors stay until read. */

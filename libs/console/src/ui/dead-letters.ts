@@ -8,25 +8,25 @@ import {
   dateTime,
   fieldsBlock,
   h,
+  loading,
   patch,
   plural,
   route,
   table,
+  viewSection,
   when,
   type Child,
-  type Header,
 } from './dom.js';
-import type { DeadLetter, DeadLetterPage, ReplayReport, StreamsBody } from './types.js';
+import { EntrySelection, rowButton } from './entry-selection.js';
+import type { DeadLetterEntry, DeadLetterPage, ReplayReport, StreamsBody } from './types.js';
 
 const PAGE_SIZE = 50;
 
 /** `#/dead-letters`: which streams have dead letters. */
 export function deadLetterOverview(context: ConsoleContext): View {
-  const body = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
-  const element = h(
-    'section',
-    { class: 'view', 'aria-labelledby': 'view-title' },
-    h('h2', { id: 'view-title', tabindex: -1 }, 'Dead letters'),
+  const body = loading();
+  const element = viewSection(
+    'Dead letters',
     h('p', { class: 'muted' }, 'Entries a consumer group gave up on after their last delivery, per stream.'),
     body,
   );
@@ -82,9 +82,15 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
   const canDelete = context.can('delete-dead-letter', stream);
   const operate = canReplay || canDelete;
   const summary = h('p', { class: 'summary' });
-  const selectionBar = h('div', { class: 'toolbar actions-bar' });
-  const list = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading dead letters…'));
-  const pager = h('p', { class: 'pager' });
+  const selection = new EntrySelection({
+    operate,
+    refresh: () => refresh(),
+    actions: [
+      canReplay ? { label: 'Replay selected', run: (ids) => void replay(ids) } : null,
+      canDelete ? { label: 'Delete selected…', danger: true, run: (ids) => void remove(ids) } : null,
+    ],
+  });
+  const list = loading('Loading dead letters…');
   const report = h('section', { class: 'panel report', 'aria-labelledby': 'report-title', hidden: true });
   const bulkLimit = h('input', {
     id: 'bulk-limit',
@@ -117,19 +123,17 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
     summary,
     bulk,
     report,
-    operate ? selectionBar : null,
+    operate ? selection.bar : null,
     list,
-    pager,
+    selection.pager,
   );
 
-  let cursors: (string | null)[] = [null];
   let page: DeadLetterPage | undefined;
-  const selected = new Set<string>();
 
   const refresh = async () => {
     try {
       page = await context.api.get<DeadLetterPage>(base, {
-        after: cursors[cursors.length - 1],
+        after: selection.after,
         limit: PAGE_SIZE,
       });
     } catch (error) {
@@ -140,21 +144,15 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
       patch(list, h('p', { class: 'error' }, message));
       return;
     }
-    for (const id of [...selected]) if (!page.entries.some((e) => e.id === id)) selected.delete(id);
+    selection.keepOnly(page.entries);
     render();
-  };
-
-  const go = (next: (string | null)[]) => {
-    cursors = next;
-    selected.clear();
-    void refresh();
   };
 
   const render = () => {
     if (page === undefined) return;
     list.removeAttribute('aria-busy');
     patch(summary, `${plural(page.length, 'dead letter')} in this stream.`);
-    const headers: Header[] = [
+    const headers = selection.headers([
       'Id',
       'Original id',
       'Group / consumer',
@@ -162,9 +160,7 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
       { label: 'Deliveries', numeric: true },
       'Failed at',
       'Fields',
-    ];
-    if (operate) headers.unshift({ label: 'Select', hidden: true });
-    if (operate) headers.push('Actions');
+    ]);
     patch(
       list,
       table('Dead letters', headers, page.entries.map(row), {
@@ -172,48 +168,16 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
         captionHidden: true,
       }),
     );
-    patch(
-      pager,
-      cursors.length > 1
-        ? h('button', { type: 'button', 'data-key': 'first', onclick: () => go([null]) }, '« First page')
-        : null,
-      cursors.length > 1
-        ? h(
-            'button',
-            { type: 'button', 'data-key': 'prev', onclick: () => go(cursors.slice(0, -1)) },
-            '‹ Previous',
-          )
-        : null,
-      page.next !== null
-        ? h(
-            'button',
-            { type: 'button', 'data-key': 'next', onclick: () => page?.next && go([...cursors, page.next]) },
-            'Next page ›',
-          )
-        : null,
-    );
-    renderSelectionBar();
+    selection.renderPager(page.next);
+    selection.renderBar();
     context.firstRender();
   };
 
-  const row = (entry: DeadLetter) => {
-    const checkbox = operate
-      ? h('input', {
-          type: 'checkbox',
-          'aria-label': `Select ${entry.id}`,
-          checked: selected.has(entry.id),
-          'data-key': `sel:${entry.id}`,
-        })
-      : null;
-    checkbox?.addEventListener('change', () => {
-      if (checkbox.checked) selected.add(entry.id);
-      else selected.delete(entry.id);
-      renderSelectionBar();
-    });
-    return h(
+  const row = (entry: DeadLetterEntry) =>
+    h(
       'tr',
       { 'data-id': entry.id, 'data-original-id': entry.originalId },
-      checkbox ? h('td', null, checkbox) : null,
+      selection.checkboxCell(entry.id),
       h('th', { scope: 'row', class: 'id' }, entry.id),
       h('td', { class: 'id' }, entry.originalId),
       h('td', null, entry.group, h('div', { class: 'muted' }, entry.consumer)),
@@ -221,62 +185,11 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
       h('td', { class: 'num' }, count(entry.deliveries)),
       h('td', { title: dateTime(entry.failedAt) }, when(entry.failedAt)),
       h('td', null, fieldsBlock(entry.fields, entry.truncated)),
-      operate
-        ? h(
-            'td',
-            { class: 'row-actions' },
-            canReplay
-              ? h(
-                  'button',
-                  {
-                    type: 'button',
-                    'data-key': `replay:${entry.id}`,
-                    onclick: () => void replay([entry.id]),
-                  },
-                  'Replay',
-                  h('span', { class: 'visually-hidden' }, ` ${entry.id}`),
-                )
-              : null,
-            canDelete
-              ? h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'danger',
-                    'data-key': `del:${entry.id}`,
-                    onclick: () => void remove([entry.id]),
-                  },
-                  'Delete…',
-                  h('span', { class: 'visually-hidden' }, ` ${entry.id}`),
-                )
-              : null,
-          )
-        : null,
+      selection.actionsCell(
+        canReplay ? rowButton('Replay', 'replay', entry.id, () => void replay([entry.id])) : null,
+        canDelete ? rowButton('Delete…', 'del', entry.id, () => void remove([entry.id]), true) : null,
+      ),
     );
-  };
-
-  const renderSelectionBar = () => {
-    if (!operate) return;
-    const ids = [...selected];
-    patch(
-      selectionBar,
-      h('span', { class: 'muted' }, `${ids.length} selected `),
-      canReplay
-        ? h(
-            'button',
-            { type: 'button', disabled: ids.length === 0, onclick: () => void replay(ids) },
-            'Replay selected',
-          )
-        : null,
-      canDelete
-        ? h(
-            'button',
-            { type: 'button', class: 'danger', disabled: ids.length === 0, onclick: () => void remove(ids) },
-            'Delete selected…',
-          )
-        : null,
-    );
-  };
 
   const showReport = (title: string, lines: Child[], remaining: number) => {
     report.hidden = false;
@@ -328,7 +241,7 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
     });
     if (result) {
       replayReport(result);
-      selected.clear();
+      selection.selected.clear();
       await refresh();
     }
   };
@@ -348,7 +261,7 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
     });
     if (result) {
       showReport('Delete report', [h('p', null, `${count(result.deleted)} deleted.`)], result.remaining);
-      selected.clear();
+      selection.selected.clear();
       await refresh();
     }
   };
@@ -373,7 +286,7 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
     });
     if (result) {
       replayReport(result);
-      go([null]);
+      selection.showFirst();
     }
   };
 
@@ -397,7 +310,7 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
     });
     if (result) {
       showReport('Delete report', [h('p', null, `${count(result.deleted)} deleted.`)], result.remaining);
-      go([null]);
+      selection.showFirst();
     }
   };
 

@@ -107,6 +107,24 @@ export function table(
   );
 }
 
+/**
+ * A view's section, named by its heading: `#view-title`, which the page focuses on navigation, so
+ * every view has exactly one.
+ */
+export function viewSection(title: string, ...children: Child[]): HTMLElement {
+  return h(
+    'section',
+    { class: 'view', 'aria-labelledby': 'view-title' },
+    h('h2', { id: 'view-title', tabindex: -1 }, title),
+    children,
+  );
+}
+
+/** A region that says `text` until its data is drawn (busy until the view removes `aria-busy`). */
+export function loading(text = 'Loading…'): HTMLDivElement {
+  return h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, text));
+}
+
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 

@@ -3,8 +3,8 @@
 
 import { describeError } from './api.js';
 import type { ConsoleContext, View } from './context.js';
-import { clock, count, h, patch } from './dom.js';
-import type { ConsoleEvent, EventsBody } from './types.js';
+import { clock, count, h, patch, viewSection } from './dom.js';
+import type { ConsoleEvent, EventBatch, EventsBody } from './types.js';
 
 const KEEP = 300;
 
@@ -14,10 +14,8 @@ export function eventsView(context: ConsoleContext): View {
   const clear = h('button', { type: 'button' }, 'Clear');
   const status = h('p', { class: 'summary' });
   const list = h('ol', { class: 'tail', 'aria-label': 'Events, newest first', 'aria-live': 'off' });
-  const element = h(
-    'section',
-    { class: 'view', 'aria-labelledby': 'view-title' },
-    h('h2', { id: 'view-title', tabindex: -1 }, 'Event bus: live tail'),
+  const element = viewSection(
+    'Event bus: live tail',
     h('p', { class: 'toolbar' }, h('label', { for: 'events-filter' }, 'Filter '), filter, pause, clear),
     status,
     list,
@@ -123,9 +121,9 @@ export function eventsView(context: ConsoleContext): View {
   const stop = context.live.subscribe(
     'events',
     (data) => {
-      const batch = data as EventsBody;
-      dropped += batch.dropped ?? 0;
-      add(batch.events ?? []);
+      const batch = data as EventBatch;
+      dropped += batch.dropped;
+      add(batch.events);
     },
     load,
   );

@@ -4,18 +4,16 @@
 import { describeError } from './api.js';
 import { LineChart, type SeriesData } from './chart.js';
 import type { ConsoleContext, View } from './context.js';
-import { clock, count, h, number, patch, table } from './dom.js';
+import { clock, count, h, loading, number, patch, table, viewSection } from './dom.js';
 import type { LimitsBody } from './types.js';
 
 export function limitsView(context: ConsoleContext): View {
   const allowedChart = new LineChart({ title: 'Allowed per second', format: (v) => `${number(v)}/s` });
   const limitedChart = new LineChart({ title: 'Limited per second', format: (v) => `${number(v)}/s` });
-  const current = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
+  const current = loading();
   const top = h('div');
-  const element = h(
-    'section',
-    { class: 'view', 'aria-labelledby': 'view-title' },
-    h('h2', { id: 'view-title', tabindex: -1 }, 'Rate limits'),
+  const element = viewSection(
+    'Rate limits',
     h('div', { class: 'charts' }, allowedChart.element, limitedChart.element),
     h(
       'section',

@@ -5,7 +5,7 @@
 import { describeError } from './api.js';
 import { LineChart, SampleHistory } from './chart.js';
 import type { ConsoleContext, View } from './context.js';
-import { count, duration, h, patch, table } from './dom.js';
+import { count, duration, h, loading, patch, table, viewSection } from './dom.js';
 import type { LockInfo, LocksBody } from './types.js';
 
 const PAGE = 200;
@@ -14,17 +14,9 @@ export function locksView(context: ConsoleContext): View {
   const history = new SampleHistory();
   const chart = new LineChart({ title: 'Held, by kind', format: (v) => count(v), integer: true });
   const summary = h('p', { class: 'summary' });
-  const list = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading locks…'));
+  const list = loading('Loading locks…');
   const pager = h('p', { class: 'pager' });
-  const element = h(
-    'section',
-    { class: 'view', 'aria-labelledby': 'view-title' },
-    h('h2', { id: 'view-title', tabindex: -1 }, 'Locks'),
-    summary,
-    chart.element,
-    list,
-    pager,
-  );
+  const element = viewSection('Locks', summary, chart.element, list, pager);
   let locks: LockInfo[] = [];
   let cursor: string | null = null;
   let browsing = false;

@@ -16,14 +16,14 @@ import { redisView } from './redis.js';
 import { streamView } from './stream.js';
 import { streamsView } from './streams.js';
 import { throughputView } from './throughput.js';
-import type { Session } from './types.js';
+import type { ConsoleSessionBody, ConsoleView } from './types.js';
 
 interface NavItem {
   /** First segment of the route. */
   route: string;
   label: string;
   /** The `session.views` entry that makes it available. */
-  needs: string;
+  needs: ConsoleView;
   /** The view for the route and its parameters. */
   view: (params: string[]) => ViewFactory;
 }
@@ -81,9 +81,9 @@ function setIcon(): void {
 async function start(): Promise<void> {
   setIcon();
   const api = new Api(readBase());
-  let session: Session;
+  let session: ConsoleSessionBody;
   try {
-    session = await api.get<Session>('session');
+    session = await api.get<ConsoleSessionBody>('session');
   } catch (error) {
     root().replaceChildren(
       h(
@@ -134,7 +134,7 @@ function showLogin(api: Api): void {
   key.focus();
 }
 
-function showConsole(api: Api, session: Session): void {
+function showConsole(api: Api, session: ConsoleSessionBody): void {
   const status = h('p', { class: 'live-status', role: 'status', id: 'live-status' });
   const live = new Live(api.url('live'), status);
   const context = new ConsoleContext(api, live, session);

@@ -4,8 +4,8 @@
 
 import { ApiError, describeError } from './api.js';
 import type { ConsoleContext, View } from './context.js';
-import { dateTime, h, patch, route } from './dom.js';
-import type { BookLevel, OrderBook } from './types.js';
+import { dateTime, h, loading, patch, route, viewSection } from './dom.js';
+import type { BookLevel, OrderBookLadder } from './types.js';
 
 const DEPTH = 15;
 
@@ -16,11 +16,9 @@ export function orderBookView(context: ConsoleContext, params: string[]): View {
     location.hash = route('orderbook', picker.value);
   });
   const meta = h('p', { class: 'summary' });
-  const ladder = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
-  const element = h(
-    'section',
-    { class: 'view', 'aria-labelledby': 'view-title' },
-    h('h2', { id: 'view-title', tabindex: -1 }, 'Order book'),
+  const ladder = loading();
+  const element = viewSection(
+    'Order book',
     h('p', { class: 'toolbar' }, h('label', { for: 'book-symbol' }, 'Symbol '), picker),
     meta,
     ladder,
@@ -28,7 +26,7 @@ export function orderBookView(context: ConsoleContext, params: string[]): View {
   let previous = new Map<string, string>();
   let watchTimer: number | undefined;
 
-  const render = (book: OrderBook) => {
+  const render = (book: OrderBookLadder) => {
     ladder.removeAttribute('aria-busy');
     const bestBid = book.bids[0]?.price;
     const bestAsk = book.asks[0]?.price;
@@ -99,7 +97,9 @@ export function orderBookView(context: ConsoleContext, params: string[]): View {
   const loadBook = async () => {
     if (symbol === '') return;
     try {
-      render(await context.api.get<OrderBook>(`orderbook/${encodeURIComponent(symbol)}`, { depth: DEPTH }));
+      render(
+        await context.api.get<OrderBookLadder>(`orderbook/${encodeURIComponent(symbol)}`, { depth: DEPTH }),
+      );
     } catch (error) {
       const message =
         error instanceof ApiError && error.status === 404
@@ -135,10 +135,10 @@ export function orderBookView(context: ConsoleContext, params: string[]): View {
   const stop = context.live.subscribe(
     'orderbook',
     (data) => {
-      const book = data as Partial<OrderBook>;
+      const book = data as Partial<OrderBookLadder>;
       if (book.symbol !== symbol) return;
       // A push with the levels is drawn as is; a bare change notice is followed by a read.
-      if (Array.isArray(book.bids) && Array.isArray(book.asks)) render(book as OrderBook);
+      if (Array.isArray(book.bids) && Array.isArray(book.asks)) render(book as OrderBookLadder);
       else void loadBook();
     },
     loadBook,

@@ -4,7 +4,8 @@
 import { describeError } from './api.js';
 import type { ConsoleContext } from './context.js';
 import { openDialog } from './dialog.js';
-import { count, duration, fieldsBlock, h, patch, table, type Header } from './dom.js';
+import { count, duration, fieldsBlock, h, patch, table } from './dom.js';
+import { EntrySelection, rowButton } from './entry-selection.js';
 import type { ConsoleAction, PendingEntry, PendingPage, StreamDetail } from './types.js';
 
 const PAGE_SIZE = 50;
@@ -21,9 +22,21 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
   const operate = (['ack', 'claim', 'delete-pending', 'autoclaim'] as const).some(can);
   const groupSelect = h('select', { id: 'pending-group' });
   const consumerSelect = h('select', { id: 'pending-consumer' });
-  const selectionBar = h('div', { class: 'toolbar actions-bar' });
+  const selection = new EntrySelection({
+    operate,
+    refresh: () => refresh(),
+    actions: [
+      can('ack') ? { label: 'Ack selected', run: (ids) => void ack(ids) } : null,
+      can('claim') ? { label: 'Claim selected…', run: (ids) => void claim(ids) } : null,
+      can('delete-pending')
+        ? { label: 'Delete selected…', danger: true, run: (ids) => void remove(ids) }
+        : null,
+      can('autoclaim')
+        ? { label: 'Sweep idle entries (XAUTOCLAIM)…', always: true, run: () => void sweep() }
+        : null,
+    ],
+  });
   const list = h('div', null, h('p', { class: 'muted' }, 'Loading pending entries…'));
-  const pager = h('p', { class: 'pager' });
   const element = h(
     'section',
     { class: 'panel', 'aria-labelledby': 'pending-title' },
@@ -36,18 +49,15 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
       h('label', { for: 'pending-consumer' }, ' Consumer '),
       consumerSelect,
     ),
-    operate ? selectionBar : null,
+    operate ? selection.bar : null,
     list,
-    pager,
+    selection.pager,
   );
 
   let detail: StreamDetail | undefined;
   let group = '';
   let consumer = '';
-  /** The cursors of the pages before the one shown; the last is the current page's `after`. */
-  let cursors: (string | null)[] = [null];
   let page: PendingPage | undefined;
-  const selected = new Set<string>();
 
   const path = () => `streams/${encodeURIComponent(stream)}/groups/${encodeURIComponent(group)}/pending`;
   const consumersOfGroup = () =>
@@ -56,12 +66,12 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
   const refresh = async () => {
     if (group === '') {
       patch(list, h('p', { class: 'muted' }, 'This stream has no consumer group.'));
-      patch(pager);
+      patch(selection.pager);
       return;
     }
     try {
       page = await context.api.get<PendingPage>(path(), {
-        after: cursors[cursors.length - 1],
+        after: selection.after,
         limit: PAGE_SIZE,
         consumer,
       });
@@ -69,21 +79,19 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
       patch(list, h('p', { class: 'error' }, `Could not load pending entries: ${describeError(error)}`));
       return;
     }
-    for (const id of [...selected]) if (!page.entries.some((e) => e.id === id)) selected.delete(id);
+    selection.keepOnly(page.entries);
     render();
   };
 
   const render = () => {
     if (page === undefined) return;
-    const headers: Header[] = [
+    const headers = selection.headers([
       'Id',
       'Consumer',
       { label: 'Idle', numeric: true },
       { label: 'Deliveries', numeric: true },
       'Fields',
-    ];
-    if (operate) headers.unshift({ label: 'Select', hidden: true });
-    if (operate) headers.push('Actions');
+    ]);
     patch(
       list,
       table(
@@ -93,124 +101,31 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
         { empty: 'Nothing pending: every delivered entry was acknowledged.', captionHidden: true },
       ),
     );
-    patch(
-      pager,
-      cursors.length > 1
-        ? h('button', { type: 'button', 'data-key': 'first', onclick: () => go([null]) }, '« First page')
-        : null,
-      cursors.length > 1
-        ? h(
-            'button',
-            { type: 'button', 'data-key': 'prev', onclick: () => go(cursors.slice(0, -1)) },
-            '‹ Previous',
-          )
-        : null,
-      page.next !== null
-        ? h(
-            'button',
-            { type: 'button', 'data-key': 'next', onclick: () => page?.next && go([...cursors, page.next]) },
-            'Next page ›',
-          )
-        : null,
-    );
-    renderSelectionBar();
+    selection.renderPager(page.next);
+    selection.renderBar();
   };
 
-  const go = (next: (string | null)[]) => {
-    cursors = next;
-    selected.clear();
-    void refresh();
-  };
-
-  const entryRow = (entry: PendingEntry) => {
-    const checkbox = operate
-      ? h('input', {
-          type: 'checkbox',
-          'aria-label': `Select ${entry.id}`,
-          checked: selected.has(entry.id),
-          'data-key': `sel:${entry.id}`,
-        })
-      : null;
-    checkbox?.addEventListener('change', () => {
-      if (checkbox.checked) selected.add(entry.id);
-      else selected.delete(entry.id);
-      renderSelectionBar();
-    });
-    return h(
+  const entryRow = (entry: PendingEntry) =>
+    h(
       'tr',
       { 'data-id': entry.id, 'data-consumer': entry.consumer },
-      checkbox ? h('td', null, checkbox) : null,
+      selection.checkboxCell(entry.id),
       h('th', { scope: 'row', class: 'id' }, entry.id),
       h('td', { 'data-col': 'consumer' }, entry.consumer),
       h('td', { class: 'num' }, duration(entry.idleMs)),
       h('td', { class: entry.deliveries > 1 ? 'num warn' : 'num' }, count(entry.deliveries)),
       h('td', null, fieldsBlock(entry.fields, entry.truncated)),
-      operate
-        ? h(
-            'td',
-            { class: 'row-actions' },
-            can('ack')
-              ? h(
-                  'button',
-                  { type: 'button', 'data-key': `ack:${entry.id}`, onclick: () => void ack([entry.id]) },
-                  'Ack',
-                  h('span', { class: 'visually-hidden' }, ` ${entry.id}`),
-                )
-              : null,
-            can('claim')
-              ? h(
-                  'button',
-                  { type: 'button', 'data-key': `claim:${entry.id}`, onclick: () => void claim([entry.id]) },
-                  'Claim…',
-                  h('span', { class: 'visually-hidden' }, ` ${entry.id}`),
-                )
-              : null,
-            can('delete-pending')
-              ? h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'danger',
-                    'data-key': `del:${entry.id}`,
-                    onclick: () => void remove([entry.id]),
-                  },
-                  'Delete…',
-                  h('span', { class: 'visually-hidden' }, ` ${entry.id}`),
-                )
-              : null,
-          )
-        : null,
+      selection.actionsCell(
+        can('ack') ? rowButton('Ack', 'ack', entry.id, () => void ack([entry.id])) : null,
+        can('claim') ? rowButton('Claim…', 'claim', entry.id, () => void claim([entry.id])) : null,
+        can('delete-pending')
+          ? rowButton('Delete…', 'del', entry.id, () => void remove([entry.id]), true)
+          : null,
+      ),
     );
-  };
-
-  const renderSelectionBar = () => {
-    if (!operate) return;
-    const ids = [...selected];
-    const none = ids.length === 0;
-    patch(
-      selectionBar,
-      h('span', { class: 'muted' }, `${ids.length} selected `),
-      can('ack')
-        ? h('button', { type: 'button', disabled: none, onclick: () => void ack(ids) }, 'Ack selected')
-        : null,
-      can('claim')
-        ? h('button', { type: 'button', disabled: none, onclick: () => void claim(ids) }, 'Claim selected…')
-        : null,
-      can('delete-pending')
-        ? h(
-            'button',
-            { type: 'button', class: 'danger', disabled: none, onclick: () => void remove(ids) },
-            'Delete selected…',
-          )
-        : null,
-      can('autoclaim')
-        ? h('button', { type: 'button', onclick: () => void sweep() }, 'Sweep idle entries (XAUTOCLAIM)…')
-        : null,
-    );
-  };
 
   const after = async () => {
-    selected.clear();
+    selection.selected.clear();
     await refresh();
     onChange();
   };
@@ -306,11 +221,11 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
     group = groupSelect.value;
     consumer = '';
     renderFilters();
-    go([null]);
+    selection.showFirst();
   });
   consumerSelect.addEventListener('change', () => {
     consumer = consumerSelect.value;
-    go([null]);
+    selection.showFirst();
   });
 
   const renderFilters = () => {
@@ -333,7 +248,7 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
       if (!next.groups.some((g) => g.name === group)) {
         group = next.groups[0]?.name ?? '';
         consumer = '';
-        cursors = [null];
+        selection.rewind();
       }
       renderFilters();
       void refresh();

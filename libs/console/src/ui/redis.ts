@@ -4,7 +4,7 @@
 import { describeError } from './api.js';
 import { LineChart, SampleHistory } from './chart.js';
 import type { ConsoleContext, View } from './context.js';
-import { bytes, count, h, number, patch, percent, table } from './dom.js';
+import { bytes, count, h, loading, number, patch, percent, table, viewSection } from './dom.js';
 import type { RedisBody } from './types.js';
 
 /** What any INFO-based view cannot show, whatever the server collects. */
@@ -21,7 +21,7 @@ export function redisView(context: ConsoleContext): View {
   const memory = new SampleHistory();
   const opsChart = new LineChart({ title: 'Operations per second', format: (v) => `${number(v)}/s` });
   const memoryChart = new LineChart({ title: 'Memory used', format: bytes });
-  const state = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
+  const state = loading();
   const charts = h('div', { class: 'charts' }, opsChart.element, memoryChart.element);
   const notes = h('ul');
   const showNotes = (fromServer: string[]) =>
@@ -32,10 +32,8 @@ export function redisView(context: ConsoleContext): View {
       GENERAL_NOTES.map((note) => h('li', null, note)),
     );
   showNotes([]);
-  const element = h(
-    'section',
-    { class: 'view', 'aria-labelledby': 'view-title' },
-    h('h2', { id: 'view-title', tabindex: -1 }, 'Redis'),
+  const element = viewSection(
+    'Redis',
     charts,
     state,
     h(
@@ -49,7 +47,7 @@ export function redisView(context: ConsoleContext): View {
   const render = (body: RedisBody) => {
     state.removeAttribute('aria-busy');
     charts.hidden = !body.available;
-    showNotes(body.notes ?? []);
+    showNotes(body.notes);
     if (!body.available) {
       patch(
         state,

@@ -3,14 +3,14 @@
 
 import { ApiError, describeError } from './api.js';
 import type { ConsoleContext, View } from './context.js';
-import { bytes, count, dateTime, duration, h, idTime, patch, route, table } from './dom.js';
+import { bytes, count, dateTime, duration, h, idTime, loading, patch, route, table } from './dom.js';
 import { pendingPanel } from './pending.js';
 import { throughputCharts } from './throughput.js';
 import type { StreamDetail, StreamsBody } from './types.js';
 
 export function streamView(context: ConsoleContext, params: string[]): View {
   const stream = params[0] ?? '';
-  const facts = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
+  const facts = loading();
   const groups = h('div');
   const consumers = h('div');
   const charts = throughputCharts(context.throughput, stream);
@@ -67,7 +67,7 @@ export function streamView(context: ConsoleContext, params: string[]): View {
           detail.firstId ? dateTime(idTime(detail.firstId)) : undefined,
         ),
         fact('Last id', detail.lastId ?? '—', detail.lastId ? dateTime(idTime(detail.lastId)) : undefined),
-        detail.memoryBytes !== undefined ? fact('Memory (estimate)', bytes(detail.memoryBytes)) : null,
+        fact('Memory (estimate)', bytes(detail.memoryBytes)),
         fact(
           'Dead letters',
           h(

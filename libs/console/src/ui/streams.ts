@@ -3,19 +3,17 @@
 
 import { describeError } from './api.js';
 import type { ConsoleContext, View } from './context.js';
-import { count, duration, h, patch, plural, route, table } from './dom.js';
+import { count, duration, h, loading, patch, plural, route, table, viewSection } from './dom.js';
 import { throughputCharts } from './throughput.js';
 import type { StreamsBody, StreamSummary } from './types.js';
 
 export function streamsView(context: ConsoleContext): View {
   const filter = h('input', { id: 'streams-filter', type: 'search', placeholder: 'name contains…' });
   const summary = h('p', { class: 'summary', 'aria-live': 'off' });
-  const body = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading streams…'));
+  const body = loading('Loading streams…');
   const charts = throughputCharts(context.throughput, null);
-  const element = h(
-    'section',
-    { class: 'view', 'aria-labelledby': 'view-title' },
-    h('h2', { id: 'view-title', tabindex: -1 }, 'Streams'),
+  const element = viewSection(
+    'Streams',
     summary,
     charts.element,
     h('p', { class: 'toolbar' }, h('label', { for: 'streams-filter' }, 'Filter '), filter),

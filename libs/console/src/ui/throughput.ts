@@ -4,7 +4,7 @@
 
 import { LineChart } from './chart.js';
 import type { ConsoleContext, View } from './context.js';
-import { h, number, patch, route, table } from './dom.js';
+import { h, number, patch, route, table, viewSection } from './dom.js';
 import type { ThroughputBody, ThroughputSeries } from './types.js';
 
 const RATE_KEYS = ['added', 'acked', 'retried', 'deadLettered'] as const;
@@ -197,10 +197,8 @@ export function throughputView(context: ConsoleContext, params: string[]): View 
   });
   const charts = throughputCharts(store, selected);
   const rows = h('div');
-  const element = h(
-    'section',
-    { class: 'view', 'aria-labelledby': 'view-title' },
-    h('h2', { id: 'view-title', tabindex: -1 }, 'Throughput'),
+  const element = viewSection(
+    'Throughput',
     h(
       'p',
       { class: 'toolbar' },
