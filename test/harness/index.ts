@@ -1,6 +1,11 @@
 export { clientNames } from './client-names.js';
 export { eventually } from './eventually.js';
-export { requirePrometheus, requirePromtool, requireRedisBinaries } from './redis-binaries.js';
+export {
+  requirePrometheus,
+  requirePromtool,
+  requirePythonRedis,
+  requireRedisBinaries,
+} from './redis-binaries.js';
 export { RedisClusterServers } from './redis-cluster.js';
 export { RedisServer, type RedisServerOptions } from './redis-server.js';
 export {

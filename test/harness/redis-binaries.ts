@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -52,4 +53,21 @@ export function requirePrometheus(): string {
     );
   }
   return 'prometheus';
+}
+
+/** Debian's Python, which Debian's `python3-redis` serves (the first `python3` on PATH may lack it). */
+const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/**
+ * A Python with redis-py, for the wire-format interop tests, or an Error saying how to install it:
+ * Debian's `python3-redis`, which `.ci/run` installs when it is missing.
+ */
+export function requirePythonRedis(): string {
+  const probe = spawnSync(DEBIAN_PYTHON, ['-c', 'import redis'], { encoding: 'utf8', timeout: 10_000 });
+  if (probe.status !== 0) {
+    throw new Error(
+      `${DEBIAN_PYTHON} cannot import redis: install it with \`apt-get install -y python3-redis\` (Debian/Ubuntu)`,
+    );
+  }
+  return DEBIAN_PYTHON;
 }
