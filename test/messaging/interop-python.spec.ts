@@ -71,7 +71,14 @@ describe('stream entries shared with a Python service (redis-py)', () => {
         { correlationId: `req-${n}` },
       );
     const { messages } = await py<{
-      messages: Array<{ type: string; data: unknown; time: number; source: string; correlationId: string }>;
+      messages: Array<{
+        type: string;
+        data: unknown;
+        time: number;
+        source: string;
+        correlationId: string;
+        v: string;
+      }>;
     }>('consume', keyOf('to-python', 'stream'), 'python-workers', 'py-1', '5');
     expect(messages.map((message) => message.data)).toEqual(
       [0, 1, 2, 3, 4].map((n) => ({ n, price: '64000.50' })),

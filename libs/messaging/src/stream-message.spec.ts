@@ -41,4 +41,13 @@ describe('stream entries', () => {
     expect(decodeEntry('1-0', ['type', 't', 'data', '{nope'], 's', 'g', 1)).toMatch(/not JSON/);
     expect(decodeEntry('5-0', ['type', 't', 'data', '1'], 's', 'g', 1)).toMatchObject({ time: new Date(5) });
   });
+
+  it('reads wire format version 1, or no version, and refuses a later one as malformed', () => {
+    const fields = (...extra: string[]) => ['type', 't', 'data', '{}', ...extra];
+    expect(decodeEntry('1-0', fields('v', '1'), 's', 'g', 1)).toMatchObject({ type: 't', data: {} });
+    expect(decodeEntry('1-0', fields(), 's', 'g', 1)).toMatchObject({ type: 't' });
+    expect(decodeEntry('1-0', fields('v', '2'), 's', 'g', 1)).toBe(
+      'its wire format version "2" is not one this redkit reads (1)',
+    );
+  });
 });

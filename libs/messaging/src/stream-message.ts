@@ -26,6 +26,10 @@ export const FIELD_DATA = 'data';
 export const FIELD_TIME = 'time';
 export const FIELD_SOURCE = 'source';
 export const FIELD_CORRELATION_ID = 'correlationId';
+/** The wire format's version (see the README's "Wire format"); absent means 1. */
+export const FIELD_VERSION = 'v';
+/** The newest wire format this redkit writes and reads. */
+export const WIRE_VERSION = '1';
 
 /**
  * Decodes an entry's flat field list. Returns a message, or a string saying why the entry is
@@ -43,6 +47,7 @@ export function decodeEntry(
   let time: string | undefined;
   let source = '';
   let correlationId: string | undefined;
+  let version: string | undefined;
   for (let index = 0; index + 1 < fields.length; index += 2) {
     const value = fields[index + 1] as string;
     switch (fields[index]) {
@@ -61,8 +66,13 @@ export function decodeEntry(
       case FIELD_CORRELATION_ID:
         correlationId = value;
         break;
+      case FIELD_VERSION:
+        version = value;
+        break;
     }
   }
+  if (version !== undefined && version !== WIRE_VERSION)
+    return `its wire format version "${version}" is not one this redkit reads (${WIRE_VERSION})`;
   if (type === undefined) return 'it has no "type" field';
   if (data === undefined) return 'it has no "data" field';
   let parsed: unknown;

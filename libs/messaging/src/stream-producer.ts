@@ -12,7 +12,15 @@ import {
   type ResolvedMessagingOptions,
 } from './messaging-options.validator.js';
 import { StreamKeys } from './stream-keys.js';
-import { FIELD_CORRELATION_ID, FIELD_DATA, FIELD_SOURCE, FIELD_TIME, FIELD_TYPE } from './stream-message.js';
+import {
+  FIELD_CORRELATION_ID,
+  FIELD_DATA,
+  FIELD_SOURCE,
+  FIELD_TIME,
+  FIELD_TYPE,
+  FIELD_VERSION,
+  WIRE_VERSION,
+} from './stream-message.js';
 
 /** Options of one `StreamProducer.publish`. */
 export interface StreamPublishOptions {
@@ -76,6 +84,8 @@ export class StreamProducer {
       Date.now(),
       FIELD_SOURCE,
       this.source,
+      FIELD_VERSION,
+      WIRE_VERSION,
     ];
     if (options.correlationId !== undefined) fields.push(FIELD_CORRELATION_ID, options.correlationId);
     let id: string | null;
