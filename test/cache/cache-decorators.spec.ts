@@ -17,13 +17,13 @@ import {
   Scope,
   type Type,
 } from '@nestjs/common';
-import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
+import { INTERCEPTORS_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { Test } from '@nestjs/testing';
 import {
   CacheDecoratorError,
   CacheDecoratorsExplorer,
   CacheEvict,
-  CacheInterceptor,
+  CACHE_EVICT_METADATA,
   CacheModule,
   CachePut,
   CacheService,
@@ -605,16 +605,34 @@ describe.each(HTTP_ADAPTERS)('cache decorators on controller routes on %s', (ada
     expect(await cache.get('http-quote:TRX')).toEqual({ symbol: 'TRX', value: 2 });
   });
 
-  it('attaches the cache interceptor to decorated routes only, once however many cache decorators', () => {
+  it('puts no interceptor on decorated routes (Nest runs them without RxJS) and asks for one hidden argument however many cache decorators', () => {
     class Routes {
       plain(): void {}
       @CachePut({ key: 'stacked' })
       @CacheEvict({ keys: ['other'] })
       @CacheEvict({ keys: ['third'] })
-      stacked(): void {}
+      stacked(@Param('id') _id: string, _unused?: string): void {}
     }
-    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, Routes.prototype.plain)).toBeUndefined();
-    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, Routes.prototype.stacked)).toEqual([CacheInterceptor]);
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, Routes.prototype.stacked)).toBeUndefined();
+    const routeArgs = Reflect.getMetadata(ROUTE_ARGS_METADATA, Routes, 'stacked') as Record<
+      string,
+      { index: number }
+    >;
+    expect(
+      Object.values(routeArgs)
+        .map(({ index }) => index)
+        .sort(),
+    ).toEqual([0, 2]);
+    expect(Reflect.getMetadata(ROUTE_ARGS_METADATA, Routes, 'plain')).toBeUndefined();
+    expect(Reflect.getMetadata(CACHE_EVICT_METADATA, Routes.prototype.stacked)).toHaveLength(2);
+  });
+
+  it('runs a decorated controller method called without the route argument (an internal call) as it is', async () => {
+    const controller = app.get(BooksController);
+    const before = log.count('GET XRP');
+    await controller.getBook('XRP', '1');
+    await controller.getBook('XRP', '1');
+    expect(log.count('GET XRP') - before).toBe(2);
   });
 
   it('does not wrap controller instances (routes hold the original handlers)', () => {

@@ -299,6 +299,11 @@ describe.each(HTTP_ADAPTERS)('orderbook-api HTTP contract on %s', (httpAdapter) 
         '/markets/{symbol}/trades',
       ]),
     );
+    // Cached routes take a hidden argument from the cache (the request): it is not a parameter.
+    const bookParameters = (spec.paths['/markets/{symbol}/book'].get.parameters as Array<{ name: string }>)
+      .map(({ name }) => name)
+      .sort();
+    expect(bookParameters).toEqual(['depth', 'fresh', 'symbol']);
     const place = spec.paths['/markets/{symbol}/orders'].post;
     expect(place.requestBody.content['application/json'].schema.$ref).toContain('PlaceOrderRequest');
     expect(place.responses['201'].content['application/json'].schema.$ref).toContain('PlaceOrderResponse');

@@ -1,6 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { HEADERS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
+import { ApplicationConfig, DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import { setResponseHeader, type HttpResponseLike } from '@redkit/metrics';
+import { isObservable, lastValueFrom } from 'rxjs';
 
 import { CACHEABLE_METADATA, CACHE_EVICT_METADATA, CACHE_PUT_METADATA } from './cache.constants.js';
 import { CacheDecoratorError, CacheLoaderError } from './cache.errors.js';
@@ -11,6 +14,14 @@ import { buildArgumentsKey, compileKeyTemplate, type KeyTemplate } from './cache
 import type { CacheGetOrSetOptions, CacheModuleOptions } from './cache-options.interface.js';
 import { DEFAULT_NAMESPACE } from './cache-options.validator.js';
 import type { CacheKeyedOptions, CacheTags } from './cacheable.decorator.js';
+import { registerCacheRoutes, type CacheRouteCall, type CacheRouteRunner } from './cache-route.js';
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** A handler's result as a value: the last value of an Observable, the result itself otherwise. */
+function settledValue(result: unknown): unknown {
+  return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
+}
 
 type TagsOf = (args: readonly unknown[]) => readonly string[];
 type Condition = (...args: unknown[]) => boolean;
@@ -74,8 +85,8 @@ async function invokeAsync(invoke: () => unknown): Promise<unknown> {
  * goes through {@link CacheService}; `this` and the instance's injected dependencies are the
  * original's. A wrapper always returns a Promise, also for a synchronous method.
  *
- * Controllers are left alone (their routes hold the original handlers before module init):
- * `CacheInterceptor` applies their decorators, through {@link operationsFor} and {@link execute}.
+ * Controller instances are left alone: their decorated routes are wrappers installed on the prototype
+ * by the decorators (see cache-route.ts), which call {@link runRoute} of the controller's app.
  * Request-scoped and transient providers have no single instance to wrap; they are skipped with a
  * warning. Options are checked here, at startup: a bad one throws {@link CacheDecoratorError}.
  *
@@ -83,18 +94,21 @@ async function invokeAsync(invoke: () => unknown): Promise<unknown> {
  * before the modules that use it; a module's own `onModuleInit` that runs earlier sees them unwrapped.
  */
 @Injectable()
-export class CacheDecoratorsExplorer implements OnModuleInit {
+export class CacheDecoratorsExplorer implements OnModuleInit, CacheRouteRunner {
   private readonly logger = new Logger('CacheDecorators');
   /** Compiled operations by method function, then by class (a subclass gets its own default keys). */
   private readonly compiled = new WeakMap<object, WeakMap<object, CacheOperations | null>>();
   private readonly namespaces: ReadonlySet<string>;
   /** `preserializedHits`: HTTP routes may send an L1 hit as its kept JSON text. */
   readonly preserializedHits: boolean;
+  /** Per route (its compiled operations): whether a hit may be sent as its kept JSON text. */
+  private readonly jsonHitRoutes = new WeakMap<CacheOperations, boolean>();
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly cache: CacheService,
+    private readonly config: ApplicationConfig,
     @Inject(CACHE_MODULE_OPTIONS) options: CacheModuleOptions | undefined,
   ) {
     this.namespaces = new Set([DEFAULT_NAMESPACE, ...Object.keys(options?.namespaces ?? {})]);
@@ -103,10 +117,18 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
 
   onModuleInit(): void {
     for (const wrapper of this.discovery.getProviders()) this.wrapProvider(wrapper);
-    // Not wrapped, but compiled now so that a bad option fails at startup, not on the first request.
+    // Not wrapped (their routes are, on the prototype), but compiled now so that a bad option fails
+    // at startup, not on the first request; and told which app's cache their routes use.
     for (const wrapper of this.discovery.getControllers()) {
       const { metatype } = wrapper;
       if (wrapper.isNotMetatype || typeof metatype !== 'function') continue;
+      const instance: unknown = wrapper.instance;
+      const singleton = wrapper.isDependencyTreeStatic() && !wrapper.isTransient;
+      if (singleton && instance !== null && typeof instance === 'object') {
+        registerCacheRoutes(instance, this, false);
+      } else {
+        registerCacheRoutes(metatype, this, true);
+      }
       const prototype = metatype.prototype as Record<string, unknown>;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         this.operationsFor(metatype, prototype[name] as object, name);
@@ -135,6 +157,53 @@ export class CacheDecoratorsExplorer implements OnModuleInit {
       byClass.set(classRef, operations);
     }
     return operations ?? undefined;
+  }
+
+  /**
+   * Runs one HTTP call of a decorated route (`invoke` runs the handler). A `condition` that says no
+   * leaves the call alone: the handler's own result, not even a promise around it. A hit with
+   * `preserializedHits` answers with the JSON text L1 keeps. Otherwise as {@link execute}, with the
+   * handler's result (its Observable's last value) as the method's.
+   */
+  runRoute(controller: object, handler: object, call: CacheRouteCall, invoke: () => unknown): unknown {
+    const operations = this.operationsFor(controller.constructor, handler);
+    if (operations === undefined) return invoke();
+    const args = call.keyArguments();
+    const { cacheable } = operations;
+    const only = operations.put === undefined && operations.evictions.length === 0;
+    if (cacheable?.condition !== undefined && only && !cacheable.condition(...args)) return invoke();
+    if (cacheable !== undefined && only && this.sendsJsonHits(controller, handler, operations)) {
+      const json = this.heldJson(cacheable, args);
+      if (json !== undefined) {
+        setResponseHeader(call.response as HttpResponseLike, 'content-type', JSON_CONTENT_TYPE);
+        return json;
+      }
+    }
+    return this.execute(operations, args, () => settledValue(invoke()));
+  }
+
+  /**
+   * Whether this route may send a hit as JSON text: `preserializedHits` is on, no interceptor runs
+   * around the handler (it could map the body, and would get a string), and the route sets no
+   * Content-Type of its own. Decided on the route's first call, once the app's global interceptors
+   * are all registered.
+   */
+  private sendsJsonHits(controller: object, handler: object, operations: CacheOperations): boolean {
+    let sends = this.jsonHitRoutes.get(operations);
+    if (sends === undefined) {
+      const interceptors =
+        this.config.getGlobalInterceptors().length +
+        this.config.getGlobalRequestInterceptors().length +
+        ((Reflect.getMetadata(INTERCEPTORS_METADATA, controller.constructor) ?? []) as unknown[]).length +
+        ((Reflect.getMetadata(INTERCEPTORS_METADATA, handler) ?? []) as unknown[]).length;
+      const headers = (Reflect.getMetadata(HEADERS_METADATA, handler) ?? []) as Array<{ name: string }>;
+      sends =
+        this.preserializedHits &&
+        interceptors === 0 &&
+        !headers.some((header) => header.name.toLowerCase() === 'content-type');
+      this.jsonHitRoutes.set(operations, sends);
+    }
+    return sends;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { CACHE_EVICT_METADATA } from './cache.constants.js';
-import { attachCacheInterceptor } from './cache-route.interceptor.js';
+import { installCacheRoute } from './cache-route.js';
 import type { CacheTags } from './cacheable.decorator.js';
 
 /** Options of {@link CacheEvict}; give at least one of `keys`, `tags` and `allEntries`. */
@@ -30,13 +30,13 @@ export interface CacheEvictOptions<A extends unknown[] = unknown[]> {
  * async deleteBook(symbol: string): Promise<void> { ... }
  */
 export function CacheEvict<A extends unknown[] = unknown[]>(options: CacheEvictOptions<A>): MethodDecorator {
-  return (_target, _propertyKey, descriptor) => {
+  return (target, propertyKey, descriptor) => {
+    installCacheRoute(target, propertyKey, descriptor as TypedPropertyDescriptor<unknown>);
     const method = descriptor.value as object;
     const earlier = (Reflect.getOwnMetadata(CACHE_EVICT_METADATA, method) ??
       []) as readonly CacheEvictOptions[];
     // Decorators apply bottom-up; putting this one first keeps the list in source order.
     Reflect.defineMetadata(CACHE_EVICT_METADATA, [{ ...options }, ...earlier], method);
-    attachCacheInterceptor(method);
     return descriptor;
   };
 }

@@ -1,5 +1,5 @@
 import { CACHE_PUT_METADATA } from './cache.constants.js';
-import { attachCacheInterceptor } from './cache-route.interceptor.js';
+import { installCacheRoute } from './cache-route.js';
 import type { CacheKeyedOptions } from './cacheable.decorator.js';
 
 /**
@@ -21,10 +21,9 @@ export type CachePutOptions<A extends unknown[] = unknown[], R = unknown> = Cach
 export function CachePut<A extends unknown[] = unknown[], R = unknown>(
   options: CachePutOptions<A, R> = {},
 ): MethodDecorator {
-  return (_target, _propertyKey, descriptor) => {
-    const method = descriptor.value as object;
-    Reflect.defineMetadata(CACHE_PUT_METADATA, { ...options }, method);
-    attachCacheInterceptor(method);
+  return (target, propertyKey, descriptor) => {
+    installCacheRoute(target, propertyKey, descriptor as TypedPropertyDescriptor<unknown>);
+    Reflect.defineMetadata(CACHE_PUT_METADATA, { ...options }, descriptor.value as object);
     return descriptor;
   };
 }

@@ -16,8 +16,8 @@ import { CacheService } from './cache.service.js';
 @Module({
   imports: [DiscoveryModule],
   providers: [
-    // @Cacheable, @CachePut and @CacheEvict: on provider methods by wrapping, on routes by the
-    // CacheInterceptor each decorator attaches to its route (which resolves the explorer from here).
+    // @Cacheable, @CachePut and @CacheEvict: on provider methods by wrapping the instance's method, on
+    // routes by the prototype wrapper each decorator installs (which finds the explorer of its app).
     CacheDecoratorsExplorer,
   ],
   exports: [CacheService, CacheDecoratorsExplorer],

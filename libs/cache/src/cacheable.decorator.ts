@@ -1,5 +1,5 @@
 import { CACHEABLE_METADATA } from './cache.constants.js';
-import { attachCacheInterceptor } from './cache-route.interceptor.js';
+import { installCacheRoute } from './cache-route.js';
 
 /**
  * Tags of an entry: a list of strings (each may be a key template such as `'book:{0}'`), or a
@@ -47,8 +47,9 @@ export type CacheableOptions<A extends unknown[] = unknown[], R = unknown> = Cac
  * the result and returns it. Grace, stale-on-error and loader timeouts work as in `getOrSet`.
  *
  * Applies to methods of singleton providers (the method on the instance is replaced at module init,
- * and then returns a Promise even when it was synchronous) and to controller handlers (through the
- * `CacheInterceptor` that `CacheModule` registers; their key sees `{ params, query, body }`).
+ * and then returns a Promise even when it was synchronous) and to controller handlers (a wrapper on
+ * the prototype that Nest calls with the request: see cache-route.ts; their key sees
+ * `{ params, query, body }`).
  * `undefined` results are never stored, `null` only with the namespace's `cacheNull`.
  *
  * @example
@@ -58,10 +59,9 @@ export type CacheableOptions<A extends unknown[] = unknown[], R = unknown> = Cac
 export function Cacheable<A extends unknown[] = unknown[], R = unknown>(
   options: CacheableOptions<A, R> = {},
 ): MethodDecorator {
-  return (_target, _propertyKey, descriptor) => {
-    const method = descriptor.value as object;
-    Reflect.defineMetadata(CACHEABLE_METADATA, { ...options }, method);
-    attachCacheInterceptor(method);
+  return (target, propertyKey, descriptor) => {
+    installCacheRoute(target, propertyKey, descriptor as TypedPropertyDescriptor<unknown>);
+    Reflect.defineMetadata(CACHEABLE_METADATA, { ...options }, descriptor.value as object);
     return descriptor;
   };
 }

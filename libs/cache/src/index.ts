@@ -11,7 +11,7 @@ export { CachePut, type CachePutOptions } from './cache-put.decorator.js';
 export { CacheEvict, type CacheEvictOptions } from './cache-evict.decorator.js';
 export { CACHEABLE_METADATA, CACHE_EVICT_METADATA, CACHE_PUT_METADATA } from './cache.constants.js';
 export { CacheDecoratorsExplorer, type CacheOperations } from './cache-decorators.explorer.js';
-export { CacheInterceptor, type CacheRequestArguments } from './cache.interceptor.js';
+export type { CacheRequestArguments } from './cache-route.js';
 export type {
   CacheGetOrSetOptions,
   CacheInvalidationMode,
