@@ -8,7 +8,7 @@ import { ConsoleModule } from '@redkit/console';
 import { MetricsModule } from '@redkit/metrics';
 import { OrderBookModule, type OrderBookSymbolOptions } from '@redkit/orderbook';
 import { RateLimitGuard, RateLimitModule } from '@redkit/rate-limit';
-import { RedisModule } from '@redkit/redis';
+import { CorrelationModule, RedisModule } from '@redkit/redis';
 
 import type { AppConfig } from './app.config.js';
 import { APP_CONFIG } from './app.constants.js';
@@ -56,6 +56,9 @@ export class AppModule {
           serverMetrics: true,
         }),
         MetricsModule.forRoot({ defaultMetrics: true }),
+        // Every request's correlation id (traceparent, x-correlation-id, or new) on its log lines and
+        // in its x-correlation-id answer; server spans while an OpenTelemetry SDK is registered.
+        CorrelationModule.forRoot(),
         TerminusModule,
         // Book and ticker entries are evicted on every change of the book; the TTL is the backstop.
         // Cached answers are sent as JSON text made once per entry, not serialized per response.

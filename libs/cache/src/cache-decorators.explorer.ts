@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HEADERS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { ApplicationConfig, DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { setResponseHeader, type HttpResponseLike } from '@redkit/metrics';
+import { RedkitLogger } from '@redkit/redis';
 import { isObservable, lastValueFrom } from 'rxjs';
 
 import { CACHEABLE_METADATA, CACHE_EVICT_METADATA, CACHE_PUT_METADATA } from './cache.constants.js';
@@ -95,7 +96,7 @@ async function invokeAsync(invoke: () => unknown): Promise<unknown> {
  */
 @Injectable()
 export class CacheDecoratorsExplorer implements OnModuleInit, CacheRouteRunner {
-  private readonly logger = new Logger('CacheDecorators');
+  private readonly logger = new RedkitLogger('CacheDecorators');
   /** Compiled operations by method function, then by class (a subclass gets its own default keys). */
   private readonly compiled = new WeakMap<object, WeakMap<object, CacheOperations | null>>();
   private readonly namespaces: ReadonlySet<string>;

@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
 
-import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
-import { RedisKeyspace, scanKeys, type RedisClient, type RedisConnection } from '@redkit/redis';
+import {
+  RedisKeyspace,
+  RedkitLogger,
+  scanKeys,
+  type RedisClient,
+  type RedisConnection,
+  type RedkitSpan,
+  type SpanAttributes,
+} from '@redkit/redis';
 import { Cluster } from 'ioredis';
 
 import {
@@ -13,6 +21,14 @@ import {
   CacheValueTooLargeError,
 } from './cache.errors.js';
 import { CacheMetrics, type NamespaceMetrics } from './cache.metrics.js';
+import {
+  CACHE_FLIGHT,
+  CACHE_HIT,
+  CACHE_NAMESPACE,
+  CACHE_STALE,
+  cacheTracer,
+  getOrSetSpanAttributes,
+} from './cache.tracing.js';
 import { decodeEntry, encodeEntry, LEASE_MARK, type CacheEntry, type LocalEntry } from './cache-entry.js';
 import type {
   CacheGetOrSetOptions,
@@ -63,6 +79,8 @@ interface LoadRequest<T> {
   key: string;
   loader: CacheLoader<T>;
   options: CacheGetOrSetOptions;
+  /** The caller's `cache getOrSet` span, while tracing; told where the answer came from. */
+  span: RedkitSpan | undefined;
 }
 
 /**
@@ -118,7 +136,7 @@ const KEY_MEMO_LIMIT = 50_000;
 export class CacheService implements OnModuleInit, OnApplicationShutdown {
   /** Identifies this instance in invalidation messages, so it can ignore its own. */
   readonly instanceId = randomUUID();
-  private readonly logger = new Logger('Cache');
+  private readonly logger = new RedkitLogger('Cache');
   private readonly l1: L1Store;
   private readonly namespaces = new Map<string, Namespace>();
   /** The namespace of calls that name none, without a map lookup. */
@@ -133,9 +151,13 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly landing?: LandingNotifier;
   /** Where a lease holder announces that a value landed (or that the lease ended without one). */
   private readonly landingChannel: string;
+  /** On a Cluster with `shardedPubSub`: invalidations and landing notices go out by SPUBLISH. */
+  private readonly shardedPubSub: boolean;
   /** This instance's distributed single-flight lease, as written into an entry's key. */
   private readonly leaseMark = `${LEASE_MARK}${this.instanceId}`;
   private readonly tagKeys: RedisKeyspace;
+  /** The `cache getOrSet` span attributes per namespace, made on the first traced call. */
+  private readonly spanAttributes = new Map<string, SpanAttributes>();
   private pendingInvalidations: string[] = [];
   private invalidationFlush?: Promise<void>;
 
@@ -171,6 +193,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       onTooLong: 'hash',
     });
     const control = `${keyPrefix}:cache:~`;
+    this.shardedPubSub = this.options.shardedPubSub && this.client instanceof Cluster;
+    this.landingChannel = `${control}landed`;
     const onError = (op: string, error: unknown) => {
       // A refusal for the ACL user is logged once and reported by the connection's health instead.
       if (connection.notePermission('cache', error) !== undefined) return;
@@ -183,20 +207,20 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         client: this.client,
         channel: `${control}invalidate`,
         instanceId: this.instanceId,
-        target: this.invalidationTarget(),
+        target: this.invalidationTarget(cacheMetrics),
         onError,
+        sharded: this.shardedPubSub,
       });
     } else if (this.options.invalidation === 'tracking') {
       this.transport = new ClientTrackingInvalidationTransport({
         client: this.client,
         prefix: `${keyPrefix}:cache:`,
-        target: this.invalidationTarget(),
+        target: this.invalidationTarget(cacheMetrics),
         onError,
       });
     }
-    this.landingChannel = `${control}landed`;
     if ([...this.namespaces.values()].some((namespace) => namespace.distributedSingleFlight)) {
-      this.landing = new LandingNotifier(this.client, this.landingChannel);
+      this.landing = new LandingNotifier(this.client, this.landingChannel, this.shardedPubSub);
     }
   }
 
@@ -333,14 +357,39 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * Without one, the error surfaces as {@link CacheLoaderError} or {@link CacheLoaderTimeoutError}.
    */
   getOrSet<T>(key: string, loader: CacheLoader<T>, options: CacheGetOrSetOptions = NO_OPTIONS): Promise<T> {
+    if (cacheTracer.enabled) return this.tracedGetOrSet(key, loader, options);
+    return this.getOrSetWith(key, loader, options, undefined);
+  }
+
+  /** {@link getOrSet} in a `cache getOrSet` span that records where the answer came from. */
+  private tracedGetOrSet<T>(key: string, loader: CacheLoader<T>, options: CacheGetOrSetOptions): Promise<T> {
+    const name = options.namespace ?? DEFAULT_NAMESPACE;
+    let attributes = this.spanAttributes.get(name);
+    if (attributes === undefined) {
+      attributes = getOrSetSpanAttributes(this.connection, name);
+      // Unknown names throw in the span (an error to record), and are not remembered.
+      if (this.namespaces.has(name)) this.spanAttributes.set(name, attributes);
+    }
+    return cacheTracer.trace('cache getOrSet', { attributes }, (span) =>
+      this.getOrSetWith(key, loader, options, span),
+    );
+  }
+
+  private getOrSetWith<T>(
+    key: string,
+    loader: CacheLoader<T>,
+    options: CacheGetOrSetOptions,
+    span: RedkitSpan | undefined,
+  ): Promise<T> {
     const namespace = this.namespace(options.namespace);
     const now = Date.now();
     const local = namespace.l1 ? this.l1.read(namespace.l1Keys, key, now) : undefined;
     if (local !== undefined && local.localUntil > now) {
       namespace.metrics.hitL1.inc();
+      span?.setAttribute(CACHE_HIT, 'l1');
       if (namespace.earlyRefresh > 0 && this.shouldRefreshEarly(namespace, local, now)) {
         const redisKey = this.redisKey(namespace, key);
-        this.refreshInBackground({ namespace, redisKey, key, loader, options }, local);
+        this.refreshInBackground({ namespace, redisKey, key, loader, options, span: undefined }, local);
       }
       return Promise.resolve(local.value as T);
     }
@@ -351,17 +400,18 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       // the flight below gives the loader that long before falling back to the stale value.
       if (local.freshUntil <= now && local.staleUntil > now && softMs === undefined) {
         namespace.metrics.staleServed.inc();
-        this.refreshInBackground({ namespace, redisKey, key, loader, options }, local);
+        span?.setAttributes({ [CACHE_HIT]: 'l1', [CACHE_STALE]: true });
+        this.refreshInBackground({ namespace, redisKey, key, loader, options, span: undefined }, local);
         return Promise.resolve(local.value as T);
       }
     }
     let flight = this.flights.get(redisKey);
     if (flight === undefined) {
-      flight = this.load({ namespace, redisKey, key, loader, options }, local);
+      flight = this.load({ namespace, redisKey, key, loader, options, span }, local);
       this.flights.set(redisKey, flight);
       const forget = () => this.flights.delete(redisKey);
       flight.then(forget, forget);
-    }
+    } else span?.setAttribute(CACHE_FLIGHT, 'joined');
     return flight as Promise<T>;
   }
 
@@ -412,7 +462,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** L1 as the invalidation transports see it: what they drop is counted per namespace. */
-  private invalidationTarget(): L1InvalidationTarget {
+  private invalidationTarget(metrics: CacheMetrics): L1InvalidationTarget {
     const { l1 } = this;
     return {
       dropKeys: (keys) => {
@@ -423,7 +473,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         this.namespaceOfKey(prefix)?.metrics.invalidationsReceived.inc();
         l1.dropPrefix(prefix);
       },
-      dropAll: () => l1.dropAll(),
+      // Only ever called when the subscriber listens again, after messages may have been missed.
+      dropAll: () => {
+        metrics.resubscriptions.inc();
+        l1.dropAll();
+      },
     };
   }
 
@@ -493,6 +547,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       if (remote.lease === LEASE_TAKEN) void this.releaseLease(request);
       this.fillL1(namespace, redisKey, request.key, entry, now, generation);
       namespace.metrics.hitL2.inc();
+      request.span?.setAttribute(CACHE_HIT, 'l2');
       return entry.value as T;
     }
     const inGrace = entry !== undefined && entry.staleUntil > now ? entry : undefined;
@@ -500,15 +555,18 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       if (remote.lease === LEASE_TAKEN) void this.releaseLease(request);
       this.fillL1(namespace, redisKey, request.key, inGrace, now, generation);
       namespace.metrics.staleServed.inc();
+      request.span?.setAttributes({ [CACHE_HIT]: 'l2', [CACHE_STALE]: true });
       this.refreshInBackground(request, inGrace);
       return inGrace.value as T;
     }
     // Redis did not answer, but L1 still holds a value its TTL allows: serve it rather than reload.
     if (remote.failed && local !== undefined && local.freshUntil > now) {
       namespace.metrics.hitL1.inc();
+      request.span?.setAttribute(CACHE_HIT, 'l1');
       return local.value as T;
     }
     namespace.metrics.miss.inc();
+    request.span?.setAttribute(CACHE_HIT, 'miss');
     const stale = inGrace ?? (local !== undefined && local.staleUntil > now ? local : undefined);
     if (remote.lease === LEASE_TAKEN) return this.loadUnderLease(request, stale);
     if (remote.lease === LEASE_BUSY) return this.awaitLanding(request, stale);
@@ -524,7 +582,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   ): Promise<T> {
     const { namespace, redisKey, options } = request;
     const value = await this.runLoader(request, stale);
-    if (value === STALE) return (stale as CacheEntry).value as T;
+    if (value === STALE) return this.servedStale(request, stale as CacheEntry);
     if (options.shouldStore !== undefined && !options.shouldStore(value)) return value;
     await this.store(namespace, redisKey, request.key, value, options, writeL2);
     return value;
@@ -581,7 +639,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const lease: HeldLease = { ended: false };
     try {
       const value = await this.runLoader(request, stale);
-      if (value === STALE) return (stale as CacheEntry).value as T;
+      if (value === STALE) return this.servedStale(request, stale as CacheEntry);
       if (options.shouldStore !== undefined && !options.shouldStore(value)) return value;
       await this.store(namespace, redisKey, key, value, options, true, lease);
       return value;
@@ -601,10 +659,18 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       replaced !== null &&
       replaced.startsWith(mark) &&
       (replaced.length === mark.length || replaced.charCodeAt(mark.length) === 0x7c); // '|'
-    if (!quiet)
-      await this.client
-        .publish(this.landingChannel, redisKey)
-        .catch((error: unknown) => void this.connection.notePermission('cache', error));
+    if (!quiet) await this.announceLanding(redisKey);
+  }
+
+  /** Publishes `redisKey` on the landing channel (SPUBLISH when sharded). Never throws. */
+  private announceLanding(redisKey: string): Promise<void> {
+    const sent = this.shardedPubSub
+      ? this.client.spublish(this.landingChannel, redisKey)
+      : this.client.publish(this.landingChannel, redisKey);
+    return sent.then(
+      () => undefined,
+      (error: unknown) => void this.connection.notePermission('cache', error),
+    );
   }
 
   /**
@@ -629,16 +695,25 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (remote.entry !== undefined && remote.entry.freshUntil > now) {
       this.fillL1(namespace, redisKey, key, remote.entry, now, generation);
       namespace.metrics.hitL2.inc();
+      request.span?.setAttribute(CACHE_HIT, 'l2');
       return remote.entry.value as T;
     }
     return this.loadAndStore(request, stale);
   }
 
+  /** The loader failed or was too slow, and the stale value is the answer (said on the span). */
+  private servedStale<T>(request: LoadRequest<T>, stale: CacheEntry): T {
+    request.span?.setAttribute(CACHE_STALE, true);
+    return stale.value as T;
+  }
+
   /** Ends this instance's lease on the key without a value; never throws. */
   private releaseLease<T>(request: LoadRequest<T>): Promise<void> {
     const { namespace, redisKey } = request;
-    return releaseLeaseScript.run(this.client, [redisKey], [this.instanceId, this.landingChannel]).then(
-      () => undefined,
+    // A script may not SPUBLISH to a channel another master owns: sharded, the end is announced here.
+    const channel = this.shardedPubSub ? '' : this.landingChannel;
+    return releaseLeaseScript.run(this.client, [redisKey], [this.instanceId, channel]).then(
+      (ended) => (this.shardedPubSub && ended !== 1 ? this.announceLanding(redisKey) : undefined),
       (error: unknown) => {
         this.connection.notePermission('cache', error);
         namespace.metrics.error('lease');
@@ -656,7 +731,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const softMs = options.loaderSoftTimeoutMs ?? namespace.loaderSoftTimeoutMs;
     const controller = new AbortController();
     const started = performance.now();
-    const loading = (async () => loader(controller.signal))();
+    const loading = cacheTracer.enabled
+      ? this.tracedLoader(namespace, loader, controller.signal)
+      : (async () => loader(controller.signal))();
     const observe = (): void => namespace.metrics.loaderSeconds.observe((performance.now() - started) / 1000);
     loading.then(observe, observe);
     const timers: NodeJS.Timeout[] = [];
@@ -699,11 +776,20 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** The loader in a `cache load` span, a child of the `cache getOrSet` span that ran it. */
+  private tracedLoader<T>(namespace: Namespace, loader: CacheLoader<T>, signal: AbortSignal): Promise<T> {
+    return cacheTracer.trace('cache load', { attributes: { [CACHE_NAMESPACE]: namespace.name } }, async () =>
+      loader(signal),
+    );
+  }
+
   private refreshInBackground<T>(request: LoadRequest<T>, stale: CacheEntry): void {
     const { redisKey } = request;
     if (this.refreshes.has(redisKey) || this.flights.has(redisKey)) return;
     this.refreshes.add(redisKey);
-    this.loadAndStore(request, stale)
+    // The caller was answered: its span is not the refresh's to annotate.
+    const background = request.span === undefined ? request : { ...request, span: undefined };
+    this.loadAndStore(background, stale)
       .catch(() => undefined)
       .finally(() => this.refreshes.delete(redisKey));
   }

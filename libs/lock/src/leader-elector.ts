@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import { Logger } from '@nestjs/common';
 import {
   DedicatedSubscriber,
   RedisPermissionError,
+  RedkitLogger,
   type RedisClient,
   type RedisKeyspace,
 } from '@redkit/redis';
@@ -114,7 +114,7 @@ export class LeaderElector {
   private readonly keys: [string, string];
   private readonly channel: string;
   private readonly subscriber: DedicatedSubscriber;
-  private readonly logger: Logger;
+  private readonly logger: RedkitLogger;
   private state: LeaderState = 'stopped';
   private term = 0;
   private value = '';
@@ -166,7 +166,7 @@ export class LeaderElector {
     const base = context.keyspace.tagged(name);
     this.keys = [`${base}:lease`, `${base}:fence`];
     this.channel = `${base}:vacated`;
-    this.logger = new Logger(`LeaderElector ${name}`);
+    this.logger = new RedkitLogger(`LeaderElector ${name}`);
     this.subscriber = new DedicatedSubscriber({
       client: context.client,
       role: 'leader-vacancies',

@@ -1,5 +1,6 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { RedkitLogger } from '@redkit/redis';
 
 import { LockOptionsError } from './lock.errors.js';
 import {
@@ -106,7 +107,7 @@ const installed = new WeakSet<object>();
  */
 @Injectable()
 export class LockDecoratorsExplorer implements OnModuleInit {
-  private readonly logger = new Logger('LockDecorators');
+  private readonly logger = new RedkitLogger('LockDecorators');
 
   constructor(
     private readonly discovery: DiscoveryService,

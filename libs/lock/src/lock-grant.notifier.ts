@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { Logger } from '@nestjs/common';
-import { DedicatedSubscriber, type RedisClient } from '@redkit/redis';
+import { DedicatedSubscriber, RedkitLogger, type RedisClient } from '@redkit/redis';
 
 /** What a waiter exposes to the notifier: told when the lock was handed to it. */
 export interface GrantListener {
@@ -34,7 +33,7 @@ export class LockGrantNotifier {
    * bound; a grant nobody claims belongs to a waiter that gave up, whose leaving released it.
    */
   private readonly early = new Map<string, [fence: number, receivedAt: number]>();
-  private readonly logger = new Logger('LockGrantNotifier');
+  private readonly logger = new RedkitLogger('LockGrantNotifier');
   private readonly subscriber: DedicatedSubscriber;
   private starting?: Promise<void>;
   /** One warning per outage: set by the first failure, cleared once listening again. */

@@ -1,6 +1,6 @@
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { MetricsService } from '@redkit/metrics';
-import type { RedisClient, RedisConnection, RedisKeyspace } from '@redkit/redis';
+import type { RedisClient, RedisConnection, RedisKeyspace, SpanAttributes } from '@redkit/redis';
 
 import { Lock, type LockOwner } from './lock.js';
 import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
@@ -10,6 +10,7 @@ import { GrantWaiter } from './grant-waiter.js';
 import { newToken } from './lease-token.js';
 import { LockGrantNotifier } from './lock-grant.notifier.js';
 import { createLockMetrics, type LockMetrics } from './lock.metrics.js';
+import { endHold, LOCK_LOST, lockSpanAttributes, lockTracer, traceAcquire } from './lock.tracing.js';
 import { Semaphore, type SemaphoreOptions } from './semaphore.js';
 import { createLeaseMetrics, type LeaseMetrics } from './lease.metrics.js';
 import { ReadWriteLock, type ReadWriteLockOptions } from './read-write-lock.js';
@@ -240,6 +241,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private readonly cohorts?: Map<string, Cohort>;
   /** Per server: coalesces the takes and releases of one loop turn (standalone servers only). */
   private readonly batchers: readonly (LockBatcher | undefined)[];
+  /** The servers' span attributes, made on the first traced acquisition. */
+  private spanAttributes?: SpanAttributes;
 
   constructor(
     connections: RedisConnection | readonly RedisConnection[],
@@ -341,7 +344,15 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    * One attempt, never queued: the lock, or `null` when someone else holds it (or waiters are queued
    * for it). Rejects with `LockNotAcquiredError` (reason `unavailable`) when Redis cannot be reached.
    */
-  async tryAcquire(resource: string, options?: TryAcquireOptions): Promise<Lock | null> {
+  tryAcquire(resource: string, options?: TryAcquireOptions): Promise<Lock | null> {
+    if (lockTracer.enabled)
+      return traceAcquire(this.serverSpanAttributes(), 'tryAcquire', resource, () =>
+        this.tryAcquireLock(resource, options),
+      );
+    return this.tryAcquireLock(resource, options);
+  }
+
+  private async tryAcquireLock(resource: string, options?: TryAcquireOptions): Promise<Lock | null> {
     const ttlMs =
       options?.ttlMs === undefined ? this.options.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
     const keys = this.keysOf(resource);
@@ -378,6 +389,19 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    * Redis (a quorum) cannot be reached until then. Errors carry the attempts made.
    */
   acquire(resource: string, options?: AcquireOptions): Promise<Lock> {
+    if (lockTracer.enabled)
+      return traceAcquire(this.serverSpanAttributes(), 'acquire', resource, () =>
+        this.acquireLock(resource, options),
+      );
+    return this.acquireLock(resource, options);
+  }
+
+  private serverSpanAttributes(): SpanAttributes {
+    this.spanAttributes ??= lockSpanAttributes(this.servers.map((server) => server.connection));
+    return this.spanAttributes;
+  }
+
+  private acquireLock(resource: string, options: AcquireOptions | undefined): Promise<Lock> {
     // Not async: on the uncontended path every promise layer counts.
     try {
       const call = options === undefined ? this.options : resolveAcquireOptions(this.options, options);
@@ -700,11 +724,31 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
    */
   async using<T>(resource: string, fn: LockedFunction<T>, options?: AcquireOptions): Promise<T> {
     const lock = await this.acquire(resource, options);
-    return runHolding(lock, this.options.extendAtFraction, () => this.metrics.lost.inc(), fn);
+    const { holdSpan } = lock;
+    if (holdSpan === undefined)
+      return runHolding(lock, this.options.extendAtFraction, () => this.metrics.lost.inc(), fn);
+    // Traced: the callback's work nests under the lock's hold span.
+    return lockTracer.withSpan(holdSpan, () =>
+      runHolding(
+        lock,
+        this.options.extendAtFraction,
+        () => {
+          this.metrics.lost.inc();
+          holdSpan.setAttribute(LOCK_LOST, true);
+        },
+        fn,
+      ),
+    );
   }
 
   /** @internal Used by {@link Lock.release}. */
   releaseLock(lock: Lock): Promise<boolean> {
+    const released = this.releaseHeld(lock);
+    if (lock.holdSpan !== undefined) endHold(lock.holdSpan, released);
+    return released;
+  }
+
+  private releaseHeld(lock: Lock): Promise<boolean> {
     if (this.timed) this.metrics.holdSeconds.observe((performance.now() - lock.acquiredAt) / 1_000);
     const cohort = this.cohorts?.get(lock.resource);
     if (cohort === undefined || cohort.holder !== lock) return this.releaseInRedis(lock, lock.uncontended);

@@ -1,3 +1,5 @@
+import type { RedkitSpan } from '@redkit/redis';
+
 /** @internal What a {@link Lock} asks of the service that granted it. */
 export interface LockOwner {
   releaseLock(lock: Lock): Promise<boolean>;
@@ -21,6 +23,8 @@ export class Lock {
    * uncontended release script first.
    */
   uncontended = false;
+  /** @internal While tracing: the `lock hold` span, from the grant to the release. */
+  holdSpan: RedkitSpan | undefined = undefined;
   private releasing?: Promise<boolean>;
 
   constructor(

@@ -1,5 +1,13 @@
 import { MetricsService } from '@redkit/metrics';
-import { scanKeys, type RedisClient, type RedisConnection, type RedisKeyspace } from '@redkit/redis';
+import {
+  redisSpanAttributes,
+  scanKeys,
+  type RedisClient,
+  type RedisConnection,
+  type RedisKeyspace,
+  type RedkitSpan,
+  type SpanAttributes,
+} from '@redkit/redis';
 
 import { midpointOfDecimals, subtractDecimals } from './decimal.js';
 import { bookChecksumOfRanges } from './orderbook-checksum.js';
@@ -14,6 +22,14 @@ import {
 } from './orderbook.errors.js';
 import { encodeSide, type EncodedSide, type OrderBookLevel } from './orderbook-levels.js';
 import { OrderBookMetrics, type OrderBookWriteOp, type OrderBookWriteOutcome } from './orderbook.metrics.js';
+import {
+  describeRead,
+  describeWrite,
+  ORDERBOOK_FOUND,
+  orderBookTracer,
+  traceBookOperation,
+  type OrderBookOperation,
+} from './orderbook.tracing.js';
 import type { OrderBookModuleOptions } from './orderbook-options.interface.js';
 import {
   MAX_SYMBOL_LENGTH,
@@ -91,6 +107,8 @@ export class OrderBookStore {
   private readonly ttlArgument: string;
   private readonly topDepthArgument: string;
   private readonly allowCrossedArgument: string;
+  /** The server's span attributes, made on the first traced operation. */
+  private spanAttributes?: SpanAttributes;
 
   /**
    * @throws OrderBookOptionsError naming the option, when an option is invalid.
@@ -117,7 +135,13 @@ export class OrderBookStore {
    * @throws InvalidLevelError / OrderBookValidationError for bad input, UnknownSymbolError,
    * CrossedBookError (unless `allowCrossed`), StaleSequenceError. Nothing is written then.
    */
-  async saveSnapshot(symbol: string, snapshot: OrderBookWrite): Promise<OrderBookWriteResult> {
+  saveSnapshot(symbol: string, snapshot: OrderBookWrite): Promise<OrderBookWriteResult> {
+    if (orderBookTracer.enabled)
+      return this.traced('saveSnapshot', symbol, () => this.writeSnapshot(symbol, snapshot), describeWrite);
+    return this.writeSnapshot(symbol, snapshot);
+  }
+
+  private async writeSnapshot(symbol: string, snapshot: OrderBookWrite): Promise<OrderBookWriteResult> {
     let bids: EncodedSide;
     let asks: EncodedSide;
     let book: BookEntry;
@@ -155,7 +179,13 @@ export class OrderBookStore {
    * @throws SequenceGapError, StaleSequenceError, CrossedBookError, BookNotFoundError,
    * InvalidLevelError / OrderBookValidationError, UnknownSymbolError.
    */
-  async applyDelta(symbol: string, delta: OrderBookWrite): Promise<OrderBookWriteResult> {
+  applyDelta(symbol: string, delta: OrderBookWrite): Promise<OrderBookWriteResult> {
+    if (orderBookTracer.enabled)
+      return this.traced('applyDelta', symbol, () => this.writeDelta(symbol, delta), describeWrite);
+    return this.writeDelta(symbol, delta);
+  }
+
+  private async writeDelta(symbol: string, delta: OrderBookWrite): Promise<OrderBookWriteResult> {
     let bids: EncodedSide;
     let asks: EncodedSide;
     let book: BookEntry;
@@ -188,7 +218,13 @@ export class OrderBookStore {
    * `topDepth`, else one script), with the checksum of what was returned. `null` when there is no
    * book for `symbol`.
    */
-  async getSnapshot(symbol: string, depth = 20): Promise<OrderBookSnapshot | null> {
+  getSnapshot(symbol: string, depth = 20): Promise<OrderBookSnapshot | null> {
+    if (orderBookTracer.enabled)
+      return this.traced('getSnapshot', symbol, () => this.readSnapshot(symbol, depth), describeRead, depth);
+    return this.readSnapshot(symbol, depth);
+  }
+
+  private async readSnapshot(symbol: string, depth: number): Promise<OrderBookSnapshot | null> {
     const book = this.book(symbol);
     if (!Number.isInteger(depth) || depth < 1 || depth > this.options.maxDepth) {
       throw new OrderBookValidationError(
@@ -206,7 +242,13 @@ export class OrderBookStore {
   }
 
   /** Best bid and ask with spread and mid, in one consistent read. `null` when there is no book. */
-  async getTop(symbol: string): Promise<OrderBookTop | null> {
+  getTop(symbol: string): Promise<OrderBookTop | null> {
+    if (orderBookTracer.enabled)
+      return this.traced('getTop', symbol, () => this.readTop(symbol), describeRead, 1);
+    return this.readTop(symbol);
+  }
+
+  private async readTop(symbol: string): Promise<OrderBookTop | null> {
     const book = this.book(symbol);
     const started = performance.now();
     try {
@@ -242,7 +284,18 @@ export class OrderBookStore {
   }
 
   /** Removes the book of `symbol` (all its keys). Resolves true when there was one. */
-  async delete(symbol: string): Promise<boolean> {
+  delete(symbol: string): Promise<boolean> {
+    if (orderBookTracer.enabled)
+      return this.traced(
+        'delete',
+        symbol,
+        () => this.deleteBook(symbol),
+        (span, removed) => span.setAttribute(ORDERBOOK_FOUND, removed),
+      );
+    return this.deleteBook(symbol);
+  }
+
+  private async deleteBook(symbol: string): Promise<boolean> {
     const book = this.book(symbol);
     try {
       const removed = await this.client.unlink(...book.keys);
@@ -252,6 +305,18 @@ export class OrderBookStore {
       this.metrics.write('delete', 'error');
       throw this.connection.notePermission('orderbook', error) ?? error;
     }
+  }
+
+  /** One operation in an `orderbook <operation>` span (see orderbook.tracing.ts). */
+  private traced<R>(
+    operation: OrderBookOperation,
+    symbol: string,
+    run: () => Promise<R>,
+    describe: (span: RedkitSpan, result: R) => void,
+    depth?: number,
+  ): Promise<R> {
+    this.spanAttributes ??= redisSpanAttributes(this.connection);
+    return traceBookOperation(this.spanAttributes, operation, symbol, run, describe, depth);
   }
 
   /**

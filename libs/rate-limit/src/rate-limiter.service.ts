@@ -1,7 +1,7 @@
-import { Logger } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
 import {
   encodeKeyPart,
+  RedkitLogger,
   scanKeys,
   type KeyPartOptions,
   type RedisClient,
@@ -15,6 +15,7 @@ import { RateLimitCheckBatcher } from './rate-limit-check.batcher.js';
 import { MAX_LIMITS_PER_CHECK, RATE_LIMIT_KEYSPACE } from './rate-limit.constants.js';
 import { RateLimitOptionsError } from './rate-limit.errors.js';
 import { RateLimitMetrics, type LimitOutcomes } from './rate-limit.metrics.js';
+import { rateLimitTracer, traceCheck } from './rate-limit.tracing.js';
 import type { RateLimitModuleOptions, RateLimitRule } from './rate-limit-options.interface.js';
 import {
   compilePolicy,
@@ -100,6 +101,16 @@ function singleScript(policy: RateLimitPolicy) {
   return singleLimitScript(policy.args[0] as string);
 }
 
+/** The span attribute naming a one-limit outcome's limit. */
+function limitName(outcome: RateLimitOutcome): string[] {
+  return [outcome.name];
+}
+
+/** The span attribute naming the limits of a decision. */
+function limitNames(decision: RateLimitDecision): string[] {
+  return decision.results.map((result) => result.name);
+}
+
 /** Retry-After given by fail-closed limits while Redis cannot answer. */
 const FAIL_CLOSED_RETRY_MS = 1_000;
 /** At most one warning per this long while Redis keeps failing. */
@@ -115,7 +126,7 @@ const WARN_EVERY_MS = 30_000;
  * if (!result.allowed) throw new TooManyRequests(result.retryAfterMs);
  */
 export class RateLimiterService {
-  private readonly logger = new Logger('RateLimit');
+  private readonly logger = new RedkitLogger('RateLimit');
   private readonly client: RedisClient;
   private readonly options: ResolvedRateLimitOptions;
   private readonly metrics: RateLimitMetrics;
@@ -183,12 +194,18 @@ export class RateLimiterService {
    * refused request is charged nothing.
    */
   consume(key: string, rule: RateLimitRule | RateLimitPolicy): Promise<RateLimitOutcome> {
-    return this.checkOne(key, this.policy(rule), true);
+    const policy = this.policy(rule);
+    if (rateLimitTracer.enabled)
+      return traceCheck(this.connection, 'consume', () => this.checkOne(key, policy, true), limitName);
+    return this.checkOne(key, policy, true);
   }
 
   /** What `consume` would answer now, without charging anything. */
   peek(key: string, rule: RateLimitRule | RateLimitPolicy): Promise<RateLimitOutcome> {
-    return this.checkOne(key, this.policy(rule), false);
+    const policy = this.policy(rule);
+    if (rateLimitTracer.enabled)
+      return traceCheck(this.connection, 'peek', () => this.checkOne(key, policy, false), limitName);
+    return this.checkOne(key, policy, false);
   }
 
   /** Several limits of one identity, decided together: see {@link check}. */
@@ -202,9 +219,16 @@ export class RateLimiterService {
    * Cluster each identity is a hash tag of its own, so each identity's limits are one call (in
    * parallel), and what one identity charged is refunded when another refuses (see the README).
    */
-  async check(
+  check(checks: readonly RateLimitCheck[], options: { peek?: boolean } = {}): Promise<RateLimitDecision> {
+    if (rateLimitTracer.enabled)
+      return traceCheck(this.connection, 'check', () => this.decide(checks, options), limitNames);
+    return this.decide(checks, options);
+  }
+
+  /** {@link check} itself. */
+  private async decide(
     checks: readonly RateLimitCheck[],
-    { peek = false }: { peek?: boolean } = {},
+    { peek = false }: { peek?: boolean },
   ): Promise<RateLimitDecision> {
     if (checks.length === 0) return { allowed: true, retryAfterMs: 0, results: [], source: 'redis' };
     if (checks.length > MAX_LIMITS_PER_CHECK) {

@@ -46,6 +46,7 @@ export {
   DedicatedSubscriberError,
   type DedicatedSubscriberOptions,
 } from './dedicated-subscriber.js';
+export { clusterKeySlot } from './cluster-key-slot.js';
 export {
   InvalidKeyPartError,
   RedisConnectionError,
@@ -76,3 +77,39 @@ export { guardProduction, productionFindings } from './production-guard.js';
 export { RedisServerMetrics, parseInfo, replicationLag } from './redis-server.metrics.js';
 export type { RedisCredentials, RedisCredentialsProvider } from './credentials/redis-credentials.js';
 export type { RenewalOutcome } from './credentials/credential-renewer.js';
+export {
+  CORRELATION_ID_HEADER,
+  MAX_CORRELATION_ID_LENGTH,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+  correlationIdFromHeaders,
+  currentCorrelationId,
+  isValidCorrelationId,
+  newCorrelationId,
+  parseTraceparent,
+  runWithCorrelation,
+} from './tracing/correlation.js';
+export { CorrelationModule } from './tracing/correlation.module.js';
+export { CORRELATION_MODULE_OPTIONS } from './tracing/correlation.module-definition.js';
+export type { CorrelationModuleOptions } from './tracing/correlation-options.js';
+export { CorrelationOptionsError, InvalidCorrelationIdError } from './tracing/tracing.errors.js';
+export { RedkitLogger } from './tracing/redkit-logger.js';
+export { tracingEnabled } from './tracing/tracing-enabled.js';
+export {
+  RedkitTracer,
+  recordSpanError,
+  type RedkitSpan,
+  type RedkitSpanKind,
+  type RedkitSpanOptions,
+  type SpanAttributeValue,
+  type SpanAttributes,
+} from './tracing/redkit-tracer.js';
+export { SPAN_ATTRIBUTES, redisSpanAttributes } from './tracing/span-attributes.js';
+export {
+  extractTraceContext,
+  injectTraceContext,
+  runInRestoredContext,
+  type RestorableContext,
+  type TraceCarrier,
+  type TraceContext,
+} from './tracing/trace-context.js';

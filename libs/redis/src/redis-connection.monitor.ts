@@ -1,7 +1,6 @@
-import { Logger } from '@nestjs/common';
-
 import { describeConnectionFailure } from './redis-connection-errors.js';
 import type { RedisClient } from './redis-client.js';
+import { RedkitLogger } from './tracing/redkit-logger.js';
 
 /** How often, at most, a still-failing connection is reported again. */
 const REPEAT_REPORT_MS = 30_000;
@@ -20,7 +19,7 @@ export interface RedisConnectionState {
  * printing "Unhandled error event", since it always listens for `error`.
  */
 export class RedisConnectionMonitor {
-  private readonly logger: Logger;
+  private readonly logger: RedkitLogger;
   private current: RedisConnectionState = { status: 'connecting' };
   private errorsSinceReport = 0;
   private lastReportAt = 0;
@@ -33,7 +32,7 @@ export class RedisConnectionMonitor {
     private readonly name: string,
     private readonly target: string,
   ) {
-    this.logger = new Logger(`Redis:${name}`);
+    this.logger = new RedkitLogger(`Redis:${name}`);
     client.on('ready', this.onReady);
     client.on('error', this.onError);
     client.on('node error', this.onError);

@@ -1,4 +1,4 @@
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 
 import { CredentialRenewer, type RenewalOutcome } from './credentials/credential-renewer.js';
 import { CredentialsSource } from './credentials/credentials-source.js';
@@ -8,6 +8,7 @@ import { RedisConnectionMonitor, type RedisConnectionState } from './redis-conne
 import { asPermissionError } from './acl/permission-error.js';
 import { preflightScripts } from './acl/script-preflight.js';
 import { RedisConnectionError, RedisPermissionError } from './redis.errors.js';
+import { RedkitLogger } from './tracing/redkit-logger.js';
 
 /** How long a permission refusal keeps the connection's health `down` after it was last seen. */
 export const REFUSAL_REPORT_MS = 60_000;
@@ -48,9 +49,14 @@ export class RedisConnection implements OnApplicationShutdown {
       this.preflight = preflightScripts(client, options.keyPrefix);
     });
     if (credentials)
-      this.renewer = new CredentialRenewer(client, credentials, new Logger(`Redis:${name}`), (outcome) => {
-        for (const listener of this.renewalListeners) listener(outcome);
-      });
+      this.renewer = new CredentialRenewer(
+        client,
+        credentials,
+        new RedkitLogger(`Redis:${name}`),
+        (outcome) => {
+          for (const listener of this.renewalListeners) listener(outcome);
+        },
+      );
   }
 
   /**
@@ -60,7 +66,7 @@ export class RedisConnection implements OnApplicationShutdown {
    */
   static async open(name: string, input: RedisModuleOptions): Promise<RedisConnection> {
     const options = resolveRedisOptions(input);
-    guardProduction(name, options, (message) => new Logger(`Redis:${name}`).warn(message));
+    guardProduction(name, options, (message) => new RedkitLogger(`Redis:${name}`).warn(message));
     const credentials =
       options.credentials && new CredentialsSource(options.credentials, options.connectTimeoutMs);
     const connection = new RedisConnection(
@@ -92,7 +98,7 @@ export class RedisConnection implements OnApplicationShutdown {
     const refused = error instanceof RedisPermissionError ? error : asPermissionError(module, error);
     if (refused === undefined) return undefined;
     const key = `${refused.module} ${refused.rule}`;
-    if (!this.refusals.has(key)) new Logger(`Redis:${this.name}`).error(refused.message);
+    if (!this.refusals.has(key)) new RedkitLogger(`Redis:${this.name}`).error(refused.message);
     this.refusals.set(key, { error: refused, at: Date.now() });
     return refused;
   }
