@@ -67,6 +67,55 @@ export class RedisClusterServers {
     return cluster;
   }
 
+  /**
+   * Kills master `index` and starts it again on the same port (it rejoins as itself, with its slots and
+   * an empty dataset); resolves once the cluster is healthy on every node again.
+   */
+  async restartNode(index: number): Promise<void> {
+    const server = this.servers[index];
+    if (server === undefined) throw new Error(`RedisClusterServers.restartNode: no master ${index}`);
+    await server.restart();
+    await this.waitUntilHealthy();
+  }
+
+  /** The index of the master that serves `slot`, as master 0 sees the cluster. */
+  async ownerOf(slot: number): Promise<number> {
+    const owner = (await this.clusterNodes()).find((node) =>
+      node.slots.some(([from, to]) => from <= slot && slot <= to),
+    );
+    const index = this.nodes.findIndex(({ port }) => port === owner?.port);
+    if (index === -1) throw new Error(`RedisClusterServers.ownerOf: no master serves slot ${slot}`);
+    return index;
+  }
+
+  /**
+   * Moves an empty `slot` to master `toIndex`, as a resharding ends (CLUSTER SETSLOT IMPORTING /
+   * MIGRATING, then NODE on every master), and waits until the cluster is healthy. Throws when the
+   * slot holds keys: moving those is MIGRATE's business, which no test needs yet.
+   */
+  async moveSlot(slot: number, toIndex: number): Promise<void> {
+    const nodes = await this.clusterNodes();
+    const fromIndex = await this.ownerOf(slot);
+    const target = this.nodes[toIndex];
+    if (target === undefined) throw new Error(`RedisClusterServers.moveSlot: no master ${toIndex}`);
+    if (fromIndex === toIndex) return;
+    const source = this.nodes[fromIndex] as { host: string; port: number };
+    const idOf = (port: number) => nodes.find((node) => node.port === port)?.id as string;
+    const send = (node: { host: string; port: number }, args: string[]) =>
+      sendRawCommand({ ...node, timeoutMs: 1_000 }, args);
+    const keys = await send(source, ['CLUSTER', 'COUNTKEYSINSLOT', String(slot)]);
+    if (keys !== '0') throw new Error(`RedisClusterServers.moveSlot: slot ${slot} holds ${keys} keys`);
+    await send(target, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', idOf(source.port)]);
+    await send(source, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', idOf(target.port)]);
+    for (const node of [
+      target,
+      source,
+      ...this.nodes.filter((other) => other !== target && other !== source),
+    ])
+      await send(node, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', idOf(target.port)]);
+    await this.waitUntilHealthy();
+  }
+
   /** Stops every node and removes their temp directories. */
   async stop(): Promise<void> {
     await Promise.all(this.servers.map((server) => server.stop()));
@@ -83,6 +132,28 @@ export class RedisClusterServers {
         cause: error,
       });
     }
+  }
+
+  /** CLUSTER NODES as master 0 sees it: each node's id, port and slot ranges. */
+  private async clusterNodes(): Promise<Array<{ id: string; port: number; slots: Array<[number, number]> }>> {
+    const [first] = this.nodes;
+    if (first === undefined) throw new Error('RedisClusterServers: no node');
+    const text = (await sendRawCommand({ ...first, timeoutMs: 1_000 }, ['CLUSTER', 'NODES'])) ?? '';
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => {
+        const [id = '', address = '', , , , , , , ...ranges] = line.trim().split(' ');
+        const port = Number(address.split('@')[0]?.split(':').at(-1));
+        // Importing/migrating markers ("[5-<-id]") are not ranges the node serves.
+        const slots = ranges
+          .filter((range) => !range.startsWith('['))
+          .map((range): [number, number] => {
+            const [from, to = from] = range.split('-').map(Number) as [number, number?];
+            return [from, to];
+          });
+        return { id, port, slots };
+      });
   }
 
   private async waitUntilHealthy(): Promise<void> {

@@ -65,12 +65,15 @@ describe.each(sharedTopologies)('EventBus on %s', (_name, redis) => {
     const received: unknown[] = [];
     await bus.subscribe('bad.input', (event) => void received.push(event.data));
     const channel = bus.channelOf('bad.input');
-    await connection.client.publish(channel, 'not json');
-    await connection.client.publish(channel, JSON.stringify({ id: 'x', type: 'bad.input' }));
-    await connection.client.publish(
-      channel,
-      JSON.stringify({ ...(await bus.publish('bad.input', 0)), type: 'b' }),
-    );
+    // On a cluster the bus uses sharded pub/sub: a raw message reaches it through SPUBLISH only.
+    const publishRaw = (message: string) =>
+      bus.publishesSharded
+        ? connection.client.spublish(channel, message)
+        : connection.client.publish(channel, message);
+    await publishRaw('not json');
+    await publishRaw(JSON.stringify({ id: 'x', type: 'bad.input' }));
+    // Sharded, 'b' hashes to another bucket than 'bad.input' (CLUSTER KEYSLOT 3300 vs 10433, mod 16).
+    await publishRaw(JSON.stringify({ ...(await bus.publish('bad.input', 0)), type: 'b' }));
     await bus.publish('bad.input', 'fine');
     await eventually(() => expect([...received].sort()).toEqual([0, 'fine']));
     // On a cluster, messages published through different nodes may arrive out of order.

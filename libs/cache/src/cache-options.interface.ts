@@ -46,6 +46,13 @@ export interface CacheModuleOptions extends CacheNamespaceOptions {
   /** `pubsub` (default), `tracking` (Redis client-side caching: any writer invalidates), `none`. */
   invalidation?: CacheInvalidationMode;
   /**
+   * On a Cluster, invalidations and landing notices use sharded pub/sub (SPUBLISH / SSUBSCRIBE, Redis
+   * 7) on the cache's shard channels, so each reaches only the master owning its channel instead of
+   * every node. `false` keeps classic PUBLISH / SUBSCRIBE (Redis < 7, or a fleet not yet upgraded).
+   * Every instance must agree. Ignored off a Cluster. Default true.
+   */
+  shardedPubSub?: boolean;
+  /**
    * HTTP routes send an L1 hit of an object or array as JSON text made once per L1 entry (and kept
    * with it, counted against `l1MaxBytes`), instead of the adapter serializing the value for every
    * response. The bytes are the same as `JSON.stringify` of the value. A route keeps the value path

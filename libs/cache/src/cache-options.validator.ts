@@ -26,6 +26,7 @@ export interface ResolvedCacheOptions {
   l1MaxBytes: number;
   maxValueBytes: number;
   invalidation: CacheInvalidationMode;
+  shardedPubSub: boolean;
   preserializedHits: boolean;
 }
 
@@ -161,6 +162,9 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
       throw new CacheOptionsError('serializer', 'must have serialize(value) and deserialize(text) methods');
     }
   }
+  if (options.shardedPubSub !== undefined && typeof options.shardedPubSub !== 'boolean') {
+    throw new CacheOptionsError('shardedPubSub', `must be true or false, got ${show(options.shardedPubSub)}`);
+  }
   if (options.preserializedHits !== undefined && typeof options.preserializedHits !== 'boolean') {
     throw new CacheOptionsError(
       'preserializedHits',
@@ -179,5 +183,6 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
         ? 1024 * 1024
         : positiveInteger('maxValueBytes', options.maxValueBytes),
     invalidation,
+    shardedPubSub: options.shardedPubSub ?? true,
   };
 }

@@ -110,14 +110,17 @@ return {entry, 1}`,
  * Ends this instance's lease without a value (the loader failed, or its value is not stored): an
  * entry it was reloading is left as it was, a bare lease is deleted. The end is announced when a
  * waiter marked the lease, or when the lease is no longer this instance's (someone may wait on what
- * replaced it), so waiters load themselves at once rather than after their waitMs.
+ * replaced it), so waiters load themselves at once rather than after their waitMs. With no channel
+ * (sharded pub/sub: a script may not SPUBLISH to a channel another master owns) the caller announces
+ * it when the script returns 0 or 2.
  */
 export const releaseLeaseScript = defineScript<[token: string, landingChannel: string], number>({
   name: 'cache_lease_release',
   numberOfKeys: 1,
   lua: `-- KEYS[1] the entry's key, holding this instance's lease '~<token>[+]' or '~<token>[+]|<until>|<entry>'
--- ARGV[1] the token this instance leased with, ARGV[2] the landing channel (KEYS[1] is published on it)
--- returns 1 when this instance's lease was ended, 0 when it was gone or another's
+-- ARGV[1] the token this instance leased with, ARGV[2] the landing channel (KEYS[1] is published on it), or '' to announce nothing
+-- returns 1 when this instance's lease was ended, 2 when it was ended and a waiter marked it, 0 when it
+-- was gone or another's: 0 and 2 are announced
 local text = redis.call('GET', KEYS[1])
 local mine = '~' .. ARGV[1]
 local rest = text and string.sub(text, 1, #mine) == mine and string.sub(text, #mine + 1)
@@ -130,11 +133,16 @@ if rest == '' then
 elseif rest and string.sub(rest, 1, 1) == '|' and string.find(rest, '|', 2, true) then
   redis.call('SET', KEYS[1], string.sub(rest, string.find(rest, '|', 2, true) + 1), 'KEEPTTL')
 else
-  redis.call('PUBLISH', ARGV[2], KEYS[1])
+  if ARGV[2] ~= '' then
+    redis.call('PUBLISH', ARGV[2], KEYS[1])
+  end
   return 0
 end
 if waited then
-  redis.call('PUBLISH', ARGV[2], KEYS[1])
+  if ARGV[2] ~= '' then
+    redis.call('PUBLISH', ARGV[2], KEYS[1])
+  end
+  return 2
 end
 return 1`,
 });

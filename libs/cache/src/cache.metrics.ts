@@ -38,6 +38,8 @@ export class CacheMetrics {
   private readonly loader: DeferredHistogram<'cache'>;
   private readonly l2: DeferredHistogram<'cache' | 'op'>;
   private readonly invalidations: DeferredCounter<'cache' | 'direction'>;
+  /** The invalidation subscriber listens again after a loss (a restarted node, a moved shard channel): L1 was dropped. */
+  readonly resubscriptions: Counter;
 
   constructor(metrics: MetricsService, l1: L1Store) {
     this.hits = metrics.deferredCounter({
@@ -75,6 +77,10 @@ export class CacheMetrics {
       name: 'redkit_cache_invalidations_total',
       help: 'Cross-instance L1 invalidations, in keys (a whole namespace counts one), sent or received.',
       labelNames: ['cache', 'direction'],
+    });
+    this.resubscriptions = metrics.counter({
+      name: 'redkit_cache_invalidation_resubscriptions_total',
+      help: 'Times the L1 invalidation subscriber subscribed again after losing its connection (a restarted node, a moved shard channel); L1 is dropped each time.',
     });
     metrics.gauge({
       name: 'redkit_cache_l1_entries',

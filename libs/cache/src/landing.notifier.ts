@@ -12,7 +12,9 @@ export interface LandingWait {
  * Wakes instances waiting for a value another instance is loading (distributed single-flight).
  * The lease holder's scripts publish the key on one channel when its value is stored (or the lease
  * ends without one), and only when a waiter marked the lease; waiters resolve at once instead of
- * polling. A lost message costs a waiter its `waitMs`, never correctness.
+ * polling. A lost message costs a waiter its `waitMs`, never correctness. With `sharded` (a Cluster)
+ * the channel is a shard channel, and the holder SPUBLISHes (its scripts may not: the channel's slot
+ * is usually another master's).
  */
 export class LandingNotifier {
   private readonly subscriber: DedicatedSubscriber;
@@ -21,10 +23,12 @@ export class LandingNotifier {
   constructor(
     client: RedisClient,
     private readonly channel: string,
+    sharded = false,
   ) {
     this.subscriber = new DedicatedSubscriber({
       client,
       role: 'cache-landing',
+      sharded,
       channels: [channel],
       onMessage: this.onMessage,
       // A notice missed while disconnected costs its waiter `waitMs`, nothing more: nothing to report.

@@ -1,5 +1,4 @@
-import { Logger } from '@nestjs/common';
-import { DedicatedSubscriber, type RedisClient } from '@redkit/redis';
+import { DedicatedSubscriber, RedkitLogger, type RedisClient } from '@redkit/redis';
 import { Cluster, type RedisOptions } from 'ioredis';
 
 import { CacheError } from './cache.errors.js';
@@ -44,7 +43,7 @@ export function startInvalidationSubscriber(subscriber: DedicatedSubscriber): Pr
  * 30 s (saying how many it skipped), so an outage that fails every publish does not flood the log.
  */
 export function quietInvalidationErrorLog(context: string): InvalidationErrorHandler {
-  const logger = new Logger(context);
+  const logger = new RedkitLogger(context);
   let lastReportAt = Number.NEGATIVE_INFINITY;
   let skipped = 0;
   return (op, error) => {
@@ -97,11 +96,17 @@ export interface PubSubInvalidationOptions {
   onError?: InvalidationErrorHandler;
   /** Bound on start(); by default the client's connectTimeout plus its commandTimeout. */
   startTimeoutMs?: number;
+  /**
+   * Sharded pub/sub (Redis 7): `channel` is a shard channel (SPUBLISH / SSUBSCRIBE), so that on a
+   * Cluster an invalidation reaches only the master owning its slot rather than every node. Default false.
+   */
+  sharded?: boolean;
 }
 
 /**
  * Cross-instance L1 invalidation over Redis pub/sub, on standalone, Sentinel and Cluster (classic
- * PUBLISH is broadcast to every node). Writers announce the keys (or a prefix) they changed; every other
+ * PUBLISH is broadcast to every node; with `sharded`, SPUBLISH reaches only the master owning the
+ * channel, and its subscribers). Writers announce the keys (or a prefix) they changed; every other
  * instance drops them from its L1. It only covers writes made through redkit; for "any writer, even
  * redis-cli" use {@link ClientTrackingInvalidationTransport} on a standalone server.
  *
@@ -120,6 +125,7 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
   private readonly client: RedisClient;
   private readonly channel: string;
   private readonly channelBuffer: Buffer;
+  private readonly sharded: boolean;
   private readonly instanceId: string;
   private readonly target: L1InvalidationTarget;
   private readonly report: InvalidationErrorHandler;
@@ -133,6 +139,9 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
     requireString('channel', channel);
     requireString('instanceId', instanceId);
     requireTarget(target);
+    const sharded = options.sharded ?? false;
+    if (typeof sharded !== 'boolean')
+      throw new CacheError('L1 invalidation option "sharded" must be a boolean');
     const commandTimeout = nodeOptionsOf(client).commandTimeout;
     if (typeof commandTimeout !== 'number' || !(commandTimeout > 0)) {
       throw new CacheError(
@@ -143,6 +152,7 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
     this.client = client;
     this.channel = channel;
     this.channelBuffer = Buffer.from(channel);
+    this.sharded = sharded;
     this.instanceId = instanceId;
     this.target = target;
     this.report = options.onError ?? quietInvalidationErrorLog('RedkitCache:PubSubInvalidation');
@@ -151,6 +161,7 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
     this.subscriber = new DedicatedSubscriber({
       client,
       role: 'cache-invalidation',
+      sharded,
       channels: [channel],
       onMessageBuffer: this.onMessage,
       onListening: this.onListening,
@@ -185,7 +196,10 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
 
   private publish(message: string): Promise<void> {
     try {
-      return this.client.publish(this.channel, message).then(ignore, this.onPublishFailure);
+      const sent = this.sharded
+        ? this.client.spublish(this.channel, message)
+        : this.client.publish(this.channel, message);
+      return sent.then(ignore, this.onPublishFailure);
     } catch (error) {
       this.onPublishFailure(error);
       return RESOLVED;

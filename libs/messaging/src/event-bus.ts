@@ -1,9 +1,17 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
 import { DedicatedSubscriber, type RedisConnection } from '@redkit/redis';
+import { Cluster } from 'ioredis';
 
 import { DisconnectedPoller } from './disconnected-poller.js';
-import { assertEventType, checkEventPattern, createEnvelope, parseEnvelope } from './event-envelope.js';
+import {
+  assertEventType,
+  checkEventPattern,
+  createEnvelope,
+  eventBucket,
+  eventPatternMatcher,
+  parseEnvelope,
+} from './event-envelope.js';
 import type {
   EventEnvelope,
   EventHandler,
@@ -21,16 +29,27 @@ import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { ThrottledWarnings } from './throttled-warnings.js';
 import { resolveMessagingOptions, type ResolvedMessagingOptions } from './messaging-options.validator.js';
 
+/** Event types whose bucket is remembered (sharded pub/sub) before the memo starts over. */
+const MAX_MEMOIZED_TYPES = 10_000;
+
 /** A channel or pattern and the handlers listening on it. */
 interface Listeners {
   readonly isPattern: boolean;
   readonly handlers: Set<EventHandler>;
+  /** Sharded pub/sub: the pattern as a matcher, since shard channels have no pattern subscriptions. */
+  readonly matcher?: RegExp;
 }
 
 /**
  * Typed events over Redis pub/sub: fire-and-forget, delivered to whoever listens at that moment
  * (use Streams for work that must not be lost). Each event is an {@link EventEnvelope} published on
  * `<keyPrefix>:messaging:events:<type>`; `subscribe('market.*', handler)` listens on a pattern.
+ *
+ * On a Cluster (unless `shardedPubSub: false`) it uses sharded pub/sub instead: an event is
+ * SPUBLISHed on one of `eventBuckets` shard channels, `<keyPrefix>:messaging:events:~<bucket>` with
+ * bucket = `CLUSTER KEYSLOT <type>` mod `eventBuckets`, so it reaches only the master owning that
+ * channel and the events of one type keep their order; a subscriber SSUBSCRIBEs the bucket of an exact
+ * type, or every bucket for a pattern, and matches types itself.
  *
  * Subscriptions live on one dedicated connection per bus that subscribes everything again after a
  * reconnect, then calls the `onReconnect` listeners with the window in which events were missed.
@@ -52,6 +71,19 @@ export class EventBus implements OnApplicationShutdown {
   /** `<keyPrefix>:messaging:events:` */
   private readonly channelPrefix: string;
   private readonly listeners = new Map<string, Listeners>();
+  /** Sharded pub/sub: on a Cluster with `shardedPubSub` (the default). */
+  private readonly sharded: boolean;
+  /** Sharded: `<channelPrefix>~<bucket>` by bucket, and back. */
+  private readonly bucketChannels: readonly string[];
+  private readonly bucketOfChannel: ReadonlyMap<string, number>;
+  /** Sharded: how many subscriptions hold each bucket channel; it is subscribed while any does. */
+  private readonly bucketHolds: number[];
+  /** Sharded: a bucket's SSUBSCRIBE in flight, which a later holder waits for too. */
+  private readonly bucketSubscribing: Array<Promise<void> | undefined> = [];
+  /** Sharded: the pattern subscriptions, matched against each event's type here. */
+  private readonly patternListeners = new Set<Listeners>();
+  /** Sharded: the bucket of each type seen, so a hot type is hashed once. */
+  private readonly bucketByType = new Map<string, number>();
   private readonly reconnectListeners = new Set<ReconnectListener>();
   private readonly disconnectListeners = new Set<(at: Date) => unknown>();
   private readonly pollers = new Set<DisconnectedPoller>();
@@ -70,12 +102,25 @@ export class EventBus implements OnApplicationShutdown {
       metrics instanceof MessagingMetrics ? metrics : new MessagingMetrics(metrics ?? new MetricsService());
     this.channelPrefix = `${connection.keyspace(MESSAGING_KEY_MODULE).base}events:`;
     if (this.options.onReconnect) this.reconnectListeners.add(this.options.onReconnect);
+    this.sharded = this.options.shardedPubSub && connection.client instanceof Cluster;
+    const buckets = this.sharded ? this.options.eventBuckets : 0;
+    this.bucketChannels = Array.from({ length: buckets }, (_, bucket) => `${this.channelPrefix}~${bucket}`);
+    this.bucketOfChannel = new Map(this.bucketChannels.map((channel, bucket) => [channel, bucket]));
+    this.bucketHolds = new Array<number>(buckets).fill(0);
   }
 
-  /** The channel an event type is published on. */
+  /**
+   * The channel an event type is published on: `<keyPrefix>:messaging:events:<type>` (PUBLISH), or
+   * with sharded pub/sub its bucket's shard channel (SPUBLISH; see {@link publishesSharded}).
+   */
   channelOf(type: string): string {
     assertEventType(type);
-    return this.channelPrefix + type;
+    return this.sharded ? this.bucketChannelOf(type) : this.channelPrefix + type;
+  }
+
+  /** True when events go out with SPUBLISH on bucket shard channels (a Cluster, `shardedPubSub` on). */
+  get publishesSharded(): boolean {
+    return this.sharded;
   }
 
   /**
@@ -86,7 +131,11 @@ export class EventBus implements OnApplicationShutdown {
     assertEventType(type);
     const envelope = createEnvelope(type, data, this.options.source, options.correlationId);
     try {
-      await this.connection.client.publish(this.channelPrefix + type, JSON.stringify(envelope));
+      const { client } = this.connection;
+      const payload = JSON.stringify(envelope);
+      await (this.sharded
+        ? client.spublish(this.bucketChannelOf(type), payload)
+        : client.publish(this.channelPrefix + type, payload));
     } catch (error) {
       // A refusal for the ACL user: typed, logged once and reported by the connection's health.
       throw this.connection.notePermission('messaging', error) ?? error;
@@ -107,14 +156,17 @@ export class EventBus implements OnApplicationShutdown {
     let listeners = this.listeners.get(channel);
     const first = listeners === undefined;
     if (listeners === undefined) {
-      listeners = { isPattern, handlers: new Set() };
+      const matcher = this.sharded && isPattern ? eventPatternMatcher(pattern) : undefined;
+      listeners = { isPattern, handlers: new Set(), matcher };
       this.listeners.set(channel, listeners);
+      if (matcher !== undefined) this.patternListeners.add(listeners);
     }
     listeners.handlers.add(handler as EventHandler);
     const subscriber = this.startSubscriber();
     if (first) {
       try {
-        await (isPattern ? subscriber.psubscribe(channel) : subscriber.subscribe(channel));
+        if (this.sharded) await this.holdBuckets(subscriber, this.bucketsOf(pattern, isPattern), 1);
+        else await (isPattern ? subscriber.psubscribe(channel) : subscriber.subscribe(channel));
       } catch (error) {
         this.warnings.report('subscribe', `subscribing to ${pattern} failed (retried on reconnect)`, error);
       }
@@ -213,11 +265,13 @@ export class EventBus implements OnApplicationShutdown {
       client: this.connection.client,
       role: 'events',
       connectionName: `${this.connection.options.clientName || 'redkit'}:events`,
+      sharded: this.sharded,
       // subscribe() bounds each caller's wait by subscribeTimeoutMs; the connection waits as long as it takes.
       startTimeoutMs: Number.POSITIVE_INFINITY,
       // A channel the ACL refuses today may be allowed tomorrow: keep retrying, with throttled warnings.
       stopWhenRefused: false,
-      onMessage: (channel, message) => this.dispatch(channel, channel, message),
+      onMessage: (channel, message) =>
+        this.sharded ? this.dispatchShard(channel, message) : this.dispatch(channel, channel, message),
       onPatternMessage: (pattern, channel, message) => this.dispatch(pattern, channel, message),
       onListening: (again) => this.listeningAgain(again),
       onLost: () => {
@@ -255,6 +309,7 @@ export class EventBus implements OnApplicationShutdown {
     this.markListening?.();
     this.markListening = undefined;
     if (!again) return;
+    this.metrics.resubscriptions.inc();
     const reconnectedAt = new Date();
     const info: ReconnectInfo = { disconnectedAt: this.disconnectedAt ?? reconnectedAt, reconnectedAt };
     this.disconnectedAt = undefined;
@@ -267,9 +322,15 @@ export class EventBus implements OnApplicationShutdown {
     const listeners = this.listeners.get(channel);
     if (!listeners?.handlers.delete(handler) || listeners.handlers.size > 0) return;
     this.listeners.delete(channel);
+    this.patternListeners.delete(listeners);
     try {
       const { subscriber } = this;
-      await (listeners.isPattern ? subscriber?.punsubscribe(channel) : subscriber?.unsubscribe(channel));
+      if (this.sharded) {
+        const pattern = channel.slice(this.channelPrefix.length);
+        if (subscriber) await this.holdBuckets(subscriber, this.bucketsOf(pattern, listeners.isPattern), -1);
+      } else {
+        await (listeners.isPattern ? subscriber?.punsubscribe(channel) : subscriber?.unsubscribe(channel));
+      }
     } catch (error) {
       this.warnings.report('subscribe', `unsubscribing from ${channel} failed`, error);
     }
@@ -287,6 +348,95 @@ export class EventBus implements OnApplicationShutdown {
     }
     this.metrics.eventReceived(type).inc();
     for (const handler of listeners.handlers) this.invoke(handler, envelope);
+  }
+
+  /**
+   * Sharded: a message on a bucket channel, for the exact subscription of its type and every pattern
+   * subscription that matches it. A type that does not hash to the channel's bucket is malformed.
+   */
+  private dispatchShard(channel: string, message: string): void {
+    const bucket = this.bucketOfChannel.get(channel);
+    if (bucket === undefined) return;
+    const envelope = parseEnvelope(message);
+    const reason =
+      typeof envelope === 'string'
+        ? envelope
+        : this.bucketOf(envelope.type) === bucket
+          ? undefined
+          : `type ${JSON.stringify(envelope.type)} does not belong to bucket ${bucket}`;
+    if (reason !== undefined) {
+      this.metrics.malformed.inc();
+      this.warnings.report('malformed', `dropped a malformed event on ${channel}: ${reason}`);
+      return;
+    }
+    const event = envelope as EventEnvelope;
+    const exact = this.listeners.get(this.channelPrefix + event.type);
+    let received = false;
+    if (exact !== undefined && !exact.isPattern) {
+      received = true;
+      for (const handler of exact.handlers) this.invoke(handler, event);
+    }
+    for (const listeners of this.patternListeners) {
+      if (!(listeners.matcher as RegExp).test(event.type)) continue;
+      received = true;
+      for (const handler of listeners.handlers) this.invoke(handler, event);
+    }
+    if (received) this.metrics.eventReceived(event.type).inc();
+  }
+
+  /** The bucket channel of a type. */
+  private bucketChannelOf(type: string): string {
+    return this.bucketChannels[this.bucketOf(type)] as string;
+  }
+
+  private bucketOf(type: string): number {
+    let bucket = this.bucketByType.get(type);
+    if (bucket === undefined) {
+      // Types are a small set in practice; a flood of distinct ones only costs re-hashing.
+      if (this.bucketByType.size >= MAX_MEMOIZED_TYPES) this.bucketByType.clear();
+      bucket = eventBucket(type, this.bucketChannels.length);
+      this.bucketByType.set(type, bucket);
+    }
+    return bucket;
+  }
+
+  /** The buckets a subscription listens to: its type's, or every one for a pattern. */
+  private bucketsOf(pattern: string, isPattern: boolean): number[] {
+    if (isPattern) return this.bucketChannels.map((_, bucket) => bucket);
+    return [this.bucketOf(pattern)];
+  }
+
+  /**
+   * Takes (`change` 1) or lets go of (-1) `buckets`: a bucket channel is subscribed when its first
+   * holder comes and unsubscribed when its last one goes. Rejects with the first failure, once every
+   * change was tried.
+   */
+  private async holdBuckets(
+    subscriber: DedicatedSubscriber,
+    buckets: number[],
+    change: 1 | -1,
+  ): Promise<void> {
+    const changes: Array<Promise<void>> = [];
+    for (const bucket of buckets) {
+      const holds = (this.bucketHolds[bucket] as number) + change;
+      this.bucketHolds[bucket] = holds;
+      const channel = this.bucketChannels[bucket] as string;
+      if (change === 1 && holds === 1) {
+        const subscribing = subscriber.subscribe(channel);
+        this.bucketSubscribing[bucket] = subscribing;
+        const done = () => {
+          if (this.bucketSubscribing[bucket] === subscribing) this.bucketSubscribing[bucket] = undefined;
+        };
+        subscribing.then(done, done);
+        changes.push(subscribing);
+      } else if (change === 1) {
+        const subscribing = this.bucketSubscribing[bucket];
+        if (subscribing !== undefined) changes.push(subscribing);
+      }
+      if (change === -1 && holds === 0) changes.push(subscriber.unsubscribe(channel));
+    }
+    const failed = (await Promise.allSettled(changes)).find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   private invoke(handler: EventHandler, envelope: EventEnvelope): void {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import { clusterKeySlot } from '@redkit/redis';
+
 import type { EventEnvelope } from './event-bus.types.js';
 import { InvalidEventTypeError } from './messaging.errors.js';
 
@@ -34,6 +36,28 @@ export function checkEventPattern(pattern: unknown): boolean {
   return GLOB.test(pattern);
 }
 
+/**
+ * A glob pattern as Redis matches it against channel names, for the patterns {@link checkEventPattern}
+ * admits (`*` any run of characters, dots included; `?` one character; nothing else is special).
+ */
+export function eventPatternMatcher(pattern: string): RegExp {
+  let source = '^';
+  for (const character of pattern) {
+    if (character === '*') source += '.*';
+    else if (character === '?') source += '.';
+    else source += character === '.' ? '\\.' : character;
+  }
+  return new RegExp(`${source}$`, 's');
+}
+
+/**
+ * The bucket of an event type under sharded pub/sub: `CLUSTER KEYSLOT <type>` modulo `buckets`, so any
+ * Redis client can compute it (types hold no `{`, so their whole text is hashed).
+ */
+export function eventBucket(type: string, buckets: number): number {
+  return clusterKeySlot(type) % buckets;
+}
+
 /** A new envelope; `type` must already be checked. */
 export function createEnvelope<T>(
   type: string,
@@ -47,9 +71,10 @@ export function createEnvelope<T>(
 
 /**
  * Parses what arrived on `channel`'s event type; returns the envelope, or a string saying why it is
- * malformed (not JSON, a field missing or of the wrong type, a type that is not the channel's).
+ * malformed (not JSON, a field missing or of the wrong type, a type that is not the channel's). Without
+ * `channelType` (a shard channel carries several types) the type must be a valid event type instead.
  */
-export function parseEnvelope(raw: string, channelType: string): EventEnvelope | string {
+export function parseEnvelope(raw: string, channelType?: string): EventEnvelope | string {
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -64,7 +89,12 @@ export function parseEnvelope(raw: string, channelType: string): EventEnvelope |
     }
   }
   if (!('data' in envelope)) return 'field "data" is missing';
-  if (envelope.type !== channelType) {
+  if (channelType === undefined) {
+    const { type } = envelope as { type: string };
+    if (type.length > MAX_EVENT_TYPE_LENGTH || !EVENT_TYPE.test(type)) {
+      return `type ${JSON.stringify(type)} is not an event type`;
+    }
+  } else if (envelope.type !== channelType) {
     return `type ${JSON.stringify(envelope.type)} does not match its channel's (${JSON.stringify(channelType)})`;
   }
   return envelope as unknown as EventEnvelope;

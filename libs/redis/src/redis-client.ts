@@ -65,6 +65,14 @@ export function createRedisClient(
       ...topology.options,
       redisOptions: { ...base, ...options.redisOptions },
       enableAutoPipelining: options.enableAutoPipelining,
+      // ioredis finds no key in XGROUP and XINFO (it follows a subcommand), so an auto-pipelined
+      // batch would send them to another slot's node, and a MOVED inside a batch is not followed.
+      // Sent on their own, a MOVED is followed.
+      autoPipeliningIgnoredCommands: [
+        ...(topology.options?.autoPipeliningIgnoredCommands ?? []),
+        'xgroup',
+        'xinfo',
+      ],
       enableOfflineQueue: options.offlineQueue,
       clusterRetryStrategy: reconnectDelay(options),
       lazyConnect: true,
