@@ -232,7 +232,13 @@ describe.each(sharedTopologies)('Streams on %s', (_name, redis) => {
   it('reports stream length, lag, pending and dead-letter length', async () => {
     for (let n = 0; n < 5; n++) await producer.publish('stats', 'job', { n });
     const empty = await inspector.stats('nothing-here');
-    expect(empty).toEqual({ stream: 'nothing-here', length: 0, deadLetterLength: 0, groups: [] });
+    expect(empty).toMatchObject({ stream: 'nothing-here', length: 0, deadLetterLength: 0, groups: [] });
+    expect(empty.lanes.map((lane) => [lane.priority, lane.length, lane.pending])).toEqual([
+      ['critical', 0, 0],
+      ['high', 0, 0],
+      ['normal', 0, 0],
+      ['low', 0, 0],
+    ]);
     const key = producer.keyOf('stats');
     await connection.client.xgroup('CREATE', key, 'reporting', '0');
     await connection.client.xreadgroup('GROUP', 'reporting', 'c', 'COUNT', 2, 'STREAMS', key, '>');

@@ -85,8 +85,14 @@ const PASSWORD = 'least-privileged-secret';
  * Commands only a Cluster makes a module send: a check of limits of several identities is one script
  * call on a standalone server, but one per identity on a Cluster (each identity is a hash tag of its
  * own), and when one identity refuses, the refund script takes back what the others were charged.
+ * The cache's invalidations and landing notices and the event bus's events go out as SPUBLISH
+ * (sharded pub/sub) on a Cluster only.
  */
-const CLUSTER_ONLY: Readonly<Record<string, readonly string[]>> = { 'rate-limit': ['del', 'hget', 'zrem'] };
+const CLUSTER_ONLY: Readonly<Record<string, readonly string[]>> = {
+  'rate-limit': ['del', 'hget', 'zrem'],
+  cache: ['spublish'],
+  messaging: ['spublish'],
+};
 
 /** One command taken away; `option` (`module.option=value`) is on when the command is the option's. */
 interface RemovedCommand {
@@ -568,6 +574,18 @@ async function messagingWorkout(app: INestApplication, workout: Workout): Promis
   await workout.step('runOnce', () => idempotency.runOnce('billing', 'entry-1', () => 'done'));
   await workout.step('isProcessed', () => idempotency.isProcessed('billing', 'entry-1'));
   await workout.step('forget', () => idempotency.forget('billing', 'entry-1'));
+  // A member of a partitioned stream: its heartbeat script takes and gives back partition leases.
+  await workout.step('publish to a partitioned stream', () =>
+    producer.publish({ name: 'ledger', partitions: 2 }, 'entry.booked', { id: 5 }, { partitionKey: 'a' }),
+  );
+  const member = await workout.step('start a partitioned consumer', () =>
+    consumers.startPartitioned({
+      stream: { name: 'ledger', partitions: 2 },
+      group: 'billing',
+      handler: () => undefined,
+    }),
+  );
+  if (member) await workout.step('stop a partitioned consumer', () => member.stop());
   // The event bus: a subscription by channel (PSUBSCRIBE of a pattern needs a channel rule of its own).
   const bus = app.get(EventBus);
   const received: string[] = [];

@@ -3,6 +3,7 @@ export { MESSAGING_MODULE_OPTIONS } from './messaging.module-definition.js';
 export type {
   MessagingModuleExtras,
   MessagingModuleOptions,
+  PartitionLeaseOptions,
   StreamConsumerDefaults,
 } from './messaging-options.interface.js';
 export { EventBus } from './event-bus.js';
@@ -26,12 +27,29 @@ export { LEADERSHIP, type Leadership } from './leadership.js';
 export { StreamProducer, type StreamPublishOptions } from './stream-producer.js';
 export { StreamConsumer, type StreamConsumerContext, type StreamConsumerOptions } from './stream-consumer.js';
 export { StreamConsumers } from './stream-consumers.js';
+export {
+  MAX_PARTITIONS,
+  partitionOf,
+  partitionStreamName,
+  type PartitionedStream,
+} from './partitioned-stream.js';
+export {
+  PartitionedStreamConsumer,
+  type PartitionedStreamConsumerOptions,
+} from './partitioned-stream-consumer.js';
 export type { StreamMessage, StreamMessageHandler } from './stream-message.js';
-export { StreamHandler, type StreamHandlerMetadata } from './stream-handler.decorator.js';
+export { MESSAGE_PRIORITIES, type MessagePriority } from './stream-message.js';
+export { DEFAULT_PRIORITY_WEIGHTS, type PriorityWeights } from './lane-scheduler.js';
+export {
+  StreamHandler,
+  type StreamHandlerMetadata,
+  type StreamHandlerOptions,
+} from './stream-handler.decorator.js';
 export {
   StreamInspector,
   type DeadLetter,
   type StreamGroupInfo,
+  type StreamLaneStats,
   type StreamStats,
 } from './stream-inspector.js';
 export { IdempotencyStore, type RunOnceResult } from './idempotency.store.js';

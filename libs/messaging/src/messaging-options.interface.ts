@@ -1,4 +1,5 @@
 import type { ReconnectListener } from './event-bus.types.js';
+import type { MessagePriority } from './stream-message.js';
 
 /**
  * Defaults of every stream consumer of the module; each can be overridden per consumer
@@ -31,6 +32,29 @@ export interface StreamConsumerDefaults {
    * (XGROUP DELCONSUMER), so that the consumers of stopped processes do not pile up. Default 3600000.
    */
   deleteIdleConsumersAfterMs?: number;
+  /**
+   * Handler starts each priority lane gets per cycle while it has entries: whole numbers from 1 to 100,
+   * none above the lane above it; lanes left out keep their default, `{ critical: 8, high: 4,
+   * normal: 2, low: 1 }`. While a lane has entries waiting, every N consecutive handler starts
+   * (N = the sum, 15 by default) include at least its weight of them.
+   */
+  priorityWeights?: Partial<Record<MessagePriority, number>>;
+}
+
+/**
+ * How the members of a partitioned stream's group share its partitions (`@StreamHandler({ name,
+ * partitions }, group, { ... })` or `StreamConsumers.startPartitioned({ ... })`). A member that dies
+ * loses its partitions to the others within `leaseMs + heartbeatMs`.
+ */
+export interface PartitionLeaseOptions {
+  /**
+   * How long a member's hold on a partition (and its membership) lasts without a heartbeat: a dead
+   * member's partitions move after at most this plus `heartbeatMs`. At least 4 × `heartbeatMs`.
+   * Default 10000.
+   */
+  leaseMs?: number;
+  /** How often a member renews its leases and looks at who else is there. Default 2000. */
+  heartbeatMs?: number;
 }
 
 /** Options of `MessagingModule.forRoot`. Every part is optional. */
@@ -48,6 +72,18 @@ export interface MessagingModuleOptions {
   onReconnect?: ReconnectListener;
   /** Time an event-bus subscribe() waits for the subscriber connection before it resolves anyway. Default 5000. */
   subscribeTimeoutMs?: number;
+  /**
+   * On a Cluster, the event bus uses sharded pub/sub (SPUBLISH / SSUBSCRIBE, Redis 7): an event
+   * reaches only the master that owns its channel's slot instead of every node. `false` keeps classic
+   * PUBLISH / PSUBSCRIBE (Redis < 7, or a fleet not yet upgraded). Ignored off a Cluster. Default true.
+   */
+  shardedPubSub?: boolean;
+  /**
+   * With sharded pub/sub: how many shard channels (buckets) events are spread over, by their type.
+   * A pattern subscriber listens to all of them. Every instance must use the same number. 1 to 1024,
+   * default 16.
+   */
+  eventBuckets?: number;
 }
 
 /** Options that shape the module rather than its behaviour (Nest "extras"). */

@@ -19,6 +19,7 @@ describe('messaging options', () => {
       startId: '0',
       deadLetterMaxLen: 100_000,
       deleteIdleConsumersAfterMs: 3_600_000,
+      priorityWeights: { critical: 8, high: 4, normal: 2, low: 1 },
     });
   });
 
@@ -37,5 +38,8 @@ describe('messaging options', () => {
       /retryDelayMs/,
     );
     expect(() => resolveConsumerSettings({}, { startId: 'latest' })).toThrow(/startId/);
+    expect(() => resolveMessagingOptions({ consumers: { priorityWeights: { low: 0 } } })).toThrow(
+      /"consumers\.priorityWeights\.low"/,
+    );
   });
 });

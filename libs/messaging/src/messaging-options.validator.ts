@@ -1,10 +1,17 @@
 import { hostname } from 'node:os';
 
+import { resolvePriorityWeights, type PriorityWeights } from './lane-scheduler.js';
 import { MessagingOptionsError } from './messaging.errors.js';
-import type { MessagingModuleOptions, StreamConsumerDefaults } from './messaging-options.interface.js';
+import type {
+  MessagingModuleOptions,
+  PartitionLeaseOptions,
+  StreamConsumerDefaults,
+} from './messaging-options.interface.js';
 
 /** Consumer settings with every default applied. */
-export type ResolvedConsumerSettings = Required<StreamConsumerDefaults>;
+export type ResolvedConsumerSettings = Required<Omit<StreamConsumerDefaults, 'priorityWeights'>> & {
+  priorityWeights: PriorityWeights;
+};
 
 /** Module options with every default applied. */
 export interface ResolvedMessagingOptions {
@@ -13,6 +20,8 @@ export interface ResolvedMessagingOptions {
   consumers: StreamConsumerDefaults;
   onReconnect?: MessagingModuleOptions['onReconnect'];
   subscribeTimeoutMs: number;
+  shardedPubSub: boolean;
+  eventBuckets: number;
 }
 
 function show(value: unknown): string {
@@ -20,10 +29,22 @@ function show(value: unknown): string {
 }
 
 /** @internal */
-export function wholeNumber(option: string, value: unknown, minimum: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) {
-    throw new MessagingOptionsError(option, `must be a whole number from ${minimum}, got ${show(value)}`);
+export function wholeNumber(option: string, value: unknown, minimum: number, maximum?: number): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < minimum ||
+    (maximum !== undefined && value > maximum)
+  ) {
+    const range = maximum === undefined ? `from ${minimum}` : `from ${minimum} to ${maximum}`;
+    throw new MessagingOptionsError(option, `must be a whole number ${range}, got ${show(value)}`);
   }
+  return value;
+}
+
+function booleanOption(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw new MessagingOptionsError(option, `must be a boolean, got ${show(value)}`);
   return value;
 }
 
@@ -70,9 +91,28 @@ export function resolveMessagingOptions(
       options.subscribeTimeoutMs === undefined
         ? 5_000
         : wholeNumber('subscribeTimeoutMs', options.subscribeTimeoutMs, 1),
+    shardedPubSub: booleanOption('shardedPubSub', options.shardedPubSub ?? true),
+    eventBuckets:
+      options.eventBuckets === undefined ? 16 : wholeNumber('eventBuckets', options.eventBuckets, 1, 1_024),
   };
   resolved.add(result);
   return result;
+}
+
+/** Lease settings of a partitioned stream's member, every default applied. */
+export type ResolvedPartitionLeaseOptions = Required<PartitionLeaseOptions>;
+
+/** Validates {@link PartitionLeaseOptions}; throws {@link MessagingOptionsError} naming the option. */
+export function resolvePartitionLeaseOptions(options: PartitionLeaseOptions): ResolvedPartitionLeaseOptions {
+  const heartbeatMs = wholeNumber('heartbeatMs', options.heartbeatMs ?? 2_000, 10);
+  const leaseMs = wholeNumber('leaseMs', options.leaseMs ?? Math.max(10_000, heartbeatMs * 4), 1);
+  if (leaseMs < heartbeatMs * 4) {
+    throw new MessagingOptionsError(
+      'leaseMs',
+      `must be at least 4 × heartbeatMs (${heartbeatMs * 4}), got ${leaseMs}: a member stops consuming when its leases have not been renewed for leaseMs − 2 × heartbeatMs`,
+    );
+  }
+  return { leaseMs, heartbeatMs };
 }
 
 /**
@@ -126,5 +166,6 @@ export function resolveConsumerSettings(
       pick('deleteIdleConsumersAfterMs') ?? 3_600_000,
       1,
     ),
+    priorityWeights: resolvePriorityWeights(pick('priorityWeights'), path),
   };
 }

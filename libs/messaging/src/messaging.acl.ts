@@ -2,8 +2,9 @@ import type { RedisAclManifest } from '@redkit/redis';
 
 /**
  * What `@redkit/messaging` sends: stream commands (XADD, XREADGROUP, XACK, XCLAIM, XAUTOCLAIM, XPENDING,
- * XLEN, XRANGE, XINFO, XGROUP CREATE), its scripts (`messaging_*`), the event bus's PUBLISH and
- * subscriptions, and SET/EXISTS/DEL for its markers.
+ * XLEN, XRANGE, XINFO, XGROUP CREATE), its scripts (`messaging_*`), the event bus's PUBLISH (SPUBLISH
+ * on a Cluster, sharded pub/sub) and subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE: the connection's
+ * pub/sub commands), and SET/EXISTS/DEL for its markers.
  */
 export const messagingAclManifest: RedisAclManifest = {
   module: 'messaging',
@@ -23,6 +24,7 @@ export const messagingAclManifest: RedisAclManifest = {
     'exists',
     'del',
     'publish',
+    'spublish',
   ],
   ownsScript: (name) => name.startsWith('messaging_'),
 };

@@ -81,13 +81,11 @@ export class MessagingExplorer implements OnApplicationBootstrap {
         const handlers = (Reflect.getMetadata(STREAM_HANDLER_METADATA, method) ??
           []) as StreamHandlerMetadata[];
         for (const { stream, group, options } of handlers) {
+          const handler = (message: StreamMessage) => method.call(instance, message);
           work.push(
-            this.consumers.start({
-              ...options,
-              stream,
-              group,
-              handler: (message: StreamMessage) => method.call(instance, message),
-            }),
+            typeof stream === 'string'
+              ? this.consumers.start({ ...options, stream, group, handler })
+              : this.consumers.startPartitioned({ ...options, stream, group, handler }),
           );
         }
       }

@@ -7,6 +7,8 @@ import {
 } from '@redkit/metrics';
 import type { Counter, Gauge } from 'prom-client';
 
+import { MESSAGE_PRIORITIES, type MessagePriority } from './stream-message.js';
+
 /** What happened to a stream entry. */
 export type StreamOutcome = 'published' | 'acked' | 'retried' | 'dead_lettered' | 'deleted';
 
@@ -18,6 +20,22 @@ export interface StreamMetrics {
   outcome(outcome: StreamOutcome): DeferredCounterChild;
   readonly handlerSeconds: DeferredHistogramChild;
   setPending(count: number): void;
+  /** The children of one priority lane. */
+  lane(priority: MessagePriority): LaneMetrics;
+}
+
+/** The children of one priority lane of a stream and group. */
+export interface LaneMetrics {
+  outcome(outcome: StreamOutcome): DeferredCounterChild;
+  setPending(count: number): void;
+}
+
+/** The partition metrics of one partitioned stream and group, bound once per member. */
+export interface PartitionMetrics {
+  /** Partitions this member holds and consumes. */
+  setOwned(count: number): void;
+  /** This member took a partition whose lease was `free` (released, or never held) or had `expired`. */
+  tookOver(lease: 'free' | 'expired'): void;
 }
 
 /** redkit_events_* and redkit_stream_* metrics; see the README for what each counts. */
@@ -29,11 +47,19 @@ export class MessagingMetrics {
   readonly malformed: Counter;
   /** Polls of the fallback that ran while (or as) the bus was down, by outcome `ok` / `failed`. */
   readonly fallbackPolls: Counter<'outcome'>;
+  /** The bus's subscriptions came back by themselves after a lost connection or a moved shard channel. */
+  readonly resubscriptions: Counter;
   private readonly handlerErrors: DeferredCounter<'type'>;
   private readonly handlerErrorsByType = new Map<string, DeferredCounterChild>();
   private readonly streamMessages: DeferredCounter<'stream' | 'outcome'>;
   private readonly pending: Gauge<'stream' | 'group'>;
   private readonly handlerDuration: DeferredHistogram<'stream' | 'group'>;
+  private readonly laneMessages: DeferredCounter<'stream' | 'priority' | 'outcome'>;
+  private readonly lanePending: Gauge<'stream' | 'group' | 'priority'>;
+  /** Per stream, the `published` child of each lane (in MESSAGE_PRIORITIES order). */
+  private readonly lanePublishedByStream = new Map<string, DeferredCounterChild[]>();
+  private readonly partitionsOwned: Gauge<'stream' | 'group'>;
+  private readonly partitionTakeovers: Counter<'stream' | 'group' | 'lease'>;
 
   constructor(metrics: MetricsService) {
     this.published = metrics.deferredCounter({
@@ -54,6 +80,10 @@ export class MessagingMetrics {
       name: 'redkit_events_fallback_polls_total',
       help: 'Polls of the events missed while the event bus was disconnected (pollWhileDisconnected), by outcome.',
       labelNames: ['outcome'],
+    });
+    this.resubscriptions = metrics.counter({
+      name: 'redkit_events_resubscriptions_total',
+      help: 'Times the event bus subscribed everything again after losing a subscriber connection (a restarted node, a moved shard channel).',
     });
     this.handlerErrors = metrics.deferredCounter({
       name: 'redkit_events_handler_errors_total',
@@ -76,6 +106,41 @@ export class MessagingMetrics {
       labelNames: ['stream', 'group'],
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     });
+    // Beside redkit_stream_messages_total rather than a label added to it, so that the dashboards and
+    // alert rules summing that one by (stream, outcome) keep their meaning.
+    this.laneMessages = metrics.deferredCounter({
+      name: 'redkit_stream_lane_messages_total',
+      help: 'Stream entries by priority lane and outcome: published, acked, retried, dead_lettered, deleted.',
+      labelNames: ['stream', 'priority', 'outcome'],
+    });
+    this.lanePending = metrics.gauge({
+      name: 'redkit_stream_lane_pending',
+      help: 'Entries of one priority lane delivered to a consumer group and not yet acknowledged, as last sampled.',
+      labelNames: ['stream', 'group', 'priority'],
+    });
+    this.partitionsOwned = metrics.gauge({
+      name: 'redkit_stream_partitions_owned',
+      help: 'Partitions of a partitioned stream this instance holds and consumes, by stream and group.',
+      labelNames: ['stream', 'group'],
+    });
+    this.partitionTakeovers = metrics.counter({
+      name: 'redkit_stream_partition_takeovers_total',
+      help: 'Partitions this instance took over, by the state of their lease: free (released) or expired (its holder died or stalled).',
+      labelNames: ['stream', 'group', 'lease'],
+    });
+  }
+
+  /** One member's partition metrics; members of one stream and group in one process add up. */
+  forPartitions(stream: string, group: string): PartitionMetrics {
+    const { partitionsOwned, partitionTakeovers } = this;
+    let owned = 0;
+    return {
+      setOwned: (count) => {
+        partitionsOwned.inc({ stream, group }, count - owned);
+        owned = count;
+      },
+      tookOver: (lease) => partitionTakeovers.inc({ stream, group, lease }),
+    };
   }
 
   eventPublished(type: string): DeferredCounterChild {
@@ -92,8 +157,21 @@ export class MessagingMetrics {
 
   forStream(stream: string, group: string): StreamMetrics {
     const outcomes = new Map<StreamOutcome, DeferredCounterChild>();
-    const { streamMessages, pending } = this;
+    const { streamMessages, pending, laneMessages, lanePending } = this;
+    const lanes = MESSAGE_PRIORITIES.map((priority): LaneMetrics => {
+      const laneOutcomes = new Map<StreamOutcome, DeferredCounterChild>();
+      return {
+        outcome(outcome) {
+          let child = laneOutcomes.get(outcome);
+          if (child === undefined)
+            laneOutcomes.set(outcome, (child = laneMessages.labels({ stream, priority, outcome })));
+          return child;
+        },
+        setPending: (count) => lanePending.set({ stream, group, priority }, count),
+      };
+    });
     return {
+      lane: (priority) => lanes[MESSAGE_PRIORITIES.indexOf(priority)] as LaneMetrics,
       outcome(outcome) {
         let child = outcomes.get(outcome);
         if (child === undefined) outcomes.set(outcome, (child = streamMessages.labels({ stream, outcome })));
@@ -110,6 +188,29 @@ export class MessagingMetrics {
   }
 
   private readonly publishedByStream = new Map<string, DeferredCounterChild>();
+
+  /** The `published` child of one lane of a stream, for producers (streams past the first 500: `other`). */
+  lanePublished(stream: string, lane: number): DeferredCounterChild {
+    let children = this.lanePublishedByStream.get(stream);
+    if (children === undefined) {
+      if (this.lanePublishedByStream.size < MAX_TYPE_LABELS) {
+        children = this.lanePublishedChildren(stream);
+        this.lanePublishedByStream.set(stream, children);
+      } else {
+        // Past the bound every stream shares the `other` children, made once.
+        children = this.lanePublishedOther ??= this.lanePublishedChildren('other');
+      }
+    }
+    return children[lane] as DeferredCounterChild;
+  }
+
+  private lanePublishedOther?: DeferredCounterChild[];
+
+  private lanePublishedChildren(stream: string): DeferredCounterChild[] {
+    return MESSAGE_PRIORITIES.map((priority) =>
+      this.laneMessages.labels({ stream, priority, outcome: 'published' }),
+    );
+  }
 
   private child(
     cache: Map<string, DeferredCounterChild>,

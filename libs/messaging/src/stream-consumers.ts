@@ -3,6 +3,10 @@ import type { RedisConnection } from '@redkit/redis';
 
 import type { MessagingMetrics } from './messaging.metrics.js';
 import type { StreamConsumerDefaults } from './messaging-options.interface.js';
+import {
+  PartitionedStreamConsumer,
+  type PartitionedStreamConsumerOptions,
+} from './partitioned-stream-consumer.js';
 import { StreamConsumer, type StreamConsumerOptions } from './stream-consumer.js';
 
 /**
@@ -14,6 +18,7 @@ import { StreamConsumer, type StreamConsumerOptions } from './stream-consumer.js
  */
 export class StreamConsumers implements BeforeApplicationShutdown {
   private readonly consumers = new Set<StreamConsumer<unknown>>();
+  private readonly partitioned = new Set<PartitionedStreamConsumer<unknown>>();
 
   constructor(
     private readonly connection: RedisConnection,
@@ -32,6 +37,24 @@ export class StreamConsumers implements BeforeApplicationShutdown {
     return consumer;
   }
 
+  /** Creates and starts a member of a partitioned stream's group; see {@link PartitionedStreamConsumer}. */
+  async startPartitioned<T>(
+    options: PartitionedStreamConsumerOptions<T>,
+  ): Promise<PartitionedStreamConsumer<T>> {
+    const consumer = new PartitionedStreamConsumer<T>(this.connection, options, {
+      defaults: this.defaults,
+      metrics: this.metrics,
+    });
+    await consumer.start();
+    this.partitioned.add(consumer as unknown as PartitionedStreamConsumer<unknown>);
+    return consumer;
+  }
+
+  /** The members of partitioned streams started here and not yet stopped. */
+  listPartitioned(): PartitionedStreamConsumer[] {
+    return [...this.partitioned];
+  }
+
   /** The consumers started here and not yet stopped. */
   list(): StreamConsumer[] {
     return [...this.consumers];
@@ -39,8 +62,9 @@ export class StreamConsumers implements BeforeApplicationShutdown {
 
   /** Stops every consumer gracefully, in parallel. */
   async stopAll(): Promise<void> {
-    const consumers = [...this.consumers];
+    const consumers = [...this.consumers, ...this.partitioned];
     this.consumers.clear();
+    this.partitioned.clear();
     await Promise.all(consumers.map((consumer) => consumer.stop()));
   }
 

@@ -32,7 +32,14 @@ describe('stream entries', () => {
       source: 'api',
       correlationId: 'c',
       deliveries: 2,
+      priority: 'normal',
     });
+  });
+
+  it('takes the priority from the lane it was read from, not from a field', () => {
+    const fields = ['type', 't', 'data', '{}', 'priority', 'low'];
+    expect(decodeEntry('1-0', fields, 's', 'g', 1, 'high')).toMatchObject({ priority: 'high' });
+    expect(decodeEntry('1-0', fields, 's', 'g', 1)).toMatchObject({ priority: 'normal' });
   });
 
   it('says why an entry written by something else is malformed', () => {

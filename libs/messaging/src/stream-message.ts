@@ -1,3 +1,26 @@
+/**
+ * The lane of a stream entry. A consumer starts handlers for higher lanes first, with a bounded share
+ * for every lower lane that has entries (see `priorityWeights`), so `low` still progresses under a
+ * `critical` flood.
+ */
+export type MessagePriority = 'critical' | 'high' | 'normal' | 'low';
+
+/** Every priority, highest first: the index of a priority here is its lane's index everywhere. */
+export const MESSAGE_PRIORITIES: readonly MessagePriority[] = Object.freeze([
+  'critical',
+  'high',
+  'normal',
+  'low',
+]);
+
+/** The priority of entries published without one, whose lane is the stream's original key. */
+export const DEFAULT_PRIORITY: MessagePriority = 'normal';
+
+/** True for one of {@link MESSAGE_PRIORITIES}. */
+export function isMessagePriority(value: unknown): value is MessagePriority {
+  return value === 'critical' || value === 'high' || value === 'normal' || value === 'low';
+}
+
 /** One stream entry as a handler receives it. */
 export interface StreamMessage<T = unknown> {
   /** The entry id Redis gave it (`<ms>-<seq>`). */
@@ -12,6 +35,8 @@ export interface StreamMessage<T = unknown> {
   correlationId?: string;
   /** How many times it has been delivered, this one included (1 on the first delivery). */
   deliveries: number;
+  /** The lane it was read from (a retry keeps it: it is claimed again on the same lane). */
+  priority: MessagePriority;
 }
 
 /**
@@ -26,6 +51,8 @@ export const FIELD_DATA = 'data';
 export const FIELD_TIME = 'time';
 export const FIELD_SOURCE = 'source';
 export const FIELD_CORRELATION_ID = 'correlationId';
+/** An entry's lane, written on entries of every lane but `normal`; informative, the key decides. */
+export const FIELD_PRIORITY = 'priority';
 /** The wire format's version (see the README's "Wire format"); absent means 1. */
 export const FIELD_VERSION = 'v';
 /** The newest wire format this redkit writes and reads. */
@@ -33,7 +60,8 @@ export const WIRE_VERSION = '1';
 
 /**
  * Decodes an entry's flat field list. Returns a message, or a string saying why the entry is
- * malformed (written by something other than `StreamProducer`).
+ * malformed (written by something other than `StreamProducer`). `priority` is the lane it was read
+ * from: the lane, not a `priority` field, says where it is retried and settled.
  */
 export function decodeEntry(
   id: string,
@@ -41,6 +69,7 @@ export function decodeEntry(
   stream: string,
   group: string,
   deliveries: number,
+  priority: MessagePriority = DEFAULT_PRIORITY,
 ): StreamMessage | string {
   let type: string | undefined;
   let data: string | undefined;
@@ -90,6 +119,7 @@ export function decodeEntry(
     time: new Date(Number(time ?? id.slice(0, id.indexOf('-')))),
     source,
     deliveries,
+    priority,
   };
   if (correlationId !== undefined) message.correlationId = correlationId;
   return message;

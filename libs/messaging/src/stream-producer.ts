@@ -11,28 +11,58 @@ import {
   wholeNumber,
   type ResolvedMessagingOptions,
 } from './messaging-options.validator.js';
+import { partitionStreamOf, type PartitionedStream } from './partitioned-stream.js';
 import { StreamKeys } from './stream-keys.js';
 import {
   FIELD_CORRELATION_ID,
   FIELD_DATA,
+  FIELD_PRIORITY,
   FIELD_SOURCE,
   FIELD_TIME,
   FIELD_TYPE,
   FIELD_VERSION,
+  isMessagePriority,
+  MESSAGE_PRIORITIES,
   WIRE_VERSION,
+  type MessagePriority,
 } from './stream-message.js';
+
+const NORMAL_LANE = MESSAGE_PRIORITIES.indexOf('normal');
+
+/** The lane index of a publish's `priority`, validated. */
+function laneOf(priority: unknown): number {
+  if (priority === undefined) return NORMAL_LANE;
+  if (!isMessagePriority(priority)) {
+    throw new MessagingOptionsError(
+      'priority',
+      `must be one of ${MESSAGE_PRIORITIES.join(', ')}, got ${typeof priority === 'string' ? JSON.stringify(priority) : String(priority)}`,
+    );
+  }
+  return MESSAGE_PRIORITIES.indexOf(priority);
+}
 
 /** Options of one `StreamProducer.publish`. */
 export interface StreamPublishOptions {
   /** Approximate bound of the stream (XADD MAXLEN ~); 0 never trims. Default: the module's `streamMaxLen`. */
   maxLen?: number;
   correlationId?: string;
+  /**
+   * The lane: `critical`, `high`, `normal` (default: the stream's original key) or `low`. Consumers
+   * start higher lanes first, with a bounded share for lower ones (see the README's "Priority lanes").
+   */
+  priority?: MessagePriority;
+  /**
+   * Required by a {@link PartitionedStream}: the entry goes to the partition this key hashes to, so
+   * the entries of one key keep their order. Ignored by a plain stream.
+   */
+  partitionKey?: string;
 }
 
 /**
- * Appends entries to streams (XADD) for consumer groups to process. Each entry carries `type`,
- * `data` (JSON), `time`, `source` and an optional `correlationId`; the stream is trimmed
- * approximately (MAXLEN ~, cheap) to `maxLen`. Trimming may drop entries not yet processed if
+ * Appends entries to streams (XADD) for consumer groups to process, to the lane of their `priority`.
+ * Each entry carries `type`, `data` (JSON), `time`, `source`, an optional `correlationId` and, on
+ * every lane but `normal`, its `priority`; each lane is trimmed approximately (MAXLEN ~, cheap) to
+ * `maxLen`. Trimming may drop entries not yet processed if
  * consumers fall that far behind: size it for the backlog you accept.
  *
  * @example
@@ -57,20 +87,25 @@ export class StreamProducer {
       metrics instanceof MessagingMetrics ? metrics : new MessagingMetrics(metrics ?? new MetricsService());
   }
 
-  /** The Redis key of a stream (for tools that read it directly). */
-  keyOf(stream: string): string {
-    return this.keys.of(stream).stream;
+  /** The Redis key of a stream's lane, `normal` by default (for tools that read it directly). */
+  keyOf(stream: string, priority?: MessagePriority): string {
+    return this.keys.of(stream).lanes[laneOf(priority)] as string;
   }
 
-  /** Appends one entry; resolves with its id. Rejects when Redis does not take it. */
+  /**
+   * Appends one entry (to the partition of `options.partitionKey` when `target` is a
+   * {@link PartitionedStream}); resolves with its id. Rejects when Redis does not take it.
+   */
   async publish<T>(
-    stream: string,
+    target: string | PartitionedStream,
     type: string,
     data: T,
     options: StreamPublishOptions = {},
   ): Promise<string> {
+    const stream = typeof target === 'string' ? target : partitionStreamOf(target, options.partitionKey);
     assertEventType(type);
-    const key = this.keys.of(stream).stream;
+    const lane = laneOf(options.priority);
+    const key = this.keys.of(stream).lanes[lane] as string;
     const maxLen =
       options.maxLen === undefined ? this.defaultMaxLen : wholeNumber('maxLen', options.maxLen, 0);
     const json = JSON.stringify(data);
@@ -88,6 +123,7 @@ export class StreamProducer {
       WIRE_VERSION,
     ];
     if (options.correlationId !== undefined) fields.push(FIELD_CORRELATION_ID, options.correlationId);
+    if (lane !== NORMAL_LANE) fields.push(FIELD_PRIORITY, options.priority as MessagePriority);
     let id: string | null;
     try {
       id =
@@ -99,6 +135,7 @@ export class StreamProducer {
       throw this.connection.notePermission('messaging', error) ?? error;
     }
     this.metrics.streamPublished(stream).inc();
+    this.metrics.lanePublished(stream, lane).inc();
     return id as string;
   }
 }
