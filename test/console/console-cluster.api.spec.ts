@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ConsoleModule } from '@redkit/console';
 import { LockModule, LockService } from '@redkit/lock';
-import { MessagingModule, StreamProducer } from '@redkit/messaging';
+import { MessagingModule, partitionOf, StreamProducer } from '@redkit/messaging';
 import { MetricsModule } from '@redkit/metrics';
 import { RedisConnection, RedisModule } from '@redkit/redis';
 import { Cluster } from 'ioredis';
@@ -12,6 +12,7 @@ import request from 'supertest';
 import {
   createHttpApp,
   deleteKeys,
+  eventually,
   HTTP_ADAPTERS,
   sharedAclCredentials,
   sharedClusterNodes,
@@ -125,5 +126,64 @@ describe.each(HTTP_ADAPTERS)('the console on the 3-master cluster on %s', (adapt
       STREAMS.map((name) => `lock-${name}`).sort(),
     );
     await Promise.all(held.map((lock) => lock.release()));
+  });
+
+  it('finds a partitioned stream’s partitions on their shards, and replays a dead letter to its lane there', async () => {
+    const tickets = { name: 'tickets', partitions: 6 };
+    const keys = Array.from({ length: 24 }, (_, n) => `t-${n}`);
+    const producer = app.get(StreamProducer);
+    for (const partitionKey of keys) await producer.publish(tickets, 'ticket.opened', {}, { partitionKey });
+    const indexes = [...new Set(keys.map((partitionKey) => partitionOf(partitionKey, 6)))].sort(
+      (a, b) => a - b,
+    );
+    const shards = new Set(
+      await Promise.all(
+        indexes.map(
+          async (index) => admin.slots[Number(await admin.cluster('KEYSLOT', key(`tickets#${index}`)))]?.[0],
+        ),
+      ),
+    );
+    expect(shards.size).toBeGreaterThan(1);
+    // No member runs in this app: the partitions are found by SCAN, their count is not known.
+    await eventually(async () => {
+      const { body } = await http.get('/console/api/streams').expect(200);
+      expect(body.partitioned).toEqual([{ name: 'tickets', partitions: null, listed: indexes }]);
+    });
+
+    await admin.xadd(
+      key('refunds', 'dead-letter'),
+      '*',
+      'originalId',
+      '1-1',
+      'group',
+      'readers',
+      'consumer',
+      'ghost',
+      'error',
+      'boom',
+      'deliveries',
+      '5',
+      'failedAt',
+      String(Date.now()),
+      'type',
+      'thing.happened',
+      'data',
+      '{"n":9}',
+      'priority',
+      'high',
+    );
+    const deadLetterId = (await admin.xrange(key('refunds', 'dead-letter'), '-', '+'))[0]?.[0];
+    const replay = await http
+      .post('/console/api/streams/refunds/dead-letters/replay')
+      .send({ ids: [deadLetterId] })
+      .expect(200);
+    expect(replay.body).toMatchObject({ failed: [], remaining: 0, replayed: [{ priority: 'high' }] });
+    expect(await admin.xlen(key('refunds', 'stream:high'))).toBe(1);
+    const { body } = await http.get('/console/api/streams/refunds').expect(200);
+    expect(body.lanes.find((lane: { priority: string }) => lane.priority === 'high')).toEqual({
+      priority: 'high',
+      length: 1,
+      pending: 0,
+    });
   });
 });

@@ -299,11 +299,11 @@ describe.each(HTTP_ADAPTERS)('the console views on %s', (adapter) => {
     );
     expect(paths.filter((path) => path === '/console' || path.includes('assets'))).toEqual([]);
     const pending = document.paths['/console/api/streams/{stream}/groups/{group}/pending']?.get;
-    expect(pending?.summary).toBe('Pending entries of a group, paged by id range');
+    expect(pending?.summary).toBe('Pending entries of a group, of every priority lane, paged by id range');
     expect(pending?.tags).toEqual(['console']);
     expect(
       (pending?.parameters ?? []).map((parameter) => ('name' in parameter ? parameter.name : '')),
-    ).toEqual(expect.arrayContaining(['stream', 'group', 'after', 'limit', 'consumer']));
+    ).toEqual(expect.arrayContaining(['stream', 'group', 'after', 'limit', 'consumer', 'priority']));
   });
 });
 

@@ -284,6 +284,26 @@ describe('the console page in Chromium', () => {
     expect(ids).not.toContain(id);
   });
 
+  it('shows an entry’s priority lane in the streams list and pending entries, and acks it on that lane', async () => {
+    const id = await operate.app
+      .get(StreamProducer)
+      .publish('payments', 'payments.created', { payment: 'p-urgent' }, { priority: 'high' });
+    await page.goto(`${operate.url}/console#/streams`);
+    const highLength = row('tr.stream-row[data-stream="payments"] [data-col="length"] [data-lane="high"]');
+    await eventually(async () => expect(await highLength.textContent()).toBe('high 1'));
+    await page.goto(`${operate.url}/console#/streams/payments`);
+    const entry = row(`tr[data-id="${id}"][data-priority="high"]`);
+    await entry.waitFor({ timeout: 5_000 });
+    expect(await entry.locator('[data-col="lane"]').textContent()).toBe('high');
+    const lanes = row('.lanes-table tr[data-lane="high"] [data-col="length"]');
+    await eventually(async () => expect(await lanes.textContent()).toBe('1'));
+    await screenshot(page, 'priority-lanes');
+    await entry.getByRole('button', { name: `Ack ${id} high` }).click();
+    await entry.waitFor({ state: 'detached', timeout: 5_000 });
+    const pending = (await client.xpending(`${streamKey('payments')}:high`, 'settlement')) as [number];
+    expect(pending[0]).toBe(0);
+  });
+
   it('shows a poisoned message in dead letters and delivers it again on replay', async () => {
     const handlers = operate.app.get(ShopHandlers);
     const id = await publish('invoices', { invoice: 'inv-13' });

@@ -27,24 +27,64 @@ export interface ConsoleSessionBody {
   csrfToken?: string;
 }
 
-/** One consumer group of a stream. */
+/**
+ * A priority lane of a stream, as @redkit/messaging names them: each is a stream key of its own
+ * under the stream's hash tag (`normal` is the stream's original key). Lists of lanes are always
+ * highest first: `critical`, `high`, `normal`, `low`.
+ */
+export type LanePriority = 'critical' | 'high' | 'normal' | 'low';
+
+/** One priority lane of a stream. */
+export interface LaneSummary {
+  priority: LanePriority;
+  /** Entries in the lane (0 when its key does not exist). */
+  length: number;
+  /** Entries of the lane delivered and not acknowledged, over every group. */
+  pending: number;
+}
+
+/** One consumer group on one lane. */
+export interface GroupLaneSummary {
+  priority: LanePriority;
+  pending: number;
+  /** Entries of the lane not yet delivered to the group; null when Redis cannot tell. */
+  lag: number | null;
+}
+
+/** One consumer group of a stream: over every lane, and each lane where the group exists. */
 export interface GroupSummary {
   name: string;
   consumers: number;
-  /** Delivered and not acknowledged. */
+  /** Delivered and not acknowledged (every lane). */
   pending: number;
-  /** Entries not yet delivered to the group; null when Redis cannot tell (after deletions). */
+  /** Entries not yet delivered to the group (every lane); null when Redis cannot tell (after deletions). */
   lag: number | null;
-  /** Age of the oldest entry not yet delivered to the group (0 when there is none). */
+  /** Age of the oldest entry not yet delivered to the group, of any lane (0 when there is none). */
   lagAgeMs: number | null;
   entriesRead: number | null;
+  /** The latest of its lanes'. */
   lastDeliveredId: string;
+  /** The lanes where the group exists, highest first. */
+  lanes: GroupLaneSummary[];
 }
 
-/** One stream, from XINFO STREAM (never FULL), XINFO GROUPS and the dead-letter stream's XLEN. */
+/** Where a partition of a partitioned stream (named `<of>#<index>`) belongs. */
+export interface StreamPartitionRef {
+  /** The partitioned stream's name. */
+  of: string;
+  index: number;
+  /** Its partition count when a member of it runs in this app; else null. */
+  partitions: number | null;
+}
+
+/**
+ * One stream, from XINFO STREAM (never FULL) and XINFO GROUPS of each lane and the dead-letter
+ * stream's XLEN. The numbers are totals over the lanes; `lanes` has each lane's.
+ */
 export interface StreamSummary {
   name: string;
   length: number;
+  /** The oldest first entry and the newest last entry of any lane. */
   firstId: string | null;
   lastId: string | null;
   /** Entries ever added (Redis 7). */
@@ -53,16 +93,20 @@ export interface StreamSummary {
   /** MEMORY USAGE with 5 samples (an estimate); null when the ACL user may not ask. */
   memoryBytes: number | null;
   groups: GroupSummary[];
+  /** Every lane, highest first. */
+  lanes: LaneSummary[];
+  /** Set when the stream is a partition of a partitioned stream; else null. */
+  partition: StreamPartitionRef | null;
 }
 
-/** One consumer of one group. */
+/** One consumer of one group (over the lanes: its pending entries summed, its latest activity). */
 export interface ConsumerSummary {
   group: string;
   name: string;
   pending: number;
-  /** Since its last delivery or claim. */
+  /** Since its last delivery or claim, on any lane. */
   idleMs: number;
-  /** Since its last successful read attempt (Redis 7.2); null before. */
+  /** Since its last successful read attempt (Redis 7.2), on any lane; null before. */
   inactiveMs: number | null;
   /** Idle (or inactive) longer than `deadConsumerMs`. */
   dead: boolean;
@@ -73,15 +117,29 @@ export interface StreamDetail extends StreamSummary {
   consumers: ConsumerSummary[];
 }
 
+/** A partitioned stream: the streams `<name>#<i>` listed in `StreamsBody.streams`. */
+export interface PartitionedStreamSummary {
+  name: string;
+  /** Its partition count when a member of it runs in this app; else null (only `listed` is known). */
+  partitions: number | null;
+  /** The indexes of its partitions in `streams`, in order. */
+  listed: number[];
+}
+
 /** `GET api/streams`, and the live `streams` topic. */
 export interface StreamsBody {
+  /** Every stream, partitions included (each is a stream of its own), by name. */
   streams: StreamSummary[];
   truncated: boolean;
+  /** The partitioned streams whose partitions `streams` lists, by name. */
+  partitioned: PartitionedStreamSummary[];
 }
 
 /** One entry delivered to a group and not acknowledged. */
 export interface PendingEntry {
   id: string;
+  /** The lane it is pending on: actions on it name this lane. */
+  priority: LanePriority;
   consumer: string;
   idleMs: number;
   deliveries: number;
@@ -90,11 +148,24 @@ export interface PendingEntry {
   truncated: boolean;
 }
 
-/** `GET api/streams/:stream/groups/:group/pending`. */
+/**
+ * `GET api/streams/:stream/groups/:group/pending`: entries of every lane (or one), by id, those of
+ * one id in lane order.
+ */
 export interface PendingPage {
   entries: PendingEntry[];
-  /** The cursor of the next page (`after`), or null on the last one. */
+  /** The cursor of the next page (`after`), `<id>:<lane>`, or null on the last one. */
   next: string | null;
+}
+
+/** `POST .../pending/autoclaim`. */
+export interface AutoclaimReport {
+  /** Entries moved to the consumer. */
+  claimed: number;
+  /** The cursor to go on from (`start`), `<id>:<lane>`; `0-0` once every lane swept was covered. */
+  next: string;
+  /** Ids Redis dropped from the pending lists because their entries no longer exist. */
+  deleted: string[];
 }
 
 /** One entry of a stream's dead-letter stream. */
@@ -103,6 +174,8 @@ export interface DeadLetterEntry {
   id: string;
   /** The id it had in the stream. */
   originalId: string;
+  /** The lane it failed on, where a replay puts it back (`normal` for dead letters from before lanes). */
+  priority: LanePriority;
   group: string;
   consumer: string;
   error: string;
@@ -124,7 +197,8 @@ export interface DeadLetterPage {
 
 /** `POST api/streams/:stream/dead-letters/replay`. */
 export interface ReplayReport {
-  replayed: { id: string; newId: string }[];
+  /** `newId` is the entry's id on the lane `priority`, the one it failed on. */
+  replayed: { id: string; newId: string; priority: LanePriority }[];
   failed: { id: string; reason: string }[];
   /** Dead letters left after the replay. */
   remaining: number;

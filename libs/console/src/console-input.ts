@@ -1,5 +1,8 @@
 import { BadRequestException } from '@nestjs/common';
 
+import type { LanePriority } from './console-api.types.js';
+import { isLanePriority, STREAM_LANES } from './stream-layout.js';
+
 /**
  * Reading what a client sent: every parser names the field it refuses, as the contract's 400 body
  * says (`'<field>: <what is wrong>'`). Nothing from a request reaches Redis unchecked.
@@ -32,6 +35,33 @@ export function optionalStreamId(field: string, value: unknown): string | undefi
     throw bad(field, `must be a stream id like 1700000000000-0, got ${show(value)}`);
   }
   return value;
+}
+
+/** An optional lane (`critical`, `high`, `normal`, `low`); undefined when absent or empty. */
+export function optionalLane(field: string, value: unknown): LanePriority | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!isLanePriority(value))
+    throw bad(field, `must be one of ${STREAM_LANES.join(', ')}, got ${show(value)}`);
+  return value;
+}
+
+/** A position among the entries of every lane: an id, and the lane of that id it is at. */
+export interface LaneCursor {
+  id: string;
+  /** Undefined for a bare id: past that id in every lane. */
+  priority?: LanePriority;
+}
+
+/** An optional cursor over the lanes, `<id>:<lane>` or a bare `<id>`; undefined when absent or empty. */
+export function optionalLaneCursor(field: string, value: unknown): LaneCursor | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'string') {
+    const colon = value.indexOf(':');
+    const id = colon === -1 ? value : value.slice(0, colon);
+    const priority = colon === -1 ? undefined : value.slice(colon + 1);
+    if (STREAM_ID.test(id) && (priority === undefined || isLanePriority(priority))) return { id, priority };
+  }
+  throw bad(field, `must be a cursor like 1700000000000-0:high (or a stream id), got ${show(value)}`);
 }
 
 /** A whole number from `min` to `max`; `fallback` when absent. Query strings give numbers as text. */

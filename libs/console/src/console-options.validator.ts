@@ -4,6 +4,7 @@ import type { ConsoleAction, ConsoleMode } from './console-api.types.js';
 import { CONSOLE_DEFAULT_PATH } from './console.constants.js';
 import { ConsoleOptionsError } from './console.errors.js';
 import type { ConsoleModuleExtras, ConsoleModuleOptions } from './console-options.interface.js';
+import { partitionOfName } from './stream-layout.js';
 
 /** Every action the console knows, in the order the docs list them. */
 export const CONSOLE_ACTIONS: readonly ConsoleAction[] = Object.freeze([
@@ -104,9 +105,15 @@ export function streamMatcher(patterns: readonly string[]): StreamMatcher {
       globs.push(new RegExp(`^${source}$`, 's'));
     }
   }
+  const test = (stream: string) => exact.has(stream) || globs.some((glob) => glob.test(stream));
   return {
     empty: exact.size === 0 && globs.length === 0,
-    matches: (stream) => exact.has(stream) || globs.some((glob) => glob.test(stream)),
+    // A partition `<name>#<i>` is governed by its partitioned stream's rule as well as its own.
+    matches: (stream) => {
+      if (test(stream)) return true;
+      const partition = partitionOfName(stream);
+      return partition !== null && test(partition.of);
+    },
   };
 }
 

@@ -15,6 +15,10 @@ export interface EnvelopeLike {
 }
 export interface StreamConsumersLike {
   list(): ReadonlyArray<{ readonly stream: string }>;
+  /** The members of partitioned streams (absent before @redkit/messaging had them). */
+  listPartitioned?(): ReadonlyArray<{
+    readonly stream: { readonly name: string; readonly partitions: number };
+  }>;
 }
 export interface EventBusLike {
   publish(type: string, data: unknown): Promise<unknown>;

@@ -1,11 +1,21 @@
 import { Body, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 
 import { ConsoleActionRoute } from './console-action.decorator.js';
-import type { PendingPage } from './console-api.types.js';
-import { bodyObject, nameParam, optionalStreamId, streamIds, wholeNumber } from './console-input.js';
+import type { AutoclaimReport, PendingPage } from './console-api.types.js';
+import {
+  bodyObject,
+  nameParam,
+  optionalLane,
+  optionalLaneCursor,
+  streamIds,
+  wholeNumber,
+} from './console-input.js';
 import { PendingEntriesService } from './pending-entries.service.js';
 
-/** The pending entries of a group: paged by id, and acked, claimed, swept or deleted. */
+/**
+ * The pending entries of a group, of every priority lane: paged by id, and acked, claimed, swept or
+ * deleted (an action on entries names their lane in `priority`, `normal` when absent).
+ */
 export class ConsolePendingController {
   constructor(@Inject(PendingEntriesService) private readonly pending: PendingEntriesService) {}
 
@@ -16,11 +26,13 @@ export class ConsolePendingController {
     @Query('after') after?: string,
     @Query('limit') limit?: string,
     @Query('consumer') consumer?: string,
+    @Query('priority') priority?: string,
   ): Promise<PendingPage> {
     return this.pending.page(nameParam('stream', stream, 512), nameParam('group', group), {
-      after: optionalStreamId('after', after),
+      after: optionalLaneCursor('after', after),
       limit: wholeNumber('limit', limit, 1, 200, 50),
       consumer: consumer === undefined || consumer === '' ? undefined : nameParam('consumer', consumer),
+      priority: optionalLane('priority', priority),
     });
   }
 
@@ -28,11 +40,12 @@ export class ConsolePendingController {
   @HttpCode(200)
   @ConsoleActionRoute('ack')
   ack(@Param('stream') stream: string, @Param('group') group: string, @Body() body: unknown) {
-    const { ids } = bodyObject(body);
+    const input = bodyObject(body);
     return this.pending.ack(
       nameParam('stream', stream, 512),
       nameParam('group', group),
-      streamIds('ids', ids, 100),
+      streamIds('ids', input.ids, 100),
+      optionalLane('priority', input.priority),
     );
   }
 
@@ -47,13 +60,18 @@ export class ConsolePendingController {
       streamIds('ids', input.ids, 100),
       nameParam('consumer', input.consumer),
       wholeNumber('minIdleMs', input.minIdleMs, 0, 2 ** 31, 0),
+      optionalLane('priority', input.priority),
     );
   }
 
   @Post('api/streams/:stream/groups/:group/pending/autoclaim')
   @HttpCode(200)
   @ConsoleActionRoute('autoclaim', 'always')
-  autoclaim(@Param('stream') stream: string, @Param('group') group: string, @Body() body: unknown) {
+  autoclaim(
+    @Param('stream') stream: string,
+    @Param('group') group: string,
+    @Body() body: unknown,
+  ): Promise<AutoclaimReport> {
     const input = bodyObject(body);
     return this.pending.autoclaim(
       nameParam('stream', stream, 512),
@@ -61,7 +79,8 @@ export class ConsolePendingController {
       nameParam('consumer', input.consumer),
       wholeNumber('minIdleMs', input.minIdleMs, 0, 2 ** 31),
       wholeNumber('count', input.count, 1, 1_000),
-      optionalStreamId('start', input.start) ?? '0-0',
+      optionalLaneCursor('start', input.start),
+      optionalLane('priority', input.priority),
     );
   }
 
@@ -69,11 +88,12 @@ export class ConsolePendingController {
   @HttpCode(200)
   @ConsoleActionRoute('delete-pending', 'always')
   delete(@Param('stream') stream: string, @Param('group') group: string, @Body() body: unknown) {
-    const { ids } = bodyObject(body);
+    const input = bodyObject(body);
     return this.pending.delete(
       nameParam('stream', stream, 512),
       nameParam('group', group),
-      streamIds('ids', ids, 100),
+      streamIds('ids', input.ids, 100),
+      optionalLane('priority', input.priority),
     );
   }
 }

@@ -26,6 +26,11 @@ const selection = {
 };
 
 const after = { name: 'after', description: 'exclusive cursor: the `next` of the previous page' };
+const priority = {
+  type: 'string',
+  enum: ['critical', 'high', 'normal', 'low'],
+  description: 'the priority lane the ids are on; default normal',
+};
 
 /** The routes' documentation, by `<handler class>.<method>` (API.md has the full shapes). */
 const DOCS: Readonly<Record<string, RouteDoc>> = {
@@ -42,57 +47,61 @@ const DOCS: Readonly<Record<string, RouteDoc>> = {
   'ConsoleSessionController.logout': { summary: 'Clears the session cookie (204)' },
   'ConsoleStreamsController.list': {
     summary:
-      'Every stream: length, first/last id, entries added, memory, dead letters, groups with lag and pending',
+      'Every stream: length, first/last id, entries added, memory, dead letters, groups with lag and pending, each priority lane’s length and pending, partitioned streams',
   },
   'ConsoleStreamsController.detail': {
     summary: 'One stream with its consumers (pending, idle, inactive, dead)',
   },
   'ConsolePendingController.page': {
-    summary: 'Pending entries of a group, paged by id range',
+    summary: 'Pending entries of a group, of every priority lane, paged by id range',
     query: [
-      after,
+      { ...after, description: '`<id>:<lane>`, the `next` of the previous page (or a bare id)' },
       { name: 'limit', description: '1 to 200, default 50' },
       { name: 'consumer', description: 'only this consumer’s entries' },
+      { name: 'priority', description: 'only this lane’s entries (critical, high, normal, low)' },
     ],
   },
   'ConsolePendingController.ack': {
-    summary: 'XACK pending entries',
-    body: { type: 'object', properties: { ids: { ...ids, maxItems: 100 } } },
+    summary: 'XACK pending entries of one lane',
+    body: { type: 'object', properties: { ids: { ...ids, maxItems: 100 }, priority } },
   },
   'ConsolePendingController.claim': {
-    summary: 'XCLAIM pending entries to a consumer',
+    summary: 'XCLAIM pending entries of one lane to a consumer',
     body: {
       type: 'object',
       properties: {
         ids: { ...ids, maxItems: 100 },
         consumer: { type: 'string' },
         minIdleMs: { type: 'integer' },
+        priority,
       },
     },
   },
   'ConsolePendingController.autoclaim': {
-    summary: 'One XAUTOCLAIM sweep of at most `count` entries',
+    summary: 'An XAUTOCLAIM sweep of at most `count` entries, of every lane (highest first) or one',
     body: {
       type: 'object',
       properties: {
         consumer: { type: 'string' },
         minIdleMs: { type: 'integer' },
         count: { type: 'integer', minimum: 1, maximum: 1000 },
-        start: { type: 'string', description: 'cursor from the last sweep; default 0-0' },
+        start: { type: 'string', description: 'the `next` of the last sweep (`<id>:<lane>`); default 0-0' },
+        priority: { ...priority, description: 'sweep this lane only; default every lane' },
         confirm,
       },
     },
   },
   'ConsolePendingController.delete': {
-    summary: 'Deletes pending entries (XACK then XDEL)',
-    body: { type: 'object', properties: { ids: { ...ids, maxItems: 100 }, confirm } },
+    summary: 'Deletes pending entries of one lane (XACK then XDEL)',
+    body: { type: 'object', properties: { ids: { ...ids, maxItems: 100 }, priority, confirm } },
   },
   'ConsoleDeadLettersController.page': {
     summary: 'Dead letters of a stream, paged by id',
     query: [after, { name: 'limit', description: '1 to 200, default 50' }],
   },
   'ConsoleDeadLettersController.replay': {
-    summary: 'Replays dead letters to their stream (by id, or the oldest `all.limit`), with a report',
+    summary:
+      'Replays dead letters to their stream, on the lane each failed on (by id, or the oldest `all.limit`), with a report',
     body: selection,
   },
   'ConsoleDeadLettersController.delete': {

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RedisConnection } from '@redkit/redis';
 
-import type { DeadLetterEntry, DeadLetterPage, ReplayReport } from './console-api.types.js';
+import type { DeadLetterEntry, DeadLetterPage, LanePriority, ReplayReport } from './console-api.types.js';
 import { CONSOLE_CONNECTION } from './console.constants.js';
 import { REPLAY_BATCH, REPLAY_DEAD_LETTERS } from './console-scripts.js';
 import { PayloadRedactor } from './payload-redactor.js';
 import { asHttpError } from './redis-unavailable.js';
 import { StreamDirectory } from './stream-directory.js';
+import { isLanePriority } from './stream-layout.js';
 
 /** Which dead letters an action is for: the ids given, or the oldest `all.limit`. */
 export type DeadLetterSelection = { ids: string[] } | { all: { limit: number } };
@@ -16,9 +17,10 @@ const METADATA = new Set(['originalId', 'group', 'consumer', 'error', 'deliverie
 const METADATA_FIELDS = METADATA.size * 2;
 
 /**
- * A stream's dead letters, paged by id (XRANGE with an exclusive start and a COUNT), replayed to
- * the stream or deleted, by id or in bulk with a bound. A replay appends the original fields to the
- * stream and deletes the dead letter in one script per batch (console_replay_dead_letters).
+ * A stream's dead letters (one dead-letter stream for every lane), paged by id (XRANGE with an
+ * exclusive start and a COUNT), replayed to the stream or deleted, by id or in bulk with a bound. A
+ * replay appends the original fields to the lane the dead letter's `priority` names and deletes the
+ * dead letter, in one script per batch (console_replay_dead_letters).
  */
 @Injectable()
 export class DeadLettersService {
@@ -45,16 +47,17 @@ export class DeadLettersService {
   }
 
   async replay(stream: string, selection: DeadLetterSelection): Promise<ReplayReport> {
-    const { stream: key, deadLetter } = this.directory.keysOf(stream);
+    const { lanes, deadLetter } = this.directory.keysOf(stream);
     const { client } = this.connection;
     const report: ReplayReport = { replayed: [], failed: [], remaining: 0 };
     try {
       const ids = await this.select(deadLetter, selection);
       for (let start = 0; start < ids.length; start += REPLAY_BATCH) {
         const batch = ids.slice(start, start + REPLAY_BATCH);
-        for (const [id, newId, reason] of await REPLAY_DEAD_LETTERS.run(client, [key, deadLetter], batch)) {
+        const results = await REPLAY_DEAD_LETTERS.run(client, [...lanes, deadLetter], batch);
+        for (const [id, newId, reason, priority] of results) {
           if (newId === '') report.failed.push({ id, reason });
-          else report.replayed.push({ id, newId });
+          else report.replayed.push({ id, newId, priority: isLanePriority(priority) ? priority : 'normal' });
         }
       }
       report.remaining = await client.xlen(deadLetter);
@@ -98,11 +101,21 @@ export class DeadLettersService {
       meta.set(flat[originalFrom] as string, flat[originalFrom + 1] as string);
       originalFrom += 2;
     }
-    const { fields, truncated } = this.redactor.entryFields(flat.slice(originalFrom));
+    // The lane it failed on comes after the original fields (absent before there were lanes).
+    let priority: LanePriority = 'normal';
+    const original: string[] = [];
+    for (let at = originalFrom; at + 1 < flat.length; at += 2) {
+      const name = flat[at] as string;
+      const value = flat[at + 1] as string;
+      if (name === 'priority' && isLanePriority(value)) priority = value;
+      else original.push(name, value);
+    }
+    const { fields, truncated } = this.redactor.entryFields(original);
     const failedAt = Number(meta.get('failedAt'));
     return {
       id,
       originalId: meta.get('originalId') ?? '',
+      priority,
       group: meta.get('group') ?? '',
       consumer: meta.get('consumer') ?? '',
       error: this.redactor.text(meta.get('error') ?? ''),

@@ -17,6 +17,7 @@ export { ConsoleGuard } from './console.guard.js';
 export { ConsoleError, ConsoleOptionsError } from './console.errors.js';
 export { consoleAclManifest } from './console.acl.js';
 export type {
+  AutoclaimReport,
   CacheBody,
   CacheNamespaceInfo,
   ConsoleEvent,
@@ -27,7 +28,10 @@ export type {
   DeadLetterPage,
   EventBatch,
   EventsBody,
+  GroupLaneSummary,
   GroupSummary,
+  LanePriority,
+  LaneSummary,
   LimitedIdentity,
   LimitRates,
   LimitSeries,
@@ -35,12 +39,14 @@ export type {
   LockInfo,
   LocksBody,
   OrderBookLadder,
+  PartitionedStreamSummary,
   PendingEntry,
   PendingPage,
   RedisBody,
   RedisNodeInfo,
   ReplayReport,
   StreamDetail,
+  StreamPartitionRef,
   StreamsBody,
   StreamSummary,
   ThroughputBody,

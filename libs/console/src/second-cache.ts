@@ -30,6 +30,11 @@ export class SecondCache {
     return value;
   }
 
+  /** Forgets `key`'s value (one read found it out of date). */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   /** Forgets everything (after an action, so that the next read shows its effect). */
   clear(): void {
     this.entries.clear();

@@ -3,6 +3,7 @@
 import { describeError, type Api } from './api.js';
 import { openDialog } from './dialog.js';
 import { h } from './dom.js';
+import { partitionParent } from './lanes.js';
 import type { Live } from './live.js';
 import { ThroughputStore } from './throughput.js';
 import type { ConsoleAction, ConsoleSessionBody } from './types.js';
@@ -57,12 +58,16 @@ export class ConsoleContext {
 
   /**
    * True when the page should offer `action` (on `stream`): operate mode, not denied, and the
-   * stream not read-only when the session says which are.
+   * stream not read-only when the session says which are (a partition is read-only with its
+   * partitioned stream, as the server has it).
    */
   can(action: ConsoleAction, stream?: string): boolean {
     if (this.session.mode !== 'operate' || this.session.deny.includes(action)) return false;
     if (stream === undefined) return true;
-    return !this.session.readOnlyStreams.some((pattern) => globMatches(pattern, stream));
+    const parent = partitionParent(stream);
+    return !this.session.readOnlyStreams.some(
+      (pattern) => globMatches(pattern, stream) || (parent !== null && globMatches(pattern, parent)),
+    );
   }
 
   /** Drops the success notices (on leaving a view: they were about it); errors stay until read. */

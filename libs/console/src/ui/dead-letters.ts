@@ -1,5 +1,6 @@
-// Dead letters: the entries handlers gave up on, with the error that killed them. Replay puts the
-// original fields back on the stream; delete drops them; bulk actions are bounded and report back.
+// Dead letters: the entries handlers gave up on, with the error that killed them and the priority
+// lane they failed on. Replay puts the original fields back on that lane of the stream; delete drops
+// them; bulk actions are bounded and report back.
 
 import { ApiError, describeError } from './api.js';
 import type { ConsoleContext, View } from './context.js';
@@ -18,6 +19,7 @@ import {
   type Child,
 } from './dom.js';
 import { EntrySelection, rowButton } from './entry-selection.js';
+import { laneBadge } from './lanes.js';
 import type { DeadLetterEntry, DeadLetterPage, ReplayReport, StreamsBody } from './types.js';
 
 const PAGE_SIZE = 50;
@@ -155,6 +157,7 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
     const headers = selection.headers([
       'Id',
       'Original id',
+      'Lane',
       'Group / consumer',
       'Error',
       { label: 'Deliveries', numeric: true },
@@ -176,10 +179,11 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
   const row = (entry: DeadLetterEntry) =>
     h(
       'tr',
-      { 'data-id': entry.id, 'data-original-id': entry.originalId },
+      { 'data-id': entry.id, 'data-original-id': entry.originalId, 'data-priority': entry.priority },
       selection.checkboxCell(entry.id),
       h('th', { scope: 'row', class: 'id' }, entry.id),
       h('td', { class: 'id' }, entry.originalId),
+      h('td', { 'data-col': 'lane' }, laneBadge(entry.priority)),
       h('td', null, entry.group, h('div', { class: 'muted' }, entry.consumer)),
       h('td', { class: 'error-text' }, entry.error),
       h('td', { class: 'num' }, count(entry.deliveries)),
@@ -210,11 +214,11 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
           ? h(
               'details',
               null,
-              h('summary', null, 'Replayed (dead letter → new stream id)'),
+              h('summary', null, 'Replayed (dead letter → new stream id, on its lane)'),
               h(
                 'ul',
                 { class: 'id-list' },
-                result.replayed.map((r) => h('li', null, `${r.id} → ${r.newId}`)),
+                result.replayed.map((r) => h('li', null, `${r.id} → ${r.newId} (${r.priority})`)),
               ),
             )
           : null,
@@ -278,7 +282,8 @@ export function deadLettersView(context: ConsoleContext, params: string[]): View
       action: 'replay-all',
       stream,
       title: `Replay up to ${n} dead letters`,
-      message: 'The oldest dead letters first; each goes back on the stream as a new entry.',
+      message:
+        'The oldest dead letters first; each goes back on the stream as a new entry, on the lane it failed on.',
       confirmLabel: 'Replay',
       ask: true,
       run: (confirm) => context.api.post<ReplayReport>(`${base}/replay`, { all: { limit: n }, confirm }),

@@ -1,14 +1,43 @@
-// Pending entries of one consumer group: paged by cursor, filtered by consumer, and (in operate
-// mode) acknowledged, claimed to another consumer, swept with XAUTOCLAIM or deleted.
+// Pending entries of one consumer group, of every priority lane (each row says its lane): paged by
+// cursor, filtered by consumer and lane, and (in operate mode) acknowledged, claimed to another
+// consumer, swept with XAUTOCLAIM (every lane) or deleted. An action on entries of several lanes
+// sends one request per lane, since each names the lane its ids are on.
 
 import { describeError } from './api.js';
 import type { ConsoleContext } from './context.js';
 import { openDialog } from './dialog.js';
 import { count, duration, fieldsBlock, h, patch, table } from './dom.js';
 import { EntrySelection, rowButton } from './entry-selection.js';
-import type { ConsoleAction, PendingEntry, PendingPage, StreamDetail } from './types.js';
+import { LANES, laneBadge } from './lanes.js';
+import type {
+  AutoclaimReport,
+  ConsoleAction,
+  LanePriority,
+  PendingEntry,
+  PendingPage,
+  StreamDetail,
+} from './types.js';
 
 const PAGE_SIZE = 50;
+
+/**
+ * What the selection and the row buttons know an entry by: its id, with its lane after a space
+ * unless it is `normal` (one id may be pending on two lanes: they are separate streams).
+ */
+function refOf(entry: PendingEntry): string {
+  return entry.priority === 'normal' ? entry.id : `${entry.id} ${entry.priority}`;
+}
+
+/** The ids of `refs`, by lane. */
+function byLane(refs: readonly string[]): Map<LanePriority, string[]> {
+  const lanes = new Map<LanePriority, string[]>();
+  for (const ref of refs) {
+    const [id = '', lane = 'normal'] = ref.split(' ');
+    const priority = LANES.find((candidate) => candidate === lane) ?? 'normal';
+    lanes.set(priority, [...(lanes.get(priority) ?? []), id]);
+  }
+  return lanes;
+}
 
 export interface PendingPanel {
   element: HTMLElement;
@@ -22,6 +51,12 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
   const operate = (['ack', 'claim', 'delete-pending', 'autoclaim'] as const).some(can);
   const groupSelect = h('select', { id: 'pending-group' });
   const consumerSelect = h('select', { id: 'pending-consumer' });
+  const laneSelect = h(
+    'select',
+    { id: 'pending-lane' },
+    h('option', { value: '' }, 'All lanes'),
+    LANES.map((lane) => h('option', { value: lane }, lane)),
+  );
   const selection = new EntrySelection({
     operate,
     refresh: () => refresh(),
@@ -48,6 +83,8 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
       groupSelect,
       h('label', { for: 'pending-consumer' }, ' Consumer '),
       consumerSelect,
+      h('label', { for: 'pending-lane' }, ' Lane '),
+      laneSelect,
     ),
     operate ? selection.bar : null,
     list,
@@ -57,6 +94,7 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
   let detail: StreamDetail | undefined;
   let group = '';
   let consumer = '';
+  let lane = '';
   let page: PendingPage | undefined;
 
   const path = () => `streams/${encodeURIComponent(stream)}/groups/${encodeURIComponent(group)}/pending`;
@@ -74,12 +112,13 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
         after: selection.after,
         limit: PAGE_SIZE,
         consumer,
+        priority: lane,
       });
     } catch (error) {
       patch(list, h('p', { class: 'error' }, `Could not load pending entries: ${describeError(error)}`));
       return;
     }
-    selection.keepOnly(page.entries);
+    selection.keepOnly(page.entries.map((entry) => ({ id: refOf(entry) })));
     render();
   };
 
@@ -87,6 +126,7 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
     if (page === undefined) return;
     const headers = selection.headers([
       'Id',
+      'Lane',
       'Consumer',
       { label: 'Idle', numeric: true },
       { label: 'Deliveries', numeric: true },
@@ -105,22 +145,31 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
     selection.renderBar();
   };
 
-  const entryRow = (entry: PendingEntry) =>
-    h(
+  const entryRow = (entry: PendingEntry) => {
+    const ref = refOf(entry);
+    return h(
       'tr',
-      { 'data-id': entry.id, 'data-consumer': entry.consumer },
-      selection.checkboxCell(entry.id),
+      { 'data-id': entry.id, 'data-priority': entry.priority, 'data-consumer': entry.consumer },
+      selection.checkboxCell(ref),
       h('th', { scope: 'row', class: 'id' }, entry.id),
+      h('td', { 'data-col': 'lane' }, laneBadge(entry.priority)),
       h('td', { 'data-col': 'consumer' }, entry.consumer),
       h('td', { class: 'num' }, duration(entry.idleMs)),
       h('td', { class: entry.deliveries > 1 ? 'num warn' : 'num' }, count(entry.deliveries)),
       h('td', null, fieldsBlock(entry.fields, entry.truncated)),
       selection.actionsCell(
-        can('ack') ? rowButton('Ack', 'ack', entry.id, () => void ack([entry.id])) : null,
-        can('claim') ? rowButton('Claim…', 'claim', entry.id, () => void claim([entry.id])) : null,
-        can('delete-pending')
-          ? rowButton('Delete…', 'del', entry.id, () => void remove([entry.id]), true)
-          : null,
+        can('ack') ? rowButton('Ack', 'ack', ref, () => void ack([ref])) : null,
+        can('claim') ? rowButton('Claim…', 'claim', ref, () => void claim([ref])) : null,
+        can('delete-pending') ? rowButton('Delete…', 'del', ref, () => void remove([ref]), true) : null,
+      ),
+    );
+  };
+
+  /** Posts `body` with each lane's ids of `refs` to `path()/action`, one request per lane. */
+  const perLane = <T>(action: string, refs: readonly string[], body: Record<string, unknown>) =>
+    Promise.all(
+      [...byLane(refs)].map(([priority, ids]) =>
+        context.api.post<T>(`${path()}/${action}`, { ...body, ids, priority }),
       ),
     );
 
@@ -136,7 +185,10 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
       stream,
       title: 'Acknowledge',
       confirmLabel: 'Acknowledge',
-      run: () => context.api.post<{ acked: number }>(`${path()}/ack`, { ids }),
+      run: async () => {
+        const answers = await perLane<{ acked: number }>('ack', ids, {});
+        return { acked: answers.reduce((sum, answer) => sum + answer.acked, 0) };
+      },
       done: (r) => `Acknowledged ${count(r.acked)} of ${count(ids.length)} entries.`,
     });
     if (result) await after();
@@ -158,12 +210,13 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
       stream,
       title: 'Claim',
       confirmLabel: 'Claim',
-      run: () =>
-        context.api.post<{ claimed: string[] }>(`${path()}/claim`, {
-          ids,
+      run: async () => {
+        const answers = await perLane<{ claimed: string[] }>('claim', ids, {
           consumer: answer.consumer,
           minIdleMs: Number(answer.minIdleMs) || 0,
-        }),
+        });
+        return { claimed: answers.flatMap((a) => a.claimed) };
+      },
       done: (r) =>
         `Claimed ${count(r.claimed.length)} of ${count(ids.length)} entries to ${answer.consumer}.`,
     });
@@ -179,7 +232,10 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
       confirmLabel: 'Delete',
       danger: true,
       ask: true,
-      run: (confirm) => context.api.post<{ deleted: number }>(`${path()}/delete`, { ids, confirm }),
+      run: async (confirm) => {
+        const answers = await perLane<{ deleted: number }>('delete', ids, { confirm });
+        return { deleted: answers.reduce((sum, answer) => sum + answer.deleted, 0) };
+      },
       done: (r) => `Deleted ${count(r.deleted)} entries.`,
     });
     if (result) await after();
@@ -188,7 +244,7 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
   const sweep = async () => {
     const answer = await openDialog({
       title: 'Sweep idle entries (XAUTOCLAIM)',
-      message: `Moves entries of group ${group} idle for at least the given time to one consumer.`,
+      message: `Moves entries of group ${group} idle for at least the given time to one consumer, every lane, highest first.`,
       confirmLabel: 'Continue',
       fields: [
         { name: 'consumer', label: 'To consumer', suggestions: consumersOfGroup() },
@@ -204,7 +260,7 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
       message: `Up to ${answer.count} entries idle for ${answer.minIdleMs} ms go to ${answer.consumer}.`,
       confirmLabel: 'Sweep',
       run: (confirm) =>
-        context.api.post<{ claimed: number; next: string; deleted: string[] }>(`${path()}/autoclaim`, {
+        context.api.post<AutoclaimReport>(`${path()}/autoclaim`, {
           consumer: answer.consumer,
           minIdleMs: Number(answer.minIdleMs),
           count: Number(answer.count),
@@ -225,6 +281,10 @@ export function pendingPanel(context: ConsoleContext, stream: string, onChange: 
   });
   consumerSelect.addEventListener('change', () => {
     consumer = consumerSelect.value;
+    selection.showFirst();
+  });
+  laneSelect.addEventListener('change', () => {
+    lane = laneSelect.value;
     selection.showFirst();
   });
 

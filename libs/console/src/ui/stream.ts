@@ -1,12 +1,14 @@
-// One stream: its numbers, its throughput, its groups and consumers (with the dead ones flagged),
-// and the pending entries of a group.
+// One stream: its numbers (and each priority lane's, when lanes other than `normal` are in use),
+// its throughput, its groups and consumers (with the dead ones flagged), and the pending entries of
+// a group.
 
 import { ApiError, describeError } from './api.js';
 import type { ConsoleContext, View } from './context.js';
 import { bytes, count, dateTime, duration, h, idTime, loading, patch, route, table } from './dom.js';
+import { laneBadge, laneSplit } from './lanes.js';
 import { pendingPanel } from './pending.js';
 import { throughputCharts } from './throughput.js';
-import type { StreamDetail, StreamsBody } from './types.js';
+import type { GroupSummary, StreamDetail, StreamsBody } from './types.js';
 
 export function streamView(context: ConsoleContext, params: string[]): View {
   const stream = params[0] ?? '';
@@ -76,7 +78,17 @@ export function streamView(context: ConsoleContext, params: string[]): View {
             count(detail.deadLetterLength),
           ),
         ),
+        detail.partition === null
+          ? null
+          : fact(
+              'Partition',
+              `${detail.partition.index} of ${detail.partition.of}`,
+              detail.partition.partitions === null
+                ? undefined
+                : `${detail.partition.partitions} partitions, ${detail.partition.of}#0 to #${detail.partition.partitions - 1}`,
+            ),
       ),
+      lanesTable(detail),
     );
     patch(
       groups,
@@ -97,8 +109,18 @@ export function streamView(context: ConsoleContext, params: string[]): View {
             { 'data-group': group.name },
             h('th', { scope: 'row' }, group.name),
             h('td', { class: 'num' }, count(group.consumers)),
-            h('td', { class: 'num', 'data-col': 'pending' }, count(group.pending)),
-            h('td', { class: group.lag ? 'num warn' : 'num', 'data-col': 'lag' }, count(group.lag)),
+            h(
+              'td',
+              { class: 'num', 'data-col': 'pending' },
+              count(group.pending),
+              laneSplit(lanesOf(group, 'pending')),
+            ),
+            h(
+              'td',
+              { class: group.lag ? 'num warn' : 'num', 'data-col': 'lag' },
+              count(group.lag),
+              laneSplit(lanesOf(group, 'lag')),
+            ),
             h('td', { class: 'num' }, group.lag === 0 ? '—' : duration(group.lagAgeMs)),
             h('td', { class: 'num' }, count(group.entriesRead)),
             h('td', { class: 'id' }, group.lastDeliveredId),
@@ -164,6 +186,34 @@ export function streamView(context: ConsoleContext, params: string[]): View {
       charts.destroy();
     },
   };
+}
+
+function lanesOf(group: GroupSummary, what: 'pending' | 'lag') {
+  return group.lanes.map((lane) => ({ priority: lane.priority, value: lane[what] }));
+}
+
+/** Each lane's length and pending entries; nothing while only `normal` is in use. */
+function lanesTable(detail: StreamDetail): HTMLElement | null {
+  if (detail.lanes.every((lane) => lane.priority === 'normal' || (lane.length === 0 && lane.pending === 0)))
+    return null;
+  return h(
+    'div',
+    { class: 'lanes-table' },
+    table(
+      'Priority lanes',
+      ['Lane', { label: 'Length', numeric: true }, { label: 'Pending', numeric: true }],
+      detail.lanes.map((lane) =>
+        h(
+          'tr',
+          { 'data-lane': lane.priority },
+          h('th', { scope: 'row' }, laneBadge(lane.priority)),
+          h('td', { class: 'num', 'data-col': 'length' }, count(lane.length)),
+          h('td', { class: 'num', 'data-col': 'pending' }, count(lane.pending)),
+        ),
+      ),
+      { captionHidden: false },
+    ),
+  );
 }
 
 function fact(label: string, value: string | Node, hint?: string): HTMLElement {
