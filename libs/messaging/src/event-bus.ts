@@ -1,6 +1,15 @@
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
-import { DedicatedSubscriber, type RedisConnection } from '@redkit/redis';
+import {
+  currentCorrelationId,
+  DedicatedSubscriber,
+  recordSpanError,
+  RedkitLogger,
+  runInRestoredContext,
+  type RedisConnection,
+  type RedkitSpan,
+  type SpanAttributes,
+} from '@redkit/redis';
 import { Cluster } from 'ioredis';
 
 import { DisconnectedPoller } from './disconnected-poller.js';
@@ -25,6 +34,14 @@ import type {
 import { MessagingOptionsError } from './messaging.errors.js';
 import { MESSAGING_KEY_MODULE } from './messaging.constants.js';
 import { MessagingMetrics } from './messaging.metrics.js';
+import {
+  activeTraceFields,
+  describePublished,
+  eventPublishAttributes,
+  messagingSpanAttributes,
+  messagingTracer,
+  traceReceive,
+} from './messaging.tracing.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { ThrottledWarnings } from './throttled-warnings.js';
 import { resolveMessagingOptions, type ResolvedMessagingOptions } from './messaging-options.validator.js';
@@ -34,6 +51,8 @@ const MAX_MEMOIZED_TYPES = 10_000;
 
 /** A channel or pattern and the handlers listening on it. */
 interface Listeners {
+  /** The subscribed type or pattern, as given to `subscribe`. */
+  readonly pattern: string;
   readonly isPattern: boolean;
   readonly handlers: Set<EventHandler>;
   /** Sharded pub/sub: the pattern as a matcher, since shard channels have no pattern subscriptions. */
@@ -56,12 +75,16 @@ interface Listeners {
  * A handler that throws never keeps the others from running; a message that is not an envelope is
  * counted (`redkit_events_malformed_total`), logged and dropped.
  *
+ * An event carries the publisher's correlation id (and, while it is traced, its W3C trace context);
+ * handlers run with that id current (`currentCorrelationId()`, their log lines) and, while traced,
+ * in a `<type> receive` span that is a child of the `<type> publish` one.
+ *
  * @example
  * await bus.subscribe('trade.*', (event) => console.log(event.type, event.data));
  * await bus.publish('trade.executed', { symbol: 'BTC-USD', price: '64250.5' });
  */
 export class EventBus implements OnApplicationShutdown {
-  private readonly logger = new Logger('EventBus');
+  private readonly logger = new RedkitLogger('EventBus');
   private readonly warnings = new ThrottledWarnings(
     this.logger,
     (error) => this.connection.notePermission('messaging', error) !== undefined,
@@ -91,6 +114,8 @@ export class EventBus implements OnApplicationShutdown {
   private listening?: Promise<void>;
   private markListening?: () => void;
   private disconnectedAt?: Date;
+  /** The attributes of its spans, made the first time it is traced. */
+  private spanAttributes?: SpanAttributes;
 
   constructor(
     private readonly connection: RedisConnection,
@@ -129,19 +154,50 @@ export class EventBus implements OnApplicationShutdown {
    */
   async publish<T>(type: string, data: T, options: PublishEventOptions = {}): Promise<EventEnvelope<T>> {
     assertEventType(type);
-    const envelope = createEnvelope(type, data, this.options.source, options.correlationId);
+    const correlationId = options.correlationId ?? currentCorrelationId();
+    if (messagingTracer.enabled) return this.tracedPublish(type, data, correlationId);
+    const envelope = createEnvelope(type, data, this.options.source, correlationId);
     try {
-      const { client } = this.connection;
-      const payload = JSON.stringify(envelope);
-      await (this.sharded
-        ? client.spublish(this.bucketChannelOf(type), payload)
-        : client.publish(this.channelPrefix + type, payload));
+      await this.send(envelope);
     } catch (error) {
       // A refusal for the ACL user: typed, logged once and reported by the connection's health.
       throw this.connection.notePermission('messaging', error) ?? error;
     }
     this.metrics.eventPublished(type).inc();
     return envelope;
+  }
+
+  /** Publishes in a `<type> publish` span, whose trace context the envelope carries to the receivers. */
+  private tracedPublish<T>(
+    type: string,
+    data: T,
+    correlationId: string | undefined,
+  ): Promise<EventEnvelope<T>> {
+    const server = (this.spanAttributes ??= messagingSpanAttributes(this.connection));
+    return messagingTracer.trace(
+      `${type} publish`,
+      { kind: 'producer', attributes: eventPublishAttributes(server, type) },
+      async (span) => {
+        const envelope = createEnvelope(type, data, this.options.source, correlationId, activeTraceFields());
+        describePublished(span, envelope);
+        try {
+          await this.send(envelope);
+        } catch (error) {
+          throw this.connection.notePermission('messaging', error) ?? error;
+        }
+        this.metrics.eventPublished(type).inc();
+        return envelope;
+      },
+    );
+  }
+
+  /** PUBLISH (SPUBLISH when sharded) of one envelope; not async, so the untraced publish awaits once. */
+  private send(envelope: EventEnvelope): Promise<unknown> {
+    const { client } = this.connection;
+    const payload = JSON.stringify(envelope);
+    return this.sharded
+      ? client.spublish(this.bucketChannelOf(envelope.type), payload)
+      : client.publish(this.channelPrefix + envelope.type, payload);
   }
 
   /**
@@ -157,7 +213,7 @@ export class EventBus implements OnApplicationShutdown {
     const first = listeners === undefined;
     if (listeners === undefined) {
       const matcher = this.sharded && isPattern ? eventPatternMatcher(pattern) : undefined;
-      listeners = { isPattern, handlers: new Set(), matcher };
+      listeners = { pattern, isPattern, handlers: new Set(), matcher };
       this.listeners.set(channel, listeners);
       if (matcher !== undefined) this.patternListeners.add(listeners);
     }
@@ -347,7 +403,7 @@ export class EventBus implements OnApplicationShutdown {
       return;
     }
     this.metrics.eventReceived(type).inc();
-    for (const handler of listeners.handlers) this.invoke(handler, envelope);
+    this.deliver(listeners, envelope);
   }
 
   /**
@@ -374,12 +430,12 @@ export class EventBus implements OnApplicationShutdown {
     let received = false;
     if (exact !== undefined && !exact.isPattern) {
       received = true;
-      for (const handler of exact.handlers) this.invoke(handler, event);
+      this.deliver(exact, event);
     }
     for (const listeners of this.patternListeners) {
       if (!(listeners.matcher as RegExp).test(event.type)) continue;
       received = true;
-      for (const handler of listeners.handlers) this.invoke(handler, event);
+      this.deliver(listeners, event);
     }
     if (received) this.metrics.eventReceived(event.type).inc();
   }
@@ -439,18 +495,68 @@ export class EventBus implements OnApplicationShutdown {
     if (failed !== undefined) throw failed.reason;
   }
 
-  private invoke(handler: EventHandler, envelope: EventEnvelope): void {
+  /**
+   * Runs one subscription's handlers for an event, in the publisher's context: its correlation id
+   * and, while traced, a `<type> receive` span under its publish span. An event that carries nothing
+   * to restore (published outside any request, untraced), received where no correlation id is set
+   * either, runs as is: nothing per event then.
+   */
+  private deliver(listeners: Listeners, envelope: EventEnvelope): void {
+    if (messagingTracer.enabled) {
+      runInRestoredContext(envelope, () =>
+        traceReceive(
+          (this.spanAttributes ??= messagingSpanAttributes(this.connection)),
+          envelope,
+          listeners.pattern,
+          (span) => this.invokeAll(listeners, envelope, span),
+        ),
+      );
+      return;
+    }
+    if (
+      envelope.correlationId === envelope.id &&
+      envelope.traceparent === undefined &&
+      currentCorrelationId() === undefined
+    ) {
+      this.invokeAll(listeners, envelope, undefined);
+      return;
+    }
+    runInRestoredContext(envelope, () => this.invokeAll(listeners, envelope, undefined));
+  }
+
+  /** Calls every handler; with a span, resolves once the async ones settled (the span ends then). */
+  private invokeAll(
+    listeners: Listeners,
+    envelope: EventEnvelope,
+    span: RedkitSpan | undefined,
+  ): Promise<unknown> | undefined {
+    let running: Promise<unknown>[] | undefined;
+    for (const handler of listeners.handlers) {
+      const result = this.invoke(handler, envelope, span);
+      if (result !== undefined && span !== undefined) (running ??= []).push(result);
+    }
+    return running === undefined ? undefined : Promise.all(running);
+  }
+
+  /** Calls one handler; what it throws or rejects is logged and counted, never passed on. */
+  private invoke(
+    handler: EventHandler,
+    envelope: EventEnvelope,
+    span: RedkitSpan | undefined,
+  ): Promise<unknown> | undefined {
     try {
       const result = handler(envelope);
       if (result instanceof Promise) {
-        result.then(undefined, (error: unknown) => this.handlerFailed(envelope, error));
+        return result.then(undefined, (error: unknown) => this.handlerFailed(envelope, error, span));
       }
     } catch (error) {
-      this.handlerFailed(envelope, error);
+      this.handlerFailed(envelope, error, span);
     }
+    return undefined;
   }
 
-  private handlerFailed(envelope: EventEnvelope, error: unknown): void {
+  private handlerFailed(envelope: EventEnvelope, error: unknown, span: RedkitSpan | undefined): void {
+    if (span !== undefined) recordSpanError(span, error);
     this.metrics.eventHandlerFailed(envelope.type).inc();
     this.warnings.report('handler', `a handler of ${envelope.type} (event ${envelope.id}) failed`, error);
   }

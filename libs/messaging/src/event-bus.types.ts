@@ -1,5 +1,6 @@
 /**
- * What travels on the event bus: one JSON object per event.
+ * What travels on the event bus: one JSON object per event (with `traceparent` and `tracestate`
+ * while the publisher is traced).
  *
  * @example
  * { "id": "8c1f…", "type": "trade.executed", "time": "2026-11-23T12:00:00.000Z",
@@ -12,10 +13,17 @@ export interface EventEnvelope<T = unknown> {
   type: string;
   /** When it was published, ISO 8601 (publisher's clock). */
   time: string;
-  /** Ties related events together; the publish's own id when not given. */
+  /**
+   * Ties related events together: the one given to `publish`, else the publisher's current
+   * correlation id (the HTTP request's, the handled message's), else the event's own id.
+   */
   correlationId: string;
   /** Who published it (`MessagingModule` option `source`). */
   source: string;
+  /** The publisher's W3C trace context, written while it was traced: the parent of the receivers' spans. */
+  traceparent?: string;
+  /** Vendor trace state beside {@link traceparent}, when the publisher's trace had one. */
+  tracestate?: string;
   data: T;
 }
 
@@ -24,7 +32,7 @@ export type EventHandler<T = unknown> = (event: EventEnvelope<T>) => unknown;
 
 /** Options of one `EventBus.publish`. */
 export interface PublishEventOptions {
-  /** Defaults to the new event's id. */
+  /** Default: the current correlation id (`currentCorrelationId()`), else the new event's id. */
   correlationId?: string;
 }
 

@@ -26,6 +26,25 @@ describe('event envelopes', () => {
     expect(createEnvelope('a', null, 's', 'corr').correlationId).toBe('corr');
   });
 
+  it('writes trace fields before data when traced, and drops trace fields that are not text instead of the event', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = createEnvelope('a.b', { n: 1 }, 's', 'corr', { traceparent, tracestate: 'k=v' });
+    expect(Object.keys(traced)).toEqual([
+      'id',
+      'type',
+      'time',
+      'correlationId',
+      'source',
+      'traceparent',
+      'tracestate',
+      'data',
+    ]);
+    expect(parseEnvelope(JSON.stringify(traced), 'a.b')).toEqual(traced);
+    const odd = parseEnvelope(JSON.stringify({ ...traced, traceparent: 7, tracestate: ['x'] }), 'a.b');
+    expect(odd).toEqual({ ...traced, traceparent: undefined, tracestate: undefined });
+    expect(odd).not.toHaveProperty('traceparent');
+  });
+
   it('names what is wrong with a malformed envelope', () => {
     const good = createEnvelope('a.b', 1, 's');
     expect(parseEnvelope('{nope', 'a.b')).toBe('not JSON');

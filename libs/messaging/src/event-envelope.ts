@@ -58,15 +58,30 @@ export function eventBucket(type: string, buckets: number): number {
   return clusterKeySlot(type) % buckets;
 }
 
-/** A new envelope; `type` must already be checked. */
+/** A new envelope; `type` must already be checked. `trace`: the publisher's trace context, when traced. */
 export function createEnvelope<T>(
   type: string,
   data: T,
   source: string,
   correlationId?: string,
+  trace?: { traceparent: string; tracestate?: string },
 ): EventEnvelope<T> {
   const id = randomUUID();
-  return { id, type, time: new Date().toISOString(), correlationId: correlationId ?? id, source, data };
+  const time = new Date().toISOString();
+  if (trace === undefined) return { id, type, time, correlationId: correlationId ?? id, source, data };
+  // Spelled out so that the trace fields come before `data` in the JSON, as the README shows.
+  return trace.tracestate === undefined
+    ? { id, type, time, correlationId: correlationId ?? id, source, traceparent: trace.traceparent, data }
+    : {
+        id,
+        type,
+        time,
+        correlationId: correlationId ?? id,
+        source,
+        traceparent: trace.traceparent,
+        tracestate: trace.tracestate,
+        data,
+      };
 }
 
 /**
@@ -89,6 +104,11 @@ export function parseEnvelope(raw: string, channelType?: string): EventEnvelope 
     }
   }
   if (!('data' in envelope)) return 'field "data" is missing';
+  // Optional, and only ever a parent for spans: one that is not text is dropped, not the event.
+  if (envelope.traceparent !== undefined && typeof envelope.traceparent !== 'string')
+    delete envelope.traceparent;
+  if (envelope.tracestate !== undefined && typeof envelope.tracestate !== 'string')
+    delete envelope.tracestate;
   if (channelType === undefined) {
     const { type } = envelope as { type: string };
     if (type.length > MAX_EVENT_TYPE_LENGTH || !EVENT_TYPE.test(type)) {

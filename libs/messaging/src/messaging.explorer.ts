@@ -1,6 +1,7 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import { RedkitLogger } from '@redkit/redis';
 
 import { checkEventPattern } from './event-envelope.js';
 import { EventBus } from './event-bus.js';
@@ -27,12 +28,13 @@ const DECORATIONS = [ON_EVENT_METADATA, STREAM_HANDLER_METADATA, POLL_WHILE_DISC
  * started, it finds every singleton provider's decorated methods, subscribes them to the event bus,
  * registers their poll, or starts a stream consumer for them (`this` is the provider). `leaderOnly`
  * ones ask the app's {@link LEADERSHIP} provider on each call. Request-scoped and transient providers
- * are skipped with a warning.
+ * are skipped with a warning. Each handler runs in its message's context: the publisher's
+ * correlation id and, while traced, a span under the publisher's (the bus and the consumers see to it).
  * Consumers stop with {@link StreamConsumers} before the connections close.
  */
 @Injectable()
 export class MessagingExplorer implements OnApplicationBootstrap {
-  private readonly logger = new Logger('MessagingExplorer');
+  private readonly logger = new RedkitLogger('MessagingExplorer');
 
   constructor(
     private readonly discovery: DiscoveryService,

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import { Logger } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
-import { RedisPermissionError, type RedisConnection } from '@redkit/redis';
+import { RedisPermissionError, RedkitLogger, type RedisConnection } from '@redkit/redis';
 
 import { MESSAGING_KEY_MODULE } from './messaging.constants.js';
 import { MessagingError, MessagingOptionsError } from './messaging.errors.js';
@@ -95,7 +94,7 @@ export class PartitionedStreamConsumer<T = unknown> {
   private readonly streamKeys: StreamKeys;
   private readonly messagingMetrics: MessagingMetrics;
   private readonly metrics: PartitionMetrics;
-  private readonly logger: Logger;
+  private readonly logger: RedkitLogger;
   private readonly warnings: ThrottledWarnings;
   private readonly partitions = new Map<number, Partition<T>>();
   /** Partitions stopped here whose lease the next heartbeat gives back. */
@@ -161,7 +160,7 @@ export class PartitionedStreamConsumer<T = unknown> {
         ? context.metrics
         : new MessagingMetrics(context.metrics ?? new MetricsService());
     this.metrics = this.messagingMetrics.forPartitions(this.stream.name, this.group);
-    this.logger = new Logger(`PartitionedStreamConsumer ${this.stream.name}/${this.group}`);
+    this.logger = new RedkitLogger(`PartitionedStreamConsumer ${this.stream.name}/${this.group}`);
     this.warnings = new ThrottledWarnings(
       this.logger,
       (error) => connection.notePermission('messaging', error) !== undefined,

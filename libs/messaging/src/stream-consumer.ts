@@ -2,9 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Logger } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
-import type { RedisClient, RedisConnection } from '@redkit/redis';
+import {
+  currentCorrelationId,
+  recordSpanError,
+  RedkitLogger,
+  runInRestoredContext,
+  type RedisClient,
+  type RedisConnection,
+  type RedkitSpan,
+  type SpanAttributes,
+} from '@redkit/redis';
 import { Cluster } from 'ioredis';
 
 import { LaneQueues, type WaitingEntry } from './lane-queues.js';
@@ -17,6 +25,13 @@ import {
   type StreamMetrics,
   type StreamOutcome,
 } from './messaging.metrics.js';
+import {
+  endAcked,
+  messagingSpanAttributes,
+  messagingTracer,
+  startProcess,
+  traceSettleFailure,
+} from './messaging.tracing.js';
 import type { StreamConsumerDefaults } from './messaging-options.interface.js';
 import {
   nonEmptyString,
@@ -31,7 +46,7 @@ import {
   type StreamMessage,
   type StreamMessageHandler,
 } from './stream-message.js';
-import { DELETE_IDLE_CONSUMERS, SETTLE_FAILURE } from './stream-scripts.js';
+import { DELETE_IDLE_CONSUMERS, SETTLE_FAILURE, type FailureVerdict } from './stream-scripts.js';
 import { describeError, ThrottledWarnings } from './throttled-warnings.js';
 
 /** Options of one consumer; unset settings come from the module's `consumers` defaults. */
@@ -119,13 +134,16 @@ function backoff(failures: number): number {
  *   (XCLAIM ... JUSTID, no delivery counted), so no other consumer takes them over meanwhile.
  * - `stop()` stops reading, runs the entries it holds, lets running handlers finish and acknowledges
  *   them.
+ * - A handler runs in its entry's context: the publisher's correlation id (`currentCorrelationId()`,
+ *   on its log lines) and, while traced, a `<stream> process` span that is a child of the
+ *   `<stream> publish` one (see the README's "Correlation and tracing").
  */
 export class StreamConsumer<T = unknown> {
   readonly stream: string;
   readonly group: string;
   readonly consumer: string;
   readonly settings: ResolvedConsumerSettings;
-  private readonly logger: Logger;
+  private readonly logger: RedkitLogger;
   private readonly warnings: ThrottledWarnings;
   private readonly lanes: readonly Lane<T>[];
   private readonly laneByKey = new Map<string, Lane<T>>();
@@ -154,6 +172,10 @@ export class StreamConsumer<T = unknown> {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private claimTimer?: NodeJS.Timeout;
   private lastConsumerCleanup = performance.now();
+  /** The attributes of its spans, made the first time it is traced. */
+  private spanAttributes?: SpanAttributes;
+  /** Traced: the process spans of entries handled and waiting for their XACK, which ends them. */
+  private readonly ackSpans = new Map<StreamMessage<T>, RedkitSpan>();
 
   constructor(
     private readonly connection: RedisConnection,
@@ -198,7 +220,7 @@ export class StreamConsumer<T = unknown> {
       this.laneByKey.set(lane.key, lane);
       return lane;
     });
-    this.logger = new Logger(`StreamConsumer ${this.stream}/${this.group}`);
+    this.logger = new RedkitLogger(`StreamConsumer ${this.stream}/${this.group}`);
     this.warnings = new ThrottledWarnings(
       this.logger,
       (error) => connection.notePermission('messaging', error) !== undefined,
@@ -557,30 +579,64 @@ export class StreamConsumer<T = unknown> {
     else this.wake();
   }
 
+  /**
+   * Runs the handler in the entry's context (its correlation id, and its trace while traced). An
+   * entry that carries nothing to restore, read where no correlation id is set, runs as is.
+   */
   private run(message: StreamMessage<T>, lane: Lane<T>): void {
     this.active += 1;
+    if (messagingTracer.enabled) {
+      runInRestoredContext(message, () => this.runTraced(message, lane));
+    } else if (
+      message.correlationId === undefined &&
+      message.traceparent === undefined &&
+      currentCorrelationId() === undefined
+    ) {
+      this.execute(message, lane, undefined);
+    } else {
+      runInRestoredContext(message, () => this.execute(message, lane, undefined));
+    }
+  }
+
+  private runTraced(message: StreamMessage<T>, lane: Lane<T>): void {
+    const span = startProcess((this.spanAttributes ??= messagingSpanAttributes(this.connection)), message);
+    messagingTracer.withSpan(span, () => this.execute(message, lane, span));
+  }
+
+  private execute(message: StreamMessage<T>, lane: Lane<T>, span: RedkitSpan | undefined): void {
     const started = performance.now();
     let result: unknown;
     try {
       result = this.handler(message);
     } catch (error) {
-      this.finish(message, lane, started, error);
+      this.finish(message, lane, started, span, error);
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        () => this.finish(message, lane, started),
-        (error: unknown) => this.finish(message, lane, started, error ?? new Error('handler rejected')),
+        () => this.finish(message, lane, started, span),
+        (error: unknown) => this.finish(message, lane, started, span, error ?? new Error('handler rejected')),
       );
     } else {
-      this.finish(message, lane, started);
+      this.finish(message, lane, started, span);
     }
   }
 
-  private finish(message: StreamMessage<T>, lane: Lane<T>, started: number, error?: unknown): void {
+  private finish(
+    message: StreamMessage<T>,
+    lane: Lane<T>,
+    started: number,
+    span: RedkitSpan | undefined,
+    error?: unknown,
+  ): void {
     this.metrics.handlerSeconds.observe((performance.now() - started) / 1_000);
-    if (error === undefined) this.ack(message, lane);
-    else this.settleFailure(lane, message, error, this.settings.maxDeliveries);
+    if (error === undefined) {
+      if (span !== undefined) this.ackSpans.set(message, span);
+      this.ack(message, lane);
+    } else {
+      if (span !== undefined) recordSpanError(span, error);
+      this.settleFailure(lane, message, error, this.settings.maxDeliveries, span);
+    }
     this.active -= 1;
     this.queues.release(lane.index, message.id);
     this.wake();
@@ -606,32 +662,53 @@ export class StreamConsumer<T = unknown> {
       if (batch.length === 0) continue;
       lane.acks = [];
       const ids = batch.map((message) => message.id);
+      const spans = this.ackSpans.size === 0 ? undefined : this.takeAckSpans(batch);
       this.track(
         this.client.xack(lane.key, this.group, ...ids).then(
           () => {
             this.count(lane, 'acked', batch.length);
+            if (spans !== undefined) endAcked(spans, batch.length);
             if (this.onSettled) for (const message of batch) this.onSettled(message, 'acked');
           },
           // Still pending: delivered again once claimed, which at-least-once allows.
-          (error: unknown) =>
+          (error: unknown) => {
+            if (spans !== undefined) endAcked(spans, batch.length, error);
             this.warnings.report(
               'ack',
               `XACK of ${ids.length} entries failed; they will be redelivered`,
               error,
-            ),
+            );
+          },
         ),
       );
     }
   }
 
+  /** The process spans of the entries of an XACK batch that have one. */
+  private takeAckSpans(batch: readonly StreamMessage<T>[]): RedkitSpan[] {
+    const spans: RedkitSpan[] = [];
+    for (const message of batch) {
+      const span = this.ackSpans.get(message);
+      if (span === undefined) continue;
+      this.ackSpans.delete(message);
+      spans.push(span);
+    }
+    return spans;
+  }
+
+  /**
+   * Settles a failed delivery in one script: pending for a retry, or dead-lettered at
+   * `maxDeliveries`. `span`: the delivery's process span (traced), which the settlement ends.
+   */
   private settleFailure(
     lane: Lane<T>,
     message: StreamMessage<T>,
     error: unknown,
     maxDeliveries: number,
+    span?: RedkitSpan,
   ): void {
     const text = describeError(error).slice(0, 4_096);
-    this.track(
+    const settle = (): Promise<[FailureVerdict, number]> =>
       SETTLE_FAILURE.run(
         this.client,
         [lane.key, this.deadLetterKey],
@@ -645,6 +722,16 @@ export class StreamConsumer<T = unknown> {
           Date.now(),
           lane.priority,
         ],
+      );
+    this.track(
+      (span !== undefined || messagingTracer.enabled
+        ? traceSettleFailure(
+            (this.spanAttributes ??= messagingSpanAttributes(this.connection)),
+            { ...message, stream: this.stream, group: this.group },
+            span,
+            settle,
+          )
+        : settle()
       ).then(
         ([verdict, deliveries]) => {
           switch (verdict) {

@@ -36,6 +36,15 @@ describe('stream entries', () => {
     });
   });
 
+  it('hands the publisher trace context to the handler, and leaves it out when none was written', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const fields = ['type', 't', 'data', '{}', 'traceparent', traceparent, 'tracestate', 'k=v'];
+    expect(decodeEntry('1-0', fields, 's', 'g', 1)).toMatchObject({ traceparent, tracestate: 'k=v' });
+    const untraced = decodeEntry('1-0', ['type', 't', 'data', '{}'], 's', 'g', 1);
+    expect(untraced).not.toHaveProperty('traceparent');
+    expect(untraced).not.toHaveProperty('tracestate');
+  });
+
   it('takes the priority from the lane it was read from, not from a field', () => {
     const fields = ['type', 't', 'data', '{}', 'priority', 'low'];
     expect(decodeEntry('1-0', fields, 's', 'g', 1, 'high')).toMatchObject({ priority: 'high' });

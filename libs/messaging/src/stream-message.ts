@@ -32,7 +32,12 @@ export interface StreamMessage<T = unknown> {
   /** When it was published (publisher's clock). */
   time: Date;
   source: string;
+  /** The id that ties it to the request or event that caused it (see the README's "Correlation and tracing"). */
   correlationId?: string;
+  /** The publisher's W3C trace context, written while it was traced: the parent of the consumer's span. */
+  traceparent?: string;
+  /** Vendor trace state beside {@link traceparent}, when the publisher's trace had one. */
+  tracestate?: string;
   /** How many times it has been delivered, this one included (1 on the first delivery). */
   deliveries: number;
   /** The lane it was read from (a retry keeps it: it is claimed again on the same lane). */
@@ -51,6 +56,9 @@ export const FIELD_DATA = 'data';
 export const FIELD_TIME = 'time';
 export const FIELD_SOURCE = 'source';
 export const FIELD_CORRELATION_ID = 'correlationId';
+/** The publisher's W3C trace context (`00-<trace id>-<span id>-<flags>`), written while it is traced. */
+export const FIELD_TRACEPARENT = 'traceparent';
+export const FIELD_TRACESTATE = 'tracestate';
 /** An entry's lane, written on entries of every lane but `normal`; informative, the key decides. */
 export const FIELD_PRIORITY = 'priority';
 /** The wire format's version (see the README's "Wire format"); absent means 1. */
@@ -76,6 +84,8 @@ export function decodeEntry(
   let time: string | undefined;
   let source = '';
   let correlationId: string | undefined;
+  let traceparent: string | undefined;
+  let tracestate: string | undefined;
   let version: string | undefined;
   for (let index = 0; index + 1 < fields.length; index += 2) {
     const value = fields[index + 1] as string;
@@ -94,6 +104,12 @@ export function decodeEntry(
         break;
       case FIELD_CORRELATION_ID:
         correlationId = value;
+        break;
+      case FIELD_TRACEPARENT:
+        traceparent = value;
+        break;
+      case FIELD_TRACESTATE:
+        tracestate = value;
         break;
       case FIELD_VERSION:
         version = value;
@@ -122,5 +138,7 @@ export function decodeEntry(
     priority,
   };
   if (correlationId !== undefined) message.correlationId = correlationId;
+  if (traceparent !== undefined) message.traceparent = traceparent;
+  if (tracestate !== undefined) message.tracestate = tracestate;
   return message;
 }

@@ -1,10 +1,11 @@
 import { MetricsService } from '@redkit/metrics';
-import type { RedisConnection } from '@redkit/redis';
+import { currentCorrelationId, type RedisConnection, type SpanAttributes } from '@redkit/redis';
 
 import { assertEventType } from './event-envelope.js';
 import { MESSAGING_KEY_MODULE } from './messaging.constants.js';
 import { MessagingOptionsError } from './messaging.errors.js';
 import { MessagingMetrics } from './messaging.metrics.js';
+import { messagingSpanAttributes, messagingTracer, tracePublish } from './messaging.tracing.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import {
   resolveMessagingOptions,
@@ -45,6 +46,7 @@ function laneOf(priority: unknown): number {
 export interface StreamPublishOptions {
   /** Approximate bound of the stream (XADD MAXLEN ~); 0 never trims. Default: the module's `streamMaxLen`. */
   maxLen?: number;
+  /** Default: the current correlation id (`currentCorrelationId()`, such as the HTTP request's), if any. */
   correlationId?: string;
   /**
    * The lane: `critical`, `high`, `normal` (default: the stream's original key) or `low`. Consumers
@@ -60,7 +62,8 @@ export interface StreamPublishOptions {
 
 /**
  * Appends entries to streams (XADD) for consumer groups to process, to the lane of their `priority`.
- * Each entry carries `type`, `data` (JSON), `time`, `source`, an optional `correlationId` and, on
+ * Each entry carries `type`, `data` (JSON), `time`, `source`, an optional `correlationId` (the
+ * current one by default), the publisher's `traceparent` / `tracestate` while it is traced, and, on
  * every lane but `normal`, its `priority`; each lane is trimmed approximately (MAXLEN ~, cheap) to
  * `maxLen`. Trimming may drop entries not yet processed if
  * consumers fall that far behind: size it for the backlog you accept.
@@ -73,6 +76,8 @@ export class StreamProducer {
   private readonly source: string;
   private readonly defaultMaxLen: number;
   private readonly metrics: MessagingMetrics;
+  /** The attributes of its spans, made the first time it is traced. */
+  private spanAttributes?: SpanAttributes;
 
   constructor(
     private readonly connection: RedisConnection,
@@ -122,14 +127,21 @@ export class StreamProducer {
       FIELD_VERSION,
       WIRE_VERSION,
     ];
-    if (options.correlationId !== undefined) fields.push(FIELD_CORRELATION_ID, options.correlationId);
+    const correlationId = options.correlationId ?? currentCorrelationId();
+    if (correlationId !== undefined) fields.push(FIELD_CORRELATION_ID, correlationId);
     if (lane !== NORMAL_LANE) fields.push(FIELD_PRIORITY, options.priority as MessagePriority);
     let id: string | null;
     try {
-      id =
-        maxLen > 0
-          ? await this.connection.client.xadd(key, 'MAXLEN', '~', maxLen, '*', ...fields)
-          : await this.connection.client.xadd(key, '*', ...fields);
+      id = messagingTracer.enabled
+        ? await tracePublish(
+            (this.spanAttributes ??= messagingSpanAttributes(this.connection)),
+            stream,
+            MESSAGE_PRIORITIES[lane] as MessagePriority,
+            correlationId,
+            (trace) =>
+              this.add(key, maxLen, trace.length === 0 ? fields : fields.concat(trace)) as Promise<string>,
+          )
+        : await this.add(key, maxLen, fields);
     } catch (error) {
       // A refusal for the ACL user: typed, logged once and reported by the connection's health.
       throw this.connection.notePermission('messaging', error) ?? error;
@@ -137,5 +149,13 @@ export class StreamProducer {
     this.metrics.streamPublished(stream).inc();
     this.metrics.lanePublished(stream, lane).inc();
     return id as string;
+  }
+
+  /** XADD, trimming the lane approximately unless `maxLen` is 0; not async, so publish awaits once. */
+  private add(key: string, maxLen: number, fields: readonly (string | number)[]): Promise<string | null> {
+    const { client } = this.connection;
+    return maxLen > 0
+      ? client.xadd(key, 'MAXLEN', '~', maxLen, '*', ...fields)
+      : client.xadd(key, '*', ...fields);
   }
 }

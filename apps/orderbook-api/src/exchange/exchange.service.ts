@@ -10,7 +10,16 @@ import {
   StaleSequenceError,
   type OrderBookLevel,
 } from '@redkit/orderbook';
-import { InjectRedisConnection, RedisConnection, type RedisClient, type RedisKeyspace } from '@redkit/redis';
+import {
+  InjectRedisConnection,
+  RedisConnection,
+  RedkitLogger,
+  redisSpanAttributes,
+  type RedisClient,
+  type RedisKeyspace,
+  type RedkitSpan,
+  type SpanAttributes,
+} from '@redkit/redis';
 import type { Counter, Histogram } from 'prom-client';
 
 import { InvalidFieldError, type Market } from '../markets/market.js';
@@ -30,6 +39,7 @@ import {
   type Trade,
   type TradeExecutedEvent,
 } from './exchange.types.js';
+import { EXCHANGE_DUPLICATE, EXCHANGE_TRADES, exchangeTracer, traceMatching } from './exchange.tracing.js';
 import {
   cancelOrderScript,
   importBookScript,
@@ -93,7 +103,8 @@ interface LockedOutcome<T> {
  */
 @Injectable()
 export class ExchangeService implements OnApplicationBootstrap {
-  private readonly logger = new Logger('Exchange');
+  // Its lines carry the request's correlation id.
+  private readonly logger = new RedkitLogger('Exchange');
   private readonly client: RedisClient;
   private readonly keyspace: RedisKeyspace;
   private readonly keys = new Map<string, MarketKeys>();
@@ -101,6 +112,8 @@ export class ExchangeService implements OnApplicationBootstrap {
   private readonly tradesExecuted: Counter<'market'>;
   private readonly matchSeconds: Histogram<'market'>;
   private readonly bookResyncs: Counter<'market'>;
+  private readonly connection: RedisConnection;
+  private spanAttributes?: SpanAttributes;
 
   constructor(
     private readonly markets: MarketRegistry,
@@ -111,6 +124,7 @@ export class ExchangeService implements OnApplicationBootstrap {
     private readonly cache: CacheService,
     metrics: MetricsService,
   ) {
+    this.connection = connection;
     this.client = connection.client;
     this.keyspace = connection.keyspace('exchange');
     this.ordersPlaced = metrics.counter({
@@ -173,6 +187,12 @@ export class ExchangeService implements OnApplicationBootstrap {
     const result = outcome.result;
     this.ordersPlaced.inc({ market: symbol, outcome: result.duplicate ? 'duplicate' : result.order.status });
     if (result.trades.length > 0) this.tradesExecuted.inc({ market: symbol }, result.trades.length);
+    if (Logger.isLevelEnabled('debug')) {
+      const { order } = result;
+      this.logger.debug(
+        `order ${order.id} ${order.side} ${order.quantity} @ ${order.price} on ${symbol}: ${order.status}, ${result.trades.length} trades${result.duplicate ? ' (duplicate)' : ''}`,
+      );
+    }
     return result;
   }
 
@@ -185,23 +205,15 @@ export class ExchangeService implements OnApplicationBootstrap {
     order: CheckedOrder,
     fencingToken: number,
   ): Promise<LockedOutcome<PlaceOrderResult>> {
-    const keys = this.keysOf(market.symbol);
-    const reply = await placeOrderScript.run(
-      this.client,
-      [...keys.book, keys.trades, this.clientOrderKey(market.symbol, order.clientOrderId)],
-      fencingToken,
-      [
-        order.side,
-        order.ticks.toString(),
-        order.lots.toString(),
-        order.clientOrderId ?? '',
-        String(Date.now()),
-        String(TRADES_KEPT),
-        String(CLIENT_ORDER_TTL_SECONDS),
-        String(MAX_FILLS_PER_ORDER),
-      ],
-      market.symbol,
-    );
+    const reply = exchangeTracer.enabled
+      ? await traceMatching(
+          (this.spanAttributes ??= redisSpanAttributes(this.connection)),
+          market.symbol,
+          order.side,
+          () => this.match(market, order, fencingToken),
+          describeMatch,
+        )
+      : await this.match(market, order, fencingToken);
     const [status, first, sequence, bidText, askText] = reply;
     const stored = JSON.parse(first as string) as StoredOrder;
     if (status === 'DUPLICATE') {
@@ -236,6 +248,27 @@ export class ExchangeService implements OnApplicationBootstrap {
       );
     }
     return { result: { order: this.toOrder(market, stored), trades, duplicate: false }, published };
+  }
+
+  /** The matching script of one order: one atomic step on the market's keys, fenced by the lock's token. */
+  private match(market: Market, order: CheckedOrder, fencingToken: number): Promise<string[]> {
+    const keys = this.keysOf(market.symbol);
+    return placeOrderScript.run(
+      this.client,
+      [...keys.book, keys.trades, this.clientOrderKey(market.symbol, order.clientOrderId)],
+      fencingToken,
+      [
+        order.side,
+        order.ticks.toString(),
+        order.lots.toString(),
+        order.clientOrderId ?? '',
+        String(Date.now()),
+        String(TRADES_KEPT),
+        String(CLIENT_ORDER_TTL_SECONDS),
+        String(MAX_FILLS_PER_ORDER),
+      ],
+      market.symbol,
+    );
   }
 
   /**
@@ -608,6 +641,12 @@ export class ExchangeService implements OnApplicationBootstrap {
   private clientOrderKey(symbol: string, clientOrderId: string | undefined): string {
     return this.keyspace.tagged(symbol, 'client-order', clientOrderId ?? '-');
   }
+}
+
+/** What the matching script's reply adds to its span: the trades it made, or that it was a duplicate. */
+function describeMatch(span: RedkitSpan, reply: readonly string[]): void {
+  if (reply[0] === 'DUPLICATE') span.setAttribute(EXCHANGE_DUPLICATE, true);
+  else span.setAttribute(EXCHANGE_TRADES, reply.length - 5);
 }
 
 /** A new order once checked: integer ticks and lots. */

@@ -2,6 +2,7 @@ import { Injectable, type MessageEvent, type OnModuleInit, type OnApplicationShu
 import { EventBus, type EventEnvelope, type EventSubscription } from '@redkit/messaging';
 import { filter, interval, map, merge, Observable, of, Subject } from 'rxjs';
 
+import { exchangeTracer, traceFanOut } from './exchange.tracing.js';
 import { BOOK_UPDATED, TRADE_EXECUTED } from './exchange.types.js';
 
 /** How often an idle stream sends a heartbeat, so proxies keep it open. */
@@ -11,7 +12,8 @@ const HEARTBEAT_MS = 15_000;
  * Feeds the Server-Sent Events streams from the event bus: one subscription per instance to
  * `trade.executed` and `book.updated` (whichever instance matched the order), fanned out to every
  * open stream of the market. Pub/sub is fire-and-forget: a client that reconnects should reread the
- * book (`GET /markets/:symbol/book`) and check `sequence`.
+ * book (`GET /markets/:symbol/book`) and check `sequence`. While traced, each hand-over is an
+ * `sse fan-out` span under the bus's `<type> receive` span, in the trace of the order that caused it.
  */
 @Injectable()
 export class MarketStreamService implements OnModuleInit, OnApplicationShutdown {
@@ -21,7 +23,10 @@ export class MarketStreamService implements OnModuleInit, OnApplicationShutdown 
   constructor(private readonly bus: EventBus) {}
 
   async onModuleInit(): Promise<void> {
-    const forward = (event: EventEnvelope<{ symbol: string }>): void => this.events.next(event);
+    const forward = (event: EventEnvelope<{ symbol: string }>): void => {
+      if (exchangeTracer.enabled) traceFanOut(event.type, event.data.symbol, () => this.events.next(event));
+      else this.events.next(event);
+    };
     this.subscriptions = await Promise.all([
       this.bus.subscribe(TRADE_EXECUTED, forward),
       this.bus.subscribe(BOOK_UPDATED, forward),
