@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  partitionOf,
   StreamConsumer,
   StreamInspector,
   StreamProducer,
@@ -115,6 +116,25 @@ describe('stream entries shared with a Python service (redis-py)', () => {
     });
   });
 
+  it("delivers what Python appended to a lane's key with that lane's priority, before the normal lane", async () => {
+    await py('produce', keyOf('python-lanes', 'stream'), '2', 'py-normal');
+    await py('produce', `${keyOf('python-lanes', 'stream')}:critical`, '2', 'py-critical');
+    const seen: StreamMessage[] = [];
+    await consume({
+      stream: 'python-lanes',
+      group: 'node-workers',
+      concurrency: 1,
+      handler: (message) => void seen.push(message),
+    });
+    await eventually(() => expect(seen).toHaveLength(4));
+    expect(seen.map(({ priority, correlationId }) => [priority, correlationId])).toEqual([
+      ['critical', 'py-critical'],
+      ['critical', 'py-critical'],
+      ['normal', 'py-normal'],
+      ['normal', 'py-normal'],
+    ]);
+  });
+
   it('lets Python read a dead letter: the original fields, why, and after how many deliveries', async () => {
     await producer.publish('poisoned', 'job.run', { job: 'explode' });
     await consume<{ job: string }>({
@@ -141,5 +161,18 @@ describe('stream entries shared with a Python service (redis-py)', () => {
       deliveries: 2,
     });
     expect(String(deadLetters[0]!.originalId)).toMatch(/^\d+-\d+$/);
+  });
+
+  it('puts a partition key on the stream Python computes for it (32-bit FNV-1a of the UTF-8 bytes, mod N)', async () => {
+    const keys = ['BTC-USD', 'acct-42', 'ÉTH-€', '市場', ''];
+    const { partitions } = await py<{ partitions: number[] }>('partitions', '6', ...keys);
+    expect(partitions).toEqual(keys.map((key) => partitionOf(key, 6)));
+    const stream = { name: 'interop-partitioned', partitions: 6 };
+    for (const [index, key] of keys.entries()) {
+      await producer.publish(stream, 'order.placed', { key }, { partitionKey: key });
+      const partitionKey = keyOf(`interop-partitioned#${partitions[index] as number}`, 'stream');
+      const entries = await connection.client.xrange(partitionKey, '-', '+');
+      expect(entries.at(-1)?.[1]).toContain(JSON.stringify({ key }));
+    }
   });
 });
