@@ -2,13 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   EventBus,
   MessagingModule,
@@ -37,11 +31,11 @@ import {
   sharedClusterNodes,
   sharedRedisUrl,
 } from '../harness/index.js';
+import { InMemoryTracing, parentOf } from '../harness/in-memory-tracing.js';
 import { deleteKeys, open, uniquePrefix } from './messaging-test-kit.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-const contextManager = new AsyncLocalStorageContextManager();
+const tracing = new InMemoryTracing();
+const { exporter } = tracing;
 const testTracer = trace.getTracer('redkit-messaging-tracing-spec');
 
 const keyPrefix = uniquePrefix('trace');
@@ -81,19 +75,8 @@ function newBus(connection: RedisConnection): EventBus {
   return bus;
 }
 
-function spans(name: string): ReadableSpan[] {
-  return exporter.getFinishedSpans().filter((span) => span.name === name);
-}
-
-function only(name: string): ReadableSpan {
-  const found = spans(name);
-  expect(found).toHaveLength(1);
-  return found[0] as ReadableSpan;
-}
-
-function parentOf(span: ReadableSpan): string | undefined {
-  return span.parentSpanContext?.spanId;
-}
+const spans = (name: string): ReadableSpan[] => tracing.spans(name);
+const only = (name: string): ReadableSpan => tracing.only(name);
 
 function traceparentOf(span: ReadableSpan): string {
   return `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`;
@@ -247,8 +230,7 @@ describe('with a tracer provider', () => {
   let connection: RedisConnection;
 
   beforeAll(async () => {
-    context.setGlobalContextManager(contextManager.enable());
-    trace.setGlobalTracerProvider(provider);
+    tracing.register();
     connection = await connect(standalone());
   });
 
@@ -257,8 +239,7 @@ describe('with a tracer provider', () => {
   });
 
   afterAll(() => {
-    trace.disable();
-    context.disable();
+    tracing.unregister();
     propagation.disable();
   });
 

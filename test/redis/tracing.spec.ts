@@ -11,13 +11,7 @@ import {
   type Context,
   type TextMapPropagator,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { CacheModule, CacheService } from '@redkit/cache';
 import { LockService } from '@redkit/lock';
 import { OrderBookStore, SequenceGapError } from '@redkit/orderbook';
@@ -44,10 +38,10 @@ import {
   sharedRedisUrl,
   uniquePrefix,
 } from '../harness/index.js';
+import { InMemoryTracing, parentOf } from '../harness/in-memory-tracing.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-const contextManager = new AsyncLocalStorageContextManager();
+const tracing = new InMemoryTracing();
+const { exporter } = tracing;
 const testTracer = trace.getTracer('redkit-tracing-spec');
 
 const prefix = uniquePrefix('tracing');
@@ -57,19 +51,8 @@ let limiter: RateLimiterService;
 let locks: LockService;
 let books: OrderBookStore;
 
-function spans(name: string): ReadableSpan[] {
-  return exporter.getFinishedSpans().filter((span) => span.name === name);
-}
-
-function only(name: string): ReadableSpan {
-  const found = spans(name);
-  expect(found).toHaveLength(1);
-  return found[0] as ReadableSpan;
-}
-
-function parentOf(span: ReadableSpan): string | undefined {
-  return span.parentSpanContext?.spanId;
-}
+const spans = (name: string): ReadableSpan[] => tracing.spans(name);
+const only = (name: string): ReadableSpan => tracing.only(name);
 
 /** Runs `fn` under a root span of the test's own and returns that span with what `fn` resolved to. */
 async function underRoot<T>(fn: () => Promise<T>): Promise<{ root: ReadableSpan; result: T }> {
@@ -125,8 +108,7 @@ describe('without a tracer provider', () => {
 
 describe('with a tracer provider', () => {
   beforeAll(() => {
-    context.setGlobalContextManager(contextManager.enable());
-    trace.setGlobalTracerProvider(provider);
+    tracing.register();
   });
 
   afterEach(() => {
@@ -134,8 +116,7 @@ describe('with a tracer provider', () => {
   });
 
   afterAll(() => {
-    trace.disable();
-    context.disable();
+    tracing.unregister();
     propagation.disable();
   });
 

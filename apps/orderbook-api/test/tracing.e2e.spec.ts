@@ -2,23 +2,17 @@ import http from 'node:http';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import request from 'supertest';
 
 import { captureLogs, eventually, RedisServer } from '../../../test/harness/index.js';
+import { InMemoryTracing } from '../../../test/harness/in-memory-tracing.js';
 import { testMarkets } from './support/markets.js';
 import { clientAddress, HTTP_ADAPTERS, startTestApp } from './support/test-app.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-const contextManager = new AsyncLocalStorageContextManager();
+const tracing = new InMemoryTracing();
+const { exporter } = tracing;
 
 /** One Server-Sent Event as a client sees it. */
 interface ServerSentEvent {
@@ -59,14 +53,11 @@ function openStream(url: string): { events: ServerSentEvent[]; close(): void; re
 }
 
 beforeAll(() => {
-  context.setGlobalContextManager(contextManager.enable());
-  trace.setGlobalTracerProvider(provider);
+  tracing.register();
 });
 
 afterAll(() => {
-  trace.disable();
-  context.disable();
-  propagation.disable();
+  tracing.unregister();
 });
 
 describe.each(HTTP_ADAPTERS)('one order traced end to end on %s', (httpAdapter) => {
