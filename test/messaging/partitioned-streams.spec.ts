@@ -265,9 +265,14 @@ describe('partitioned streams on the 3-master cluster', () => {
     expect(new Set(handled.map((entry) => entry.member))).toEqual(new Set(['a', 'b', 'c']));
     const series = '{stream="ledger",group="balancer"';
     expect(await metricValue(metrics, `redkit_stream_partitions_owned${series}}`)).toBe(6);
-    expect(await metricValue(metrics, `redkit_stream_partition_takeovers_total${series},lease="free"}`)).toBe(
-      13,
+    // 6 + 3 + 2 + 2 takes; a take is counted once its consumer has started, and a member stopped
+    // while one of its partitions is still starting (a loaded machine) never counts that one.
+    const takeovers = await metricValue(
+      metrics,
+      `redkit_stream_partition_takeovers_total${series},lease="free"}`,
     );
+    expect(takeovers).toBeGreaterThanOrEqual(11);
+    expect(takeovers).toBeLessThanOrEqual(13);
     expect(
       await metricValue(metrics, `redkit_stream_partition_takeovers_total${series},lease="expired"}`),
     ).toBe(0);

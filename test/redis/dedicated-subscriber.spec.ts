@@ -67,12 +67,18 @@ async function closeAll(): Promise<void> {
 
 /** PUBSUB NUMSUB of `channels` on one server, as "channel,count,..." */
 async function subscriptionsOn(url: string, ...channels: string[]): Promise<string> {
-  const raw = new Redis(url, { lazyConnect: true, retryStrategy: null, maxRetriesPerRequest: 0 });
-  try {
-    await raw.connect();
-    return String(await raw.pubsub('NUMSUB', ...channels));
-  } finally {
-    raw.disconnect();
+  // A server that has just restarted may close a brand-new connection on a loaded machine: ask again.
+  for (let attempt = 1; ; attempt += 1) {
+    const raw = new Redis(url, { lazyConnect: true, retryStrategy: null, maxRetriesPerRequest: 0 });
+    try {
+      await raw.connect();
+      return String(await raw.pubsub('NUMSUB', ...channels));
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await sleep(50);
+    } finally {
+      raw.disconnect();
+    }
   }
 }
 
