@@ -31,6 +31,12 @@ export interface AppConfig {
   trustProxy?: boolean;
   /** The Nest HTTP adapter (HTTP_ADAPTER): `fastify` (default) or `express`. */
   httpAdapter?: HttpAdapterName;
+  /**
+   * A correlation id for every request (CORRELATION_IDS=on/off): on its log lines, its events and
+   * stream entries, and its `x-correlation-id` answer. Unset (`auto`): on where AsyncLocalStorage is
+   * cheap (Node 24+) or an OpenTelemetry SDK is registered; see http/correlation-default.ts.
+   */
+  correlationIds?: boolean;
 }
 
 /** The Nest HTTP adapters the API runs on. */
@@ -76,6 +82,7 @@ export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       `must be ${HTTP_ADAPTERS.join(' or ')}, got ${JSON.stringify(env.HTTP_ADAPTER)}`,
     );
   }
+  const correlation = (env.CORRELATION_IDS ?? '').toLowerCase();
   return {
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     redisMetricsUrl: env.REDIS_METRICS_URL || undefined,
@@ -88,5 +95,7 @@ export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     rateLimits: flag(env, 'RATE_LIMITS', true),
     trustProxy: flag(env, 'TRUST_PROXY', false),
     httpAdapter: httpAdapter as HttpAdapterName,
+    correlationIds:
+      correlation === '' || correlation === 'auto' ? undefined : flag(env, 'CORRELATION_IDS', false),
   };
 }

@@ -13,6 +13,7 @@ import { CorrelationModule, RedisModule } from '@redkit/redis';
 import type { AppConfig } from './app.config.js';
 import { APP_CONFIG } from './app.constants.js';
 import { DemoSeeder } from './demo/demo-seeder.js';
+import { correlationIdsByDefault } from './http/correlation-default.js';
 import { ExchangeService } from './exchange/exchange.service.js';
 import { MarketStreamService } from './exchange/market-stream.service.js';
 import { MarketsController } from './exchange/markets.controller.js';
@@ -58,7 +59,8 @@ export class AppModule {
         MetricsModule.forRoot({ defaultMetrics: true }),
         // Every request's correlation id (traceparent, x-correlation-id, or new) on its log lines and
         // in its x-correlation-id answer; server spans while an OpenTelemetry SDK is registered.
-        CorrelationModule.forRoot(),
+        // By default only where AsyncLocalStorage is cheap (see correlation-default.ts).
+        ...((config.correlationIds ?? correlationIdsByDefault()) ? [CorrelationModule.forRoot()] : []),
         TerminusModule,
         // Book and ticker entries are evicted on every change of the book; the TTL is the backstop.
         // Cached answers are sent as JSON text made once per entry, not serialized per response.

@@ -70,6 +70,7 @@ describe.each(HTTP_ADAPTERS)('one order traced end to end on %s', (httpAdapter) 
       trustProxy: true,
       markets: testMarkets('TRACE-USD'),
       httpAdapter,
+      correlationIds: true,
     });
     await app.listen(0, '127.0.0.1');
   });
