@@ -7,6 +7,11 @@
 // - contended-16  acquire + release of ONE key by 16 workers at once: ops/s are critical sections/s,
 //                 latency is the time to get through one section (almost all of it waiting).
 //
+// redkit-durable is redkit with `durability: { replicas: 1 }` (timeoutMs 500): every grant (first
+// takes, queued attempts, in-process renewals) followed by WAIT 1 on the one connection, against a
+// replica this file starts (and stops) beside the suite's server. Its cost against `redkit` is the
+// price of durable mode (libs/lock/README.md, "Durability across failover").
+//
 // Peers and limits run twice, on a plain and an auto-pipelined ioredis client (bench/README.md).
 // Every subject locks with a 10 s TTL and waits up to 30 s; peers keep their retry timers at the
 // library defaults (redlock: 200 ms + up to 100 ms jitter; redis-semaphore: 10 ms), with unlimited
@@ -27,7 +32,7 @@ import { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import { Mutex, RedlockMutex } from 'redis-semaphore';
 
-import { startExtraRedis, type ExtraRedis } from './lock/extra-redis.js';
+import { startExtraRedis, startReplicaOf, type ExtraRedis } from './lock/extra-redis.js';
 import { atTheirBest, clientOptions, runSuite } from './lib/suite.js';
 import type { ClientMode, Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
 
@@ -61,11 +66,17 @@ async function redkitSubject(
   urls: string[],
   stopServers?: () => Promise<void>,
   localHandoff = true,
+  durability?: { replicas: number },
 ): Promise<LockSubject> {
   const connections = await Promise.all(
     urls.map((url, index) => RedisConnection.open(`bench-${index}`, { url })),
   );
-  const locks = new LockService(connections, { ttlMs: TTL_MS, maxWaitMs: WAIT_MS, localHandoff });
+  const locks = new LockService(connections, {
+    ttlMs: TTL_MS,
+    maxWaitMs: WAIT_MS,
+    localHandoff,
+    durability,
+  });
   await locks.onModuleInit();
   return {
     async section(resource) {
@@ -175,6 +186,14 @@ const subjects: SubjectDefinition<LockSubject>[] = [
     create: (url) => redkitSubject([url], undefined, false),
   },
   {
+    name: 'redkit-durable',
+    kind: 'redkit',
+    create: async (url) => {
+      const replica = await startReplicaOf(url);
+      return redkitSubject([url], replica.stop, true, { replicas: 1 });
+    },
+  },
+  {
     name: 'redkit-redlock-3',
     kind: 'redkit',
     create: async (url) => {
@@ -251,6 +270,8 @@ await runSuite({
     `Every subject: TTL ${TTL_MS / 1000} s, waits up to ${WAIT_MS / 1000} s, retry timers at library defaults ` +
       '(redlock 200 ms + jitter, redis-semaphore 10 ms; redkit: woken by the release, 100 ms fallback timer).',
     'redkit hands out a fencing token with every lock; no peer does. Redlock rows: 3 independent servers.',
+    'redkit-durable: durability { replicas: 1 } against one replica of the suite server (every grant waits for ' +
+      "the replica's acknowledgement: WAIT 1 500, one per group of grants sent together).",
     "redkit's contended row hands the lock over in-process between the 16 workers (one process), renewing its " +
       'lease and token block in the background; redkit-no-local-handoff sends every hand-over through Redis ' +
       '(release hands the lock to the oldest waiter and tells it on pub/sub): one round trip per section.',

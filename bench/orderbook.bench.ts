@@ -19,6 +19,10 @@
 //   (reuseParsedReads): every read is still a round trip to Redis.
 // - redkit-no-reuse (depth rows only): the same with reuseParsedReads off, so every read parses its
 //   reply, computes the checksum and spread/mid: the cost of a read right after a write.
+// - redkit-durable (write rows only): the same with `durability: { replicas: 1 }` (timeoutMs 500),
+//   against a replica this file starts beside the suite's server: every write followed by WAIT 1
+//   (one per group of writes sent together). Its cost against `redkit` is the price of durable mode
+//   (libs/orderbook/README.md, "Durability across failover").
 // - plain-pipeline: what one writes without a library: per side a sorted set (score = parseFloat of
 //   the price, member = price) and a hash price -> quantity, plus a metadata hash. A save is one
 //   pipeline (DEL, ZADD, HSET, HSET meta); a delta is one pipeline (ZADD/ZREM + HSET/HDEL + HSET meta)
@@ -34,6 +38,7 @@ import { OrderBookStore, type OrderBookLevel } from '@redkit/orderbook';
 import { RedisConnection } from '@redkit/redis';
 import { Redis } from 'ioredis';
 
+import { startReplicaOf } from './lock/extra-redis.js';
 import { atTheirBest, clientOptions, runSuite } from './lib/suite.js';
 import type { ClientMode, Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
 
@@ -109,6 +114,32 @@ async function redkitSubject(redisUrl: string, reuseParsedReads = true): Promise
   return {
     // Writes are the same code either way; only reads differ.
     scenarios: reuseParsedReads ? undefined : ['depth-20', 'depth-100'],
+    ...storeOperations(store),
+    close: () => connection.close(),
+  };
+}
+
+/** The durable mode's writes, against a replica of the suite's server (stopped by close()). */
+async function redkitDurableSubject(redisUrl: string): Promise<BookSubject> {
+  const replica = await startReplicaOf(redisUrl);
+  const connection = await RedisConnection.open('bench', { url: redisUrl });
+  const store = new OrderBookStore(connection, {
+    defaultSymbol: { tickSize: '0.01' },
+    durability: { replicas: 1 },
+  });
+  return {
+    // Reads are the same code as redkit's.
+    scenarios: ['save-1000', 'delta-20'],
+    ...storeOperations(store),
+    close: async () => {
+      await connection.close();
+      await replica.stop();
+    },
+  };
+}
+
+function storeOperations(store: OrderBookStore): Pick<BookSubject, 'save' | 'delta' | 'depth'> {
+  return {
     save: (symbol, sequence, book) =>
       store.saveSnapshot(symbol, { sequence, bids: book.bids, asks: book.asks }),
     delta: (symbol, sequence, change) =>
@@ -117,7 +148,6 @@ async function redkitSubject(redisUrl: string, reuseParsedReads = true): Promise
       const book = await store.getSnapshot(symbol, depth);
       return book === null ? 0 : book.bids.length + book.asks.length;
     },
-    close: () => connection.close(),
   };
 }
 
@@ -217,6 +247,7 @@ async function rawZrangeSubject(redisUrl: string, mode: ClientMode): Promise<Boo
 const subjects: SubjectDefinition<BookSubject>[] = [
   { name: 'redkit', kind: 'redkit', create: (redisUrl) => redkitSubject(redisUrl) },
   { name: 'redkit-no-reuse', kind: 'redkit', create: (redisUrl) => redkitSubject(redisUrl, false) },
+  { name: 'redkit-durable', kind: 'redkit', create: redkitDurableSubject },
   ...atTheirBest<BookSubject>({ name: 'plain-pipeline', kind: 'peer', create: plainPipelineSubject }),
   ...atTheirBest<BookSubject>({ name: 'raw-zrange', kind: 'limit', create: rawZrangeSubject }),
 ];
@@ -308,6 +339,8 @@ await runSuite({
       'Both run on a plain and on an auto-pipelined ioredis client; ★ marks the faster, which vs limit and the ' +
       'ratios use.',
     "Target: redkit depth-20 ≥ 0.8× raw-zrange depth-20 (raw-zrange's best client).",
+    'redkit-durable: durability { replicas: 1 } against one replica of the suite server: every write waits for ' +
+      "the replica's acknowledgement (WAIT 1 500, one per group of writes sent together).",
     'redis cmds/op: commands the server ran per operation in the measured window (INFO commandstats; a script ' +
       'counts its EVALSHA plus the commands it runs).',
   ],

@@ -1,6 +1,14 @@
-import { defineScript, type RedisClient, type RedisScript, type ScriptArgument } from '@redkit/redis';
+import {
+  defineScript,
+  runScriptDurably,
+  type DurableReply,
+  type RedisClient,
+  type RedisScript,
+  type ResolvedDurability,
+  type ScriptArgument,
+} from '@redkit/redis';
 
-import { FencedOutError } from './lock.errors.js';
+import { FencedOutError, LockDurabilityError, LockOptionsError } from './lock.errors.js';
 
 /**
  * The check every fenced write runs first, in the same script as the write: KEYS[1] is the target's
@@ -63,6 +71,69 @@ return {'OK', write()}`,
     if (reply[0] === 'FENCED') throw new FencedOutError(target, fencingToken, Number(reply[1]));
     return reply[1] as TResult;
   }
+
+  /**
+   * {@link run} in durable mode: the script, then `WAIT durability.replicas durability.timeoutMs` on
+   * the same connection (pass `LockService.durability`, or your own). Resolves once enough replicas
+   * acknowledged the write. Rejects with {@link FencedOutError} as `run` does (nothing written), and
+   * with {@link LockDurabilityError} when too few replicas acknowledged it in time: the write may
+   * still stand on the primary, and a failover may lose it; treat it as unknown, like a timeout.
+   */
+  async runDurably(
+    client: RedisClient,
+    keys: readonly string[],
+    fencingToken: number,
+    args: TArgs,
+    durability: ResolvedDurability,
+    target: string = keys[0] ?? '',
+  ): Promise<TResult> {
+    const result = await this.runWaited(client, keys, fencingToken, args, checkDurability(durability));
+    if (!result.durable) {
+      const { waitError } = result;
+      throw new LockDurabilityError(
+        target,
+        'write',
+        result.acknowledged,
+        durability.replicas,
+        durability.timeoutMs,
+        waitError === undefined ? undefined : { cause: waitError },
+      );
+    }
+    return result.reply;
+  }
+
+  /**
+   * @internal The script and WAIT: the write's reply (FencedOutError when fenced out) and what WAIT
+   * answered, for a caller that counts it.
+   */
+  async runWaited(
+    client: RedisClient,
+    keys: readonly string[],
+    fencingToken: number,
+    args: TArgs,
+    durability: ResolvedDurability,
+    target: string = keys[0] ?? '',
+  ): Promise<DurableReply<TResult>> {
+    const result = await runScriptDurably(this.script, client, keys, [fencingToken, ...args], durability);
+    const { reply } = result;
+    if (reply[0] === 'FENCED') throw new FencedOutError(target, fencingToken, Number(reply[1]));
+    return { ...result, reply: reply[1] as TResult };
+  }
+}
+
+function checkDurability(durability: ResolvedDurability): ResolvedDurability {
+  const { replicas, timeoutMs } = durability ?? {};
+  if (!Number.isInteger(replicas) || replicas < 1)
+    throw new LockOptionsError(
+      'durability.replicas',
+      `must be a whole number from 1, got ${String(replicas)}`,
+    );
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+    throw new LockOptionsError(
+      'durability.timeoutMs',
+      `must be a whole number of milliseconds from 1, got ${String(timeoutMs)}`,
+    );
+  return durability;
 }
 
 /**

@@ -1,7 +1,29 @@
-import type { RedisClient, RedisConnection, RedisKeyspace } from '@redkit/redis';
+import type { MetricsService } from '@redkit/metrics';
+import {
+  REDIS_DEFAULTS,
+  resolveDurability,
+  type DurabilityOptions,
+  type DurableReply,
+  type RedisClient,
+  type RedisConnection,
+  type RedisKeyspace,
+  type ResolvedDurability,
+  type ScriptArgument,
+} from '@redkit/redis';
 
-import { defineFencedScript } from './fenced-script.js';
+import { defineFencedScript, type FencedScript } from './fenced-script.js';
 import { LockOptionsError } from './lock.errors.js';
+import { LockDurability } from './lock-durability.js';
+
+/** How a FencedStore writes; `LockModule` gives it its own `durability`. */
+export interface FencedStoreOptions {
+  /**
+   * Durable mode: every write is followed by WAIT and resolves only once `replicas` replicas
+   * acknowledged it; otherwise it rejects with `LockDurabilityError` (the write may still stand on
+   * the primary: treat it as unknown). Default off.
+   */
+  durability?: DurabilityOptions;
+}
 
 /** Options of one fenced write. */
 export interface FencedWriteOptions {
@@ -65,10 +87,25 @@ return deleted`,
 export class FencedStore {
   private readonly client: RedisClient;
   private readonly keyspace: RedisKeyspace;
+  /** Durable mode's WAIT, or undefined when it is off. */
+  readonly durability: ResolvedDurability | undefined;
+  private readonly durable?: LockDurability;
 
-  constructor(private readonly connection: RedisConnection) {
+  /** @throws LockOptionsError naming a bad `durability` option. */
+  constructor(
+    private readonly connection: RedisConnection,
+    options: FencedStoreOptions = {},
+    metrics?: MetricsService,
+  ) {
+    this.durability = resolveDurability(
+      options.durability,
+      connection.options?.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
+      (option, reason) => new LockOptionsError(option, reason),
+    );
     this.client = connection.client;
     this.keyspace = connection.keyspace('fenced');
+    if (this.durability !== undefined)
+      this.durable = new LockDurability(this.durability, metrics, (error) => this.noteRefusal(error));
   }
 
   /** Sets a string value if `fencingToken` is current; rejects with FencedOutError otherwise. */
@@ -78,9 +115,7 @@ export class FencedStore {
     fencingToken: number,
     options: FencedWriteOptions = {},
   ): Promise<void> {
-    await fencedSetScript
-      .run(this.client, this.keysOf(key), checkToken(fencingToken), [ttlOf(options), value], key)
-      .catch(this.refused);
+    await this.write(fencedSetScript, key, checkToken(fencingToken), [ttlOf(options), value]);
   }
 
   /** The string value, or null. */
@@ -100,9 +135,7 @@ export class FencedStore {
   ): Promise<void> {
     const pairs = Object.entries(fields).flat();
     if (pairs.length === 0) throw new LockOptionsError('fields', 'must name at least one field');
-    await fencedHsetScript
-      .run(this.client, this.keysOf(key), checkToken(fencingToken), [ttlOf(options), ...pairs], key)
-      .catch(this.refused);
+    await this.write(fencedHsetScript, key, checkToken(fencingToken), [ttlOf(options), ...pairs]);
   }
 
   /** Every field of a hash value ({} when there is none). */
@@ -115,11 +148,7 @@ export class FencedStore {
    * value was there. The next write starts a new record (any token may write it).
    */
   async delete(key: string, fencingToken: number): Promise<boolean> {
-    return (
-      (await fencedDeleteScript
-        .run(this.client, this.keysOf(key), checkToken(fencingToken), [], key)
-        .catch(this.refused)) === 1
-    );
+    return (await this.write(fencedDeleteScript, key, checkToken(fencingToken), [])) === 1;
   }
 
   /** The largest token that has written `key` (0 when none has, or the value was deleted). */
@@ -127,13 +156,34 @@ export class FencedStore {
     return Number((await this.client.get(this.keysOf(key)[0]!).catch(this.refused)) ?? 0);
   }
 
+  /** One fenced write; in durable mode followed by WAIT, rejecting when too few replicas acknowledged it. */
+  private async write<TArgs extends readonly ScriptArgument[], TResult>(
+    script: FencedScript<TArgs, TResult>,
+    key: string,
+    fencingToken: number,
+    args: TArgs,
+  ): Promise<TResult> {
+    const { durable } = this;
+    if (durable === undefined)
+      return script.run(this.client, this.keysOf(key), fencingToken, args, key).catch(this.refused);
+    const result: DurableReply<TResult> = await script
+      .runWaited(this.client, this.keysOf(key), fencingToken, args, durable.settings, key)
+      .catch(this.refused);
+    if (!durable.acknowledged('write', result)) throw durable.unreplicated(key, 'write', result);
+    return result.reply;
+  }
+
   /**
    * Rethrows `error`; a refusal for the ACL user as the RedisPermissionError it stands for, logged once
    * and reported by the connection's health. A FencedOutError passes as it is.
    */
   private readonly refused = (error: unknown): never => {
-    throw this.connection.notePermission('lock', error) ?? error;
+    throw this.noteRefusal(error);
   };
+
+  private noteRefusal(error: unknown): unknown {
+    return this.connection.notePermission('lock', error) ?? error;
+  }
 
   /** [fence record, value], sharing `key` as their hash tag. */
   private keysOf(key: string): [string, string] {

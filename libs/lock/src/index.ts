@@ -29,7 +29,7 @@ export {
   type SemaphoreAcquireOptions,
   type SemaphoreOptions,
 } from './semaphore.js';
-export { FencedStore, type FencedWriteOptions } from './fenced.store.js';
+export { FencedStore, type FencedStoreOptions, type FencedWriteOptions } from './fenced.store.js';
 export { defineFencedScript, FencedScript, type FencedScriptDefinition } from './fenced-script.js';
 export { WithLock, type WithLockOptions } from './with-lock.decorator.js';
 export {
@@ -55,11 +55,13 @@ export type {
 } from './lock-options.interface.js';
 export {
   FencedOutError,
+  LockDurabilityError,
   LockError,
   UpgradeNotSupportedError,
   LockLostError,
   LockNotAcquiredError,
   LockOptionsError,
+  type LockDurableOperation,
   type LockNotAcquiredReason,
 } from './lock.errors.js';
 export { lockAclManifest } from './lock.acl.js';

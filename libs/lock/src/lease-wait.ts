@@ -1,5 +1,5 @@
 import { GrantWaiter } from './grant-waiter.js';
-import type { LockNotAcquiredReason } from './lock.errors.js';
+import { LockDurabilityError, type LockNotAcquiredReason } from './lock.errors.js';
 import { checkMilliseconds, type ResolvedLockOptions } from './lock-options.validator.js';
 
 /** How a wait for a lease ended. */
@@ -23,6 +23,11 @@ export interface LeaseWait {
    * (which makes it look again).
    */
   standBy?: () => boolean;
+  /**
+   * Durable mode: a grant notice is not final, since the grant was written (unwaited) by another
+   * caller's script; the next attempt confirms it with a write of its own that is waited for.
+   */
+  confirmNotices?: boolean;
 }
 
 /**
@@ -43,7 +48,7 @@ export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
       const left = deadline - Date.now();
       if (left <= 0) return { granted: false, reason: 'timeout', attempts: attempts - 1, cause };
       await sleeper.sleep(left, signal);
-      const handed = handedOver(sleeper);
+      const handed = handedOver(sleeper, wait.confirmNotices === true);
       if (handed) return handed;
       attempts -= 1;
       continue;
@@ -54,6 +59,9 @@ export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
       reply = await wait.attempt();
       cause = undefined;
     } catch (error) {
+      // Durable mode: granted but not replicated (and given back): waiting longer will not help.
+      if (error instanceof LockDurabilityError)
+        return { granted: false, reason: 'unavailable', attempts, cause: error };
       cause = error;
     }
     if (reply !== undefined && reply > 0) return { granted: true, fencingToken: reply, sentAt };
@@ -69,7 +77,7 @@ export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
     delay = Math.min(delay + Math.floor(Math.random() * (timing.jitterMs + 1)), deadline - now);
     await sleeper.sleep(delay, signal);
     // Handed over in-process, or granted in Redis and told so, while it slept: no attempt needed.
-    const handed = handedOver(sleeper);
+    const handed = handedOver(sleeper, wait.confirmNotices === true);
     if (handed) return handed;
   }
 }
@@ -79,11 +87,15 @@ export async function waitForLease(wait: LeaseWait): Promise<LeaseWaitOutcome> {
  * another caller's script and announced by a notice (its lease started when granted, a moment
  * before the notice arrived: the lease is counted from the arrival, as the lock does), if either.
  */
-function handedOver(sleeper: GrantWaiter): LeaseWaitOutcome | undefined {
+function handedOver(sleeper: GrantWaiter, confirmNotices: boolean): LeaseWaitOutcome | undefined {
   if (sleeper.handed !== undefined) {
     return { granted: true, fencingToken: sleeper.fence, sentAt: Date.now(), handed: sleeper.handed };
   }
-  if (sleeper.fence > 0) return { granted: true, fencingToken: sleeper.fence, sentAt: sleeper.grantedAt };
+  if (sleeper.fence > 0) {
+    if (!confirmNotices) return { granted: true, fencingToken: sleeper.fence, sentAt: sleeper.grantedAt };
+    // The next attempt collects the grant (and its write is waited for); until then, no grant.
+    sleeper.fence = 0;
+  }
   return undefined;
 }
 

@@ -1,3 +1,5 @@
+import type { DurabilityOptions } from '@redkit/redis';
+
 /**
  * Defaults of every acquisition, set once in `LockModule.forRoot` (or the `LockService`
  * constructor); each call may override the per-call ones.
@@ -45,6 +47,16 @@ export interface LockModuleOptions {
    * (per standalone server; never on a Cluster). Default true. Each lock is decided exactly as alone.
    */
   coalesce?: boolean;
+  /**
+   * Durable mode, for where losing a lock in a failover is worse than waiting: every write that
+   * grants or keeps a lease (acquisitions, in-process renewals, extensions, semaphore grants) and
+   * every `FencedStore` write is followed by `WAIT replicas timeoutMs` on its connection, and counts
+   * only once `replicas` replicas acknowledged it. An acquisition they do not acknowledge in time is
+   * released and rejects with `LockDurabilityError`; so does a fenced write (which may still stand on
+   * the primary). Single-server mode only (one server with replicas, or a Cluster). WAIT blocks the
+   * connection while it waits: give the lock a connection of its own. Default off.
+   */
+  durability?: DurabilityOptions;
 }
 
 /** Module-level settings, given beside the options (or beside `useFactory`). */

@@ -30,9 +30,28 @@ describe('resolveLockOptions', () => {
     [{ extendAtFraction: 1 }, 'extendAtFraction'],
     [{ notifications: 'yes' }, 'notifications'],
     [{ coalesce: 1 }, 'coalesce'],
+    [{ durability: true }, 'durability'],
+    [{ durability: { replicas: 0 } }, 'durability.replicas'],
+    [{ durability: { replicas: 1, timeoutMs: 0 } }, 'durability.timeoutMs'],
+    [{ durability: { replicas: 1, timeoutMs: 501 } }, 'durability.timeoutMs'],
   ])('refuses %j naming %s', (options, option) => {
     expect(() => resolveLockOptions(options as never)).toThrow(LockOptionsError);
     expect(() => resolveLockOptions(options as never)).toThrow(`"${option}"`);
+  });
+
+  it('bounds durability.timeoutMs by half the connection command timeout, its default included', () => {
+    expect(resolveLockOptions({ durability: { replicas: 2 } }).durability).toEqual({
+      replicas: 2,
+      timeoutMs: 500,
+    });
+    expect(resolveLockOptions({ durability: { replicas: 1 } }, 300).durability).toEqual({
+      replicas: 1,
+      timeoutMs: 150,
+    });
+    expect(() => resolveLockOptions({ durability: { replicas: 1, timeoutMs: 2_000 } }, 3_000)).toThrow(
+      'from 1 to 1500',
+    );
+    expect(resolveLockOptions().durability).toBeUndefined();
   });
 
   it('checks only the per-call options given', () => {

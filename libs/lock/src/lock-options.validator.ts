@@ -1,3 +1,5 @@
+import { REDIS_DEFAULTS, resolveDurability, type ResolvedDurability } from '@redkit/redis';
+
 import { LockOptionsError } from './lock.errors.js';
 import type { AcquireOptions, LockModuleOptions } from './lock-options.interface.js';
 
@@ -14,6 +16,8 @@ export interface ResolvedLockOptions {
   notifications: boolean;
   localHandoff: boolean;
   coalesce: boolean;
+  /** Durable mode's WAIT, or undefined when it is off. */
+  durability: ResolvedDurability | undefined;
 }
 
 function show(value: unknown): string {
@@ -45,8 +49,14 @@ function checkFraction(option: string, value: unknown, min: number, max: number)
   return value;
 }
 
-/** Checks every option once, at startup; throws a {@link LockOptionsError} naming the first bad one. */
-export function resolveLockOptions(options: LockModuleOptions = {}): ResolvedLockOptions {
+/**
+ * Checks every option once, at startup; throws a {@link LockOptionsError} naming the first bad one.
+ * `commandTimeoutMs`: the lock's connection's (the shortest, over several), which bounds `durability.timeoutMs`.
+ */
+export function resolveLockOptions(
+  options: LockModuleOptions = {},
+  commandTimeoutMs: number = REDIS_DEFAULTS.commandTimeoutMs,
+): ResolvedLockOptions {
   if (typeof options !== 'object' || options === null) {
     throw new LockOptionsError('options', `must be an object, got ${show(options)}`);
   }
@@ -72,6 +82,11 @@ export function resolveLockOptions(options: LockModuleOptions = {}): ResolvedLoc
     notifications: options.notifications ?? true,
     localHandoff: options.localHandoff ?? true,
     coalesce: options.coalesce ?? true,
+    durability: resolveDurability(
+      options.durability,
+      commandTimeoutMs,
+      (option, reason) => new LockOptionsError(option, reason),
+    ),
   };
 }
 

@@ -15,9 +15,10 @@ export const FENCE_BLOCK = 16;
  * one Cluster slot:
  *
  * - `owner`: the holder's random token, with the lock's TTL (`SET NX PX`);
- * - `fence`: the resource's fencing counter: the last token issued, advanced by FENCE_BLOCK on every
- *   acquisition (see next_fence: it expires a while after its last use, and a missing counter starts
- *   again from the server's clock, so tokens still only grow); scripts return the block's last token;
+ * - `fence`: the resource's fencing counter: the last token issued, advanced on every acquisition by
+ *   FENCE_BLOCK, or to the server's clock in microseconds when that is further (see next_fence: it
+ *   expires a while after its last use, and a missing or stale counter restarts from the clock, so
+ *   tokens still only grow); scripts return the block's last token;
  * - `queue`: a ZSET of waiting tokens scored by arrival (server milliseconds), oldest first;
  * - `waiters`: a HASH token -> `"<deadlineMs> <ttlMs> <channel>"`: until when the waiter counts as
  *   alive (it re-registers on every attempt), the TTL it asked for, where to tell it it holds the lock.
@@ -262,7 +263,8 @@ export const RENEW_BLOCK = 64 * FENCE_BLOCK;
  * KEYS[1] owner, KEYS[2] fence, KEYS[3] queue. ARGV[1] token, ARGV[2] TTL ms.
  * In-process hand-over only: while the caller still holds the lock and no other process waits for
  * it, resets its TTL and reserves the next block of fencing tokens (returns the block's last token;
- * the block follows the caller's unless the counter was gone, which ends the caller's batch).
+ * every token from the caller's block's end to it is the caller's, since nobody else could take the
+ * lock meanwhile).
  * Returns 0 when the caller no longer holds it, -1 when others wait (the caller's batch must end).
  */
 const RENEW_LUA = `-- KEYS[1] owner, KEYS[2] fence, KEYS[3] queue; ARGV[1] token, ARGV[2] ttl ms

@@ -1,4 +1,12 @@
-import { TurnQueue, type RedisClient, type RedisScript, type ScriptArgument } from '@redkit/redis';
+import {
+  runScriptDurably,
+  TurnQueue,
+  type DurableReply,
+  type RedisClient,
+  type RedisScript,
+  type ResolvedDurability,
+  type ScriptArgument,
+} from '@redkit/redis';
 
 import {
   releaseBatchScript,
@@ -11,8 +19,11 @@ import {
 
 /** Where the reply of one batched script call goes. */
 export interface BatchReplyTarget {
-  /** The script's reply for this call alone. */
-  settle(reply: number): void;
+  /**
+   * The script's reply for this call alone; in durable mode (takes only), with what the WAIT that
+   * followed the batch answered.
+   */
+  settle(reply: number, waited?: DurableReply<unknown>): void;
   /** The batch's call failed (or timed out): every call of it gets the error. */
   fail(error: unknown): void;
 }
@@ -117,10 +128,13 @@ export class LockBatcher {
   /**
    * `refusal`: what a failed batch call's error is handed to its calls as (the RedisPermissionError
    * a refusal for the ACL user stands for, recorded on the connection); by default the error itself.
+   * `durability`: durable mode, where each batch of takes is followed by WAIT (the batches of one
+   * turn share it) and its calls are settled with its answer; releases are not waited for.
    */
   constructor(
     private readonly client: RedisClient,
     private readonly refusal: (error: unknown) => unknown = (error) => error,
+    private readonly durability?: ResolvedDurability,
   ) {}
 
   /** Queues a first attempt for this turn's batch; its reply goes to `call.settle`. */
@@ -155,7 +169,7 @@ export class LockBatcher {
   private sendTakes(batch: BatchedTake[]): void {
     if (batch.length === 1) {
       const call = batch[0] as BatchedTake;
-      this.send(takeScript, batch, [call.owner, call.fence], [call.token, call.ttlMs]);
+      this.send(takeScript, batch, [call.owner, call.fence], [call.token, call.ttlMs], this.durability);
       return;
     }
     const keys: string[] = [];
@@ -169,7 +183,7 @@ export class LockBatcher {
     const args: ScriptArgument[] = [shared ? String(ttlMs) : ''];
     if (shared) for (const call of batch) args.push(call.token);
     else for (const call of batch) args.push(call.token, call.ttlMs);
-    this.send(takeBatchScript, batch, keys, args);
+    this.send(takeBatchScript, batch, keys, args, this.durability);
   }
 
   private sendReleases(batch: BatchedRelease[]): void {
@@ -213,25 +227,39 @@ export class LockBatcher {
     batch: readonly BatchReplyTarget[],
     keys: readonly string[],
     args: ScriptArgument[],
+    durability?: ResolvedDurability,
   ): void {
-    (script as RedisScript<ScriptArgument[], unknown>).runNow(this.client, keys, args).then(
-      (reply) => {
-        // A lone call ran the one-resource script: its reply is a number, not a list.
-        const replies = typeof reply === 'number' ? undefined : (reply as number[]);
-        for (let index = 0; index < batch.length; index += 1) {
-          const call = batch[index] as BatchReplyTarget;
-          // A target that throws must not leave the rest of the batch unsettled.
-          try {
-            call.settle(replies === undefined ? (reply as number) : (replies[index] as number));
-          } catch (error) {
-            call.fail(error);
-          }
-        }
-      },
-      (error: unknown) => {
-        const failure = this.refusal(error);
-        for (const call of batch) call.fail(failure);
-      },
+    const run = script as RedisScript<ScriptArgument[], unknown>;
+    const failed = (error: unknown) => {
+      const failure = this.refusal(error);
+      for (const call of batch) call.fail(failure);
+    };
+    if (durability === undefined) {
+      run.runNow(this.client, keys, args).then((reply) => settleBatch(batch, reply), failed);
+      return;
+    }
+    runScriptDurably(run, this.client, keys, args, durability).then(
+      (waited) => settleBatch(batch, waited.reply, waited),
+      failed,
     );
+  }
+}
+
+/** Hands each call of a batch its own reply (and durable mode's WAIT answer). */
+function settleBatch(
+  batch: readonly BatchReplyTarget[],
+  reply: unknown,
+  waited?: DurableReply<unknown>,
+): void {
+  // A lone call ran the one-resource script: its reply is a number, not a list.
+  const replies = typeof reply === 'number' ? undefined : (reply as number[]);
+  for (let index = 0; index < batch.length; index += 1) {
+    const call = batch[index] as BatchReplyTarget;
+    // A target that throws must not leave the rest of the batch unsettled.
+    try {
+      call.settle(replies === undefined ? (reply as number) : (replies[index] as number), waited);
+    } catch (error) {
+      call.fail(error);
+    }
   }
 }

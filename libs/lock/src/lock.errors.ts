@@ -51,6 +51,40 @@ export class LockNotAcquiredError extends LockError {
   }
 }
 
+/** What a durable write was: an acquisition (lock or semaphore grant), an extension, or a fenced write. */
+export type LockDurableOperation = 'acquire' | 'extend' | 'write';
+
+const UNREPLICATED: Record<LockDurableOperation, string> = {
+  acquire: 'the grant was released (best effort): the lock is not held',
+  extend: 'the extension may stand on the primary, but the lease is counted as not extended',
+  write: 'the write may still stand on the primary: treat it as unknown, like a timeout',
+};
+
+/**
+ * `durability` is on and fewer replicas than asked acknowledged a write within `timeoutMs` (WAIT
+ * answered fewer, or failed: then `cause` says why). An acquisition is undone (its grant released,
+ * best effort) and fails; an extension leaves the lease's local estimate where it was; a fenced write
+ * may stand on the primary and be lost by a failover: the caller must treat it as unknown.
+ */
+export class LockDurabilityError extends LockError {
+  constructor(
+    /** The resource (lock, semaphore) or the fenced target the write was for. */
+    readonly target: string,
+    readonly operation: LockDurableOperation,
+    /** Replicas that acknowledged the write. */
+    readonly acknowledged: number,
+    /** Replicas `durability` asked for. */
+    readonly replicas: number,
+    timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${operation} of "${target}" not replicated: ${acknowledged} of ${replicas} replica${replicas === 1 ? '' : 's'} acknowledged within ${timeoutMs} ms; ${UNREPLICATED[operation]}`,
+      options,
+    );
+  }
+}
+
 /**
  * A held lock was lost: an extension found another holder (or no key), or the lock expired before an
  * extension could reach Redis. From this moment another holder may own the resource.

@@ -1,5 +1,7 @@
 import type { DeferredCounterChild, DeferredHistogramChild, MetricsService } from '@redkit/metrics';
 
+import type { LockDurableOperation } from './lock.errors.js';
+
 /** How an acquisition ended, the `outcome` label of `redkit_lock_acquire_total`. */
 export type AcquireOutcome = 'acquired' | 'not_acquired' | 'aborted' | 'error';
 
@@ -34,6 +36,37 @@ export function outcomeChildren(counter: {
     aborted: counter.labels({ outcome: 'aborted' }),
     error: counter.labels({ outcome: 'error' }),
   };
+}
+
+/** What a durable write's WAIT said, the `outcome` label of `redkit_lock_durability_total`. */
+export type DurabilityOutcome = 'acknowledged' | 'unacknowledged';
+
+/** Children of `redkit_lock_durability_total`, by operation, then outcome. */
+export type DurabilityMetrics = Record<LockDurableOperation, Record<DurabilityOutcome, DeferredCounterChild>>;
+
+const NOOP_DURABILITY: DurabilityMetrics = {
+  acquire: { acknowledged: NOOP, unacknowledged: NOOP },
+  extend: { acknowledged: NOOP, unacknowledged: NOOP },
+  write: { acknowledged: NOOP, unacknowledged: NOOP },
+};
+
+/**
+ * `redkit_lock_durability_total{operation,outcome}`: the writes of `durability` mode (lock and
+ * semaphore grants, extensions and renewals, fenced writes) by whether enough replicas acknowledged
+ * them in time. Shared by every primitive of the lib; no-ops without `MetricsService`.
+ */
+export function createDurabilityMetrics(metrics: MetricsService | undefined): DurabilityMetrics {
+  if (metrics === undefined) return NOOP_DURABILITY;
+  const counter = metrics.deferredCounter({
+    name: 'redkit_lock_durability_total',
+    help: 'Durable lock writes (durability option) by operation (acquire, extend, write) and whether enough replicas acknowledged them in time (acknowledged, unacknowledged).',
+    labelNames: ['operation', 'outcome'],
+  });
+  const children = (operation: LockDurableOperation) => ({
+    acknowledged: counter.labels({ operation, outcome: 'acknowledged' }),
+    unacknowledged: counter.labels({ operation, outcome: 'unacknowledged' }),
+  });
+  return { acquire: children('acquire'), extend: children('extend'), write: children('write') };
 }
 
 /** The metrics, or no-ops when the app has no `MetricsService`. */

@@ -41,8 +41,18 @@ export const {
       // the service, so that a bad option fails startup naming itself before a connection is used.
       const fenced: Provider = {
         provide: FencedStore,
-        useFactory: (_service: LockService, connection: RedisConnection) => new FencedStore(connection),
-        inject: [LockService, getRedisConnectionToken(extras.connection)],
+        useFactory: (
+          _service: LockService,
+          connection: RedisConnection,
+          options: LockModuleOptions,
+          metrics: MetricsService | undefined,
+        ) => new FencedStore(connection, { durability: options.durability }, metrics),
+        inject: [
+          LockService,
+          getRedisConnectionToken(extras.connection),
+          LOCK_MODULE_OPTIONS,
+          { token: MetricsService, optional: true },
+        ],
       };
       return {
         ...definition,

@@ -1,15 +1,30 @@
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { MetricsService } from '@redkit/metrics';
-import type { RedisClient, RedisConnection, RedisKeyspace, SpanAttributes } from '@redkit/redis';
+import {
+  REDIS_DEFAULTS,
+  runScriptDurably,
+  type DurableReply,
+  type RedisClient,
+  type RedisConnection,
+  type RedisKeyspace,
+  type ResolvedDurability,
+  type SpanAttributes,
+} from '@redkit/redis';
 
 import { Lock, type LockOwner } from './lock.js';
-import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
+import {
+  LockDurabilityError,
+  LockNotAcquiredError,
+  LockOptionsError,
+  type LockNotAcquiredReason,
+} from './lock.errors.js';
 import { LockBatcher, type BatchedTake } from './lock.batcher.js';
 import { runHolding } from './lock-extender.js';
 import { GrantWaiter } from './grant-waiter.js';
 import { newToken } from './lease-token.js';
 import { LockGrantNotifier } from './lock-grant.notifier.js';
 import { createLockMetrics, type LockMetrics } from './lock.metrics.js';
+import { LockDurability } from './lock-durability.js';
 import { endHold, LOCK_LOST, lockSpanAttributes, lockTracer, traceAcquire } from './lock.tracing.js';
 import { Semaphore, type SemaphoreOptions } from './semaphore.js';
 import { createLeaseMetrics, type LeaseMetrics } from './lease.metrics.js';
@@ -53,6 +68,8 @@ interface Attempt {
   /** When not held: fewer servers than needed answered at all. */
   unavailable: boolean;
   error?: unknown;
+  /** Durable mode: the lock was granted, too few replicas acknowledged it, and it was released. */
+  unreplicated?: LockDurabilityError;
 }
 
 function unavailable(error: unknown): Attempt {
@@ -131,6 +148,10 @@ interface FirstTakeOwner {
   tookLock(take: FirstTake, fence: number): Lock;
   /** The take script found the lock taken (or failed): the rest of the acquisition, waiting. */
   waitAfterFirstTake(take: FirstTake, first: Attempt): Promise<Lock>;
+  /** Durable mode: counts a grant's WAIT outcome; true when enough replicas acknowledged it. */
+  acknowledgedGrant(waited: DurableReply<unknown>): boolean;
+  /** Durable mode: the take script granted the lock, but too few replicas acknowledged it. */
+  unreplicatedTake(take: FirstTake, waited: DurableReply<unknown>): Promise<never>;
   /** `error`, or the RedisPermissionError it stands for, recorded on the connection. */
   noteRefusal(error: unknown): unknown;
 }
@@ -170,11 +191,14 @@ class FirstTake implements BatchedTake {
     });
   }
 
-  settle(reply: number): void {
+  /** `waited`: durable mode's WAIT outcome for the take (and the other takes of its group). */
+  settle(reply: number, waited?: DurableReply<unknown>): void {
     try {
       this.resolve(
         reply > 0
-          ? this.service.tookLock(this, reply)
+          ? waited === undefined || this.service.acknowledgedGrant(waited)
+            ? this.service.tookLock(this, reply)
+            : this.service.unreplicatedTake(this, waited)
           : this.service.waitAfterFirstTake(this, {
               fence: 0,
               expiresAt: 0,
@@ -220,6 +244,11 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   readonly mode: 'single' | 'redlock';
   /** Servers that must agree: 1, or ⌊N/2⌋+1 in Redlock mode. */
   readonly quorum: number;
+  /**
+   * Durable mode's WAIT (the `durability` option, checked), or undefined when it is off. Pass it to
+   * `FencedScript.runDurably` for writes of your own under the same guarantee.
+   */
+  readonly durability: ResolvedDurability | undefined;
   private readonly servers: readonly LockServer[];
   private readonly client: RedisClient;
   private readonly keyspace: RedisKeyspace;
@@ -228,6 +257,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   private readonly leaderKeyspace: RedisKeyspace;
   private readonly options: ResolvedLockOptions;
   private readonly metrics: LockMetrics;
+  /** Durable mode's counting and errors; undefined when it is off. */
+  private readonly durable?: LockDurability;
   /** Wait and hold times are measured (an app with metrics); without, no clock is read for them. */
   private readonly timed: boolean;
   private readonly metricsService?: MetricsService;
@@ -251,7 +282,18 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   ) {
     const list = Array.isArray(connections) ? connections : [connections as RedisConnection];
     if (list.length === 0) throw new LockOptionsError('connections', 'must name at least one connection');
-    this.options = resolveLockOptions(options);
+    // (A stand-in connection without options only serves option checks that fail before it is used.)
+    this.options = resolveLockOptions(
+      options,
+      Math.min(...list.map((each) => each.options?.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs)),
+    );
+    this.durability = this.options.durability;
+    if (this.durability !== undefined && list.length > 1) {
+      throw new LockOptionsError(
+        'durability',
+        'is for single-server mode (one server with replicas, or a Cluster): a Redlock quorum already outlives ⌊(N-1)/2⌋ failed servers',
+      );
+    }
     this.servers = list.map((connection) => ({
       client: connection.client,
       keyspace: connection.keyspace('lock'),
@@ -266,6 +308,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     this.mode = list.length === 1 ? 'single' : 'redlock';
     this.quorum = Math.floor(list.length / 2) + 1;
     this.metrics = createLockMetrics(metrics);
+    if (this.durability !== undefined)
+      this.durable = new LockDurability(this.durability, metrics, this.noteRefusal);
     this.timed = metrics !== undefined;
     this.metricsService = metrics;
     if (this.mode === 'single' && this.options.notifications) {
@@ -276,7 +320,11 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     this.batchers = this.servers.map(({ client, connection }) =>
       client.isCluster || !this.options.coalesce
         ? undefined
-        : new LockBatcher(client, (error) => connection.notePermission('lock', error) ?? error),
+        : new LockBatcher(
+            client,
+            (error) => connection.notePermission('lock', error) ?? error,
+            this.durability,
+          ),
     );
   }
 
@@ -295,6 +343,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       defaults: this.options,
       metrics: this.semaphoreMetrics,
       noteRefusal: this.noteRefusal,
+      durable: this.durable,
     });
   }
 
@@ -357,7 +406,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       options?.ttlMs === undefined ? this.options.ttlMs : checkMilliseconds('ttlMs', options.ttlMs);
     const keys = this.keysOf(resource);
     const token = newToken();
-    const attempt = await this.attempt(keys, token, ttlMs, 0, false);
+    const attempt = await this.attempt(resource, keys, token, ttlMs, 0, false);
     if (attempt.fence > 0) {
       this.metrics.acquire.acquired.inc();
       const lock = new Lock(
@@ -372,6 +421,10 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
       lock.uncontended = true;
       if (this.timed) lock.acquiredAt = performance.now();
       return lock;
+    }
+    if (attempt.unreplicated !== undefined) {
+      this.metrics.acquire.error.inc();
+      throw attempt.unreplicated;
     }
     if (attempt.unavailable) {
       this.metrics.acquire.error.inc();
@@ -560,15 +613,77 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     }
     // The common case, a free lock: one two-key script call, in this turn's batch when batching. A
     // caller that finds it taken joins the wait queue with the full script right after.
+    // Durable mode: the batch script (or the take script) and WAIT, see LockBatcher.
     const batcher = this.batchers[0];
     if (batcher !== undefined) batcher.take(take);
-    else {
+    else if (this.durability !== undefined) {
+      runScriptDurably(
+        takeScript,
+        this.client,
+        [take.owner, take.fence],
+        [take.token, take.ttlMs],
+        this.durability,
+      ).then(
+        (waited) => take.settle(waited.reply, waited),
+        (error: unknown) => take.fail(error),
+      );
+    } else {
       takeScript.run(this.client, [take.owner, take.fence], [take.token, take.ttlMs]).then(
         (reply) => take.settle(reply),
         (error: unknown) => take.fail(error),
       );
     }
     return take.promise;
+  }
+
+  /** @internal Used by {@link FirstTake}: counts a grant's WAIT outcome; true when acknowledged. */
+  acknowledgedGrant(waited: DurableReply<unknown>): boolean {
+    return this.durable!.acknowledged('acquire', waited);
+  }
+
+  /** @internal Used by {@link FirstTake}: granted, but too few replicas acknowledged it in time. */
+  unreplicatedTake(take: FirstTake, result: DurableReply<unknown>): Promise<never> {
+    const error = this.durable!.unreplicated(take.resource, 'acquire', result);
+    // This process's callers queued behind the take would each wait for the replicas in turn: they
+    // fail with it rather than one timeoutMs after another.
+    if (take.cohort !== undefined) this.failCohort(take.cohort, take.resource, error);
+    return this.undoGrant(take.keys, take.token, take.startedAt, error);
+  }
+
+  /** Releases a grant the replicas did not acknowledge (best effort), then rejects with `error`. */
+  private async undoGrant(
+    keys: string[][],
+    token: string,
+    startedAt: number,
+    error: LockDurabilityError,
+  ): Promise<never> {
+    await releaseScript.run(this.client, keys[0] as string[], [token]).catch(() => 0);
+    return this.failUnreplicated(error, startedAt);
+  }
+
+  /** Counts an acquisition that failed for durability, and throws its error. */
+  private failUnreplicated(error: LockDurabilityError, startedAt: number): never {
+    this.metrics.acquire.error.inc();
+    if (this.timed) this.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
+    throw error;
+  }
+
+  /** Rejects every caller of this process queued behind `cohort`'s leader with `error`; the cohort ends. */
+  private failCohort(cohort: Cohort, resource: string, error: LockDurabilityError): void {
+    const waiters = cohort.queue;
+    cohort.queue = [];
+    cohort.holder = undefined;
+    clearTimeout(cohort.expiryTimer);
+    clearTimeout(cohort.deadlineTimer);
+    cohort.expiryTimer = undefined;
+    cohort.deadlineTimer = undefined;
+    cohort.deadlineAt = undefined;
+    if (this.cohorts?.get(resource) === cohort) this.cohorts.delete(resource);
+    for (const waiter of waiters) {
+      waiter.detach();
+      this.metrics.acquire.error.inc();
+      waiter.reject(error);
+    }
   }
 
   /** @internal Used by {@link FirstTake}: its take script granted the lock. */
@@ -610,7 +725,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     return waiting.then(
       (lock) => this.becomeHolder(cohort, lock),
       (error: unknown) => {
-        this.nextLeader(cohort, resource);
+        if (error instanceof LockDurabilityError) this.failCohort(cohort, resource, error);
+        else this.nextLeader(cohort, resource);
         throw error;
       },
     );
@@ -663,12 +779,23 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     try {
       // The first attempt did not queue (single-server mode): try again at once, queueing this time.
       let attempt =
-        this.mode === 'single' ? await this.attempt(keys, token, ttlMs, queueEntryMs, false) : first;
+        this.mode === 'single'
+          ? await this.attempt(resource, keys, token, ttlMs, queueEntryMs, false)
+          : first;
       for (let attempts = 1; ; attempts += 1) {
-        if (attempts > 1) attempt = await this.attempt(keys, token, ttlMs, queueEntryMs, true);
+        if (attempts > 1) attempt = await this.attempt(resource, keys, token, ttlMs, queueEntryMs, true);
         if (attempt.fence > 0)
           return this.acquired(resource, attempt.fence, attempt.expiresAt, ttlMs, token, keys, startedAt);
-        if (waiter.fence > 0) return this.grantedByNotice(resource, waiter, ttlMs, token, keys, startedAt);
+        if (attempt.unreplicated !== undefined) return this.failUnreplicated(attempt.unreplicated, startedAt);
+        if (waiter.fence > 0) {
+          if (this.durability === undefined)
+            return this.grantedByNotice(resource, waiter, ttlMs, token, keys, startedAt);
+          // Durable mode: the releaser's script wrote the grant, unwaited. The next attempt confirms
+          // it: the acquire script finds the lock handed to it and resets its TTL, a write whose WAIT
+          // covers the grant before it.
+          waiter.fence = 0;
+          continue;
+        }
         const now = Date.now();
         let reason: LockNotAcquiredReason | undefined;
         if (signal?.aborted) reason = 'aborted';
@@ -692,7 +819,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
         if (attempt.holderTtlMs > 0 && attempt.holderTtlMs < delay) delay = attempt.holderTtlMs + 1;
         delay = Math.min(delay + Math.floor(Math.random() * (call.jitterMs + 1)), deadline - now);
         await waiter.sleep(delay, signal);
-        if (waiter.fence > 0) return this.grantedByNotice(resource, waiter, ttlMs, token, keys, startedAt);
+        if (waiter.fence > 0 && this.durability === undefined)
+          return this.grantedByNotice(resource, waiter, ttlMs, token, keys, startedAt);
         if (signal?.aborted) {
           this.leaveQueue(keys, token);
           return this.notAcquired(resource, attempts, 'aborted', startedAt, signal.reason);
@@ -835,8 +963,9 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
 
   /**
    * Resets the lease of a cohort's lock and reserves the next block of tokens, unless other
-   * processes wait (then this block is the batch's last). Only a block that directly follows the
-   * current one is used, so tokens stay consecutive and strictly increasing.
+   * processes wait (then this block is the batch's last). Only a block past the current one is
+   * used (the counter may have jumped to the clock), so tokens stay strictly increasing; in durable
+   * mode, only one enough replicas acknowledged.
    */
   private renew(cohort: Cohort, holder: Lock): void {
     cohort.renewing = true;
@@ -844,12 +973,23 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     const { ttlMs } = holder;
     const sentAt = Date.now();
     const keys = holder.keys[0] as string[];
-    renewScript.run(this.client, [keys[0]!, keys[1]!, keys[2]!], [holder.token, ttlMs]).then(
+    const renewKeys = [keys[0]!, keys[1]!, keys[2]!];
+    const renewal =
+      this.durability === undefined
+        ? renewScript.run(this.client, renewKeys, [holder.token, ttlMs])
+        : runScriptDurably(renewScript, this.client, renewKeys, [holder.token, ttlMs], this.durability).then(
+            // Not acknowledged: neither the lease nor the block is counted, and the batch ends.
+            (result) =>
+              result.reply > 0 && !this.durable!.acknowledged('extend', result) ? -1 : result.reply,
+          );
+    renewal.then(
       (reply) => {
         cohort.renewing = false;
         const current = cohort.holder;
         if (current !== undefined && current.token === holder.token) {
-          if (reply > 0 && reply - RENEW_BLOCK === cohort.lastToken) {
+          // Tokens past the current block up to the reply are this holder's alone (the counter was
+          // at most the block's end, and nobody else could take the lock meanwhile).
+          if (reply > 0 && reply - RENEW_BLOCK >= cohort.lastToken) {
             cohort.lastToken = reply;
             const expiresAt = sentAt + ttlMs - this.drift(ttlMs);
             if (expiresAt > current.expiresAt) current.expiresAt = expiresAt;
@@ -902,7 +1042,18 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     checkMilliseconds('ttlMs', ttlMs);
     const sentAt = Date.now();
     let extended: number;
-    if (this.mode === 'single') {
+    if (this.durability !== undefined) {
+      const result = await runScriptDurably(
+        extendScript,
+        this.client,
+        [(lock.keys[0] as string[])[0] as string],
+        [lock.token, ttlMs],
+        this.durability,
+      ).catch(this.refused);
+      if (result.reply === 1 && !this.durable!.acknowledged('extend', result))
+        throw this.durable!.unreplicated(lock.resource, 'extend', result);
+      extended = result.reply;
+    } else if (this.mode === 'single') {
       extended = await extendScript
         .run(this.client, [(lock.keys[0] as string[])[0] as string], [lock.token, ttlMs])
         .catch(this.refused);
@@ -987,6 +1138,7 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   };
 
   private async attempt(
+    resource: string,
     keys: string[][],
     token: string,
     ttlMs: number,
@@ -995,6 +1147,8 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
   ): Promise<Attempt> {
     const sentAt = Date.now();
     if (this.mode !== 'single') return this.attemptQuorum(keys, token, ttlMs, sentAt);
+    if (this.durability !== undefined)
+      return this.attemptDurably(resource, keys, token, ttlMs, queueEntryMs, retry, this.durability);
     const serverKeys = keys[0] as string[];
     let reply: number;
     try {
@@ -1014,6 +1168,56 @@ export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdo
     return reply > 0
       ? { fence: reply, expiresAt: sentAt + ttlMs - this.drift(ttlMs), holderTtlMs: 0, unavailable: false }
       : { fence: 0, expiresAt: 0, holderTtlMs: -reply, unavailable: false };
+  }
+
+  /**
+   * {@link attempt} in durable mode: the same scripts, each followed by WAIT. A grant too few replicas
+   * acknowledged is released at once (best effort) and reported as `unreplicated`.
+   */
+  private async attemptDurably(
+    resource: string,
+    keys: string[][],
+    token: string,
+    ttlMs: number,
+    queueEntryMs: number,
+    retry: boolean,
+    durability: ResolvedDurability,
+  ): Promise<Attempt> {
+    const sentAt = Date.now();
+    const serverKeys = keys[0] as string[];
+    let result: DurableReply<number>;
+    try {
+      result =
+        queueEntryMs === 0
+          ? await runScriptDurably(
+              takeScript,
+              this.client,
+              [serverKeys[0]!, serverKeys[1]!],
+              [token, ttlMs],
+              durability,
+            )
+          : await runScriptDurably(
+              acquireScript,
+              this.client,
+              serverKeys,
+              [token, ttlMs, this.channel, queueEntryMs, retry ? '1' : '0'],
+              durability,
+            );
+    } catch (error) {
+      return unavailable(this.noteRefusal(error));
+    }
+    const { reply } = result;
+    if (reply <= 0) return { fence: 0, expiresAt: 0, holderTtlMs: -reply, unavailable: false };
+    if (this.durable!.acknowledged('acquire', result))
+      return {
+        fence: reply,
+        expiresAt: sentAt + ttlMs - this.drift(ttlMs),
+        holderTtlMs: 0,
+        unavailable: false,
+      };
+    const unreplicated = this.durable!.unreplicated(resource, 'acquire', result);
+    await releaseScript.run(this.client, serverKeys, [token]).catch(() => 0);
+    return { fence: 0, expiresAt: 0, holderTtlMs: 0, unavailable: false, unreplicated };
   }
 
   /**

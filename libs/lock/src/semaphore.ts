@@ -1,4 +1,4 @@
-import type { RedisClient, RedisKeyspace } from '@redkit/redis';
+import { runScriptDurably, type DurableReply, type RedisClient, type RedisKeyspace } from '@redkit/redis';
 
 import { GrantWaiter } from './grant-waiter.js';
 import { newToken } from './lease-token.js';
@@ -6,7 +6,12 @@ import { runHolding } from './lock-extender.js';
 import type { LockGrantNotifier } from './lock-grant.notifier.js';
 import { LeaseHandle, type LeaseOwner } from './lease-handle.js';
 import { leaseEnd, leaseTimings, waitForLease } from './lease-wait.js';
-import { LockNotAcquiredError, LockOptionsError, type LockNotAcquiredReason } from './lock.errors.js';
+import {
+  LockDurabilityError,
+  LockNotAcquiredError,
+  LockOptionsError,
+  type LockNotAcquiredReason,
+} from './lock.errors.js';
 import { checkMilliseconds, type ResolvedLockOptions } from './lock-options.validator.js';
 import {
   SEMAPHORE_FENCE_BLOCK,
@@ -16,6 +21,7 @@ import {
   semaphoreReleaseScript,
 } from './semaphore-scripts.js';
 import { outcomeOf, type LeaseMetrics } from './lease.metrics.js';
+import type { LockDurability } from './lock-durability.js';
 
 /** What a semaphore is: its size and how it grants. Unset timings take the `LockModule`'s. */
 export interface SemaphoreOptions {
@@ -71,7 +77,12 @@ export interface SemaphoreContext {
    * the connection (logged once, reported by its health).
    */
   noteRefusal(error: unknown): unknown;
+  /** The LockService's durable mode: grants and extensions wait for replicas. */
+  durable?: LockDurability;
 }
+
+/** What the acquire script answers: [token or minus a wait hint, 1 when other objects wait]. */
+type AcquireReply = [reply: number, othersWait: number];
 
 const MAX_LIMIT = 2 ** 31;
 
@@ -149,7 +160,7 @@ export class Semaphore implements LeaseOwner {
     const sentAt = Date.now();
     let reply: number;
     try {
-      [reply] = await semaphoreAcquireScript.run(this.context.client, this.keys, [
+      [reply] = await this.runAcquire([
         id,
         n,
         this.limit,
@@ -162,6 +173,7 @@ export class Semaphore implements LeaseOwner {
       ]);
     } catch (error) {
       this.context.metrics.acquire.error.inc();
+      if (error instanceof LockDurabilityError) throw error;
       throw new LockNotAcquiredError(this.name, 1, 'unavailable', { cause: this.context.noteRefusal(error) });
     }
     if (reply > 0) {
@@ -183,7 +195,7 @@ export class Semaphore implements LeaseOwner {
   async acquire(permits = 1, options: SemaphoreAcquireOptions = {}): Promise<SemaphorePermit> {
     const n = checkCount('permits', permits, this.limit);
     const { ttlMs, maxWaitMs } = leaseTimings(options, this.timings);
-    const { client, notifier, defaults, metrics } = this.context;
+    const { notifier, defaults, metrics } = this.context;
     const startedAt = performance.now();
     const id = newToken();
     const fair = this.fair ? '1' : '0';
@@ -202,20 +214,18 @@ export class Semaphore implements LeaseOwner {
     try {
       const outcome = await waitForLease({
         attempt: async () => {
-          const [reply, othersWait] = await semaphoreAcquireScript
-            .run(client, this.keys, [
-              id,
-              n,
-              this.limit,
-              ttlMs,
-              fair,
-              channel,
-              waitEntryMs,
-              this.object,
-              // Its last waiter granted, the object no longer waits.
-              local !== undefined && local.length <= 1 ? '1' : '0',
-            ])
-            .catch(this.refused);
+          const [reply, othersWait] = await this.runAcquire([
+            id,
+            n,
+            this.limit,
+            ttlMs,
+            fair,
+            channel,
+            waitEntryMs,
+            this.object,
+            // Its last waiter granted, the object no longer waits.
+            local !== undefined && local.length <= 1 ? '1' : '0',
+          ]).catch(this.refused);
           if (!this.fair) this.othersWait = othersWait === 1;
           return reply;
         },
@@ -226,6 +236,7 @@ export class Semaphore implements LeaseOwner {
         // Only the first of the object's waiters for n permits polls Redis: a caller of this process
         // that just released cannot grab the permits back ahead of another process's waiter.
         standBy: local && (() => local[0] !== waiter),
+        confirmNotices: this.context.durable !== undefined,
       });
       if (!outcome.granted)
         return await this.gaveUp(id, outcome.attempts, outcome.reason, startedAt, outcome.cause);
@@ -308,6 +319,26 @@ export class Semaphore implements LeaseOwner {
     return released === 1;
   }
 
+  /**
+   * The acquire script; in durable mode followed by WAIT, and a grant too few replicas acknowledged
+   * is returned (best effort) and rejects with LockDurabilityError.
+   */
+  private async runAcquire(args: (string | number)[]): Promise<AcquireReply> {
+    const { client, durable } = this.context;
+    if (durable === undefined) return semaphoreAcquireScript.run(client, this.keys, args as never);
+    const result = (await runScriptDurably(
+      semaphoreAcquireScript,
+      client,
+      this.keys,
+      args as never,
+      durable.settings,
+    )) as DurableReply<AcquireReply>;
+    if (result.reply[0] <= 0 || durable.acknowledged('acquire', result)) return result.reply;
+    const error = durable.unreplicated(this.name, 'acquire', result);
+    await semaphoreReleaseScript.run(client, this.keys, [args[0] as string, this.limit]).catch(() => 0);
+    throw error;
+  }
+
   /** Rethrows `error`, recorded on the connection when Redis refused the ACL user. */
   private readonly refused = (error: unknown): never => {
     throw this.context.noteRefusal(error);
@@ -329,10 +360,23 @@ export class Semaphore implements LeaseOwner {
   async extendLease(permit: LeaseHandle, ttlMs: number): Promise<boolean> {
     checkMilliseconds('ttlMs', ttlMs);
     const sentAt = Date.now();
-    const extended =
-      (await semaphoreExtendScript
-        .run(this.context.client, this.keys, [permit.id, ttlMs])
-        .catch(this.refused)) === 1;
+    const { client, durable } = this.context;
+    let extended: boolean;
+    if (durable === undefined) {
+      extended =
+        (await semaphoreExtendScript.run(client, this.keys, [permit.id, ttlMs]).catch(this.refused)) === 1;
+    } else {
+      const result = await runScriptDurably(
+        semaphoreExtendScript,
+        client,
+        this.keys,
+        [permit.id, ttlMs],
+        durable.settings,
+      ).catch(this.refused);
+      extended = result.reply === 1;
+      if (extended && !durable.acknowledged('extend', result))
+        throw durable.unreplicated(this.name, 'extend', result);
+    }
     if (extended) {
       permit.expiresAt = Math.max(
         permit.expiresAt,
@@ -372,6 +416,8 @@ export class Semaphore implements LeaseOwner {
       await semaphoreReleaseScript.run(this.context.client, this.keys, [id, this.limit]).catch(() => 0);
     this.context.metrics.acquire[outcomeOf(reason)].inc();
     this.context.metrics.waitSeconds.observe((performance.now() - startedAt) / 1_000);
+    // Durable mode: the grant the replicas did not acknowledge was given back already.
+    if (cause instanceof LockDurabilityError) throw cause;
     throw new LockNotAcquiredError(this.name, attempts, reason, cause === undefined ? undefined : { cause });
   }
 }

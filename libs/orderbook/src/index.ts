@@ -19,12 +19,14 @@ export {
   BookNotFoundError,
   CrossedBookError,
   InvalidLevelError,
+  OrderBookDurabilityError,
   OrderBookError,
   OrderBookOptionsError,
   OrderBookValidationError,
   SequenceGapError,
   StaleSequenceError,
   UnknownSymbolError,
+  type OrderBookDurableOperation,
   type OrderBookErrorCode,
 } from './orderbook.errors.js';
 export { orderBookAclManifest } from './orderbook.acl.js';

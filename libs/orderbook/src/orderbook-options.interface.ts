@@ -1,3 +1,5 @@
+import type { DurabilityOptions } from '@redkit/redis';
+
 /** How prices and quantities of one symbol are checked. */
 export interface OrderBookSymbolOptions {
   /**
@@ -55,6 +57,15 @@ export interface OrderBookModuleOptions {
    * snapshot object and its arrays are always new. Default true.
    */
   reuseParsedReads?: boolean;
+  /**
+   * Durable mode, for books where losing a write in a failover is worse than waiting:
+   * `saveSnapshot`, `applyDelta` and `delete` are each followed by `WAIT replicas timeoutMs` on the
+   * connection, and resolve only once `replicas` replicas acknowledged the write; otherwise they
+   * reject with `OrderBookDurabilityError` (the write may still stand on the primary: treat it as
+   * unknown). WAIT blocks the connection while it waits: give the store a connection of its own.
+   * Default off.
+   */
+  durability?: DurabilityOptions;
 }
 
 /** Module-level settings (Nest "extras"), given beside the options or beside `useFactory`. */

@@ -17,6 +17,20 @@ describe('resolveOrderBookOptions', () => {
     });
     expect(options.symbols.get('BTC-USD')).toMatchObject({ quantityDecimals: 8, maxDigits: 24 });
     expect(options.symbols.get('BTC-USD')?.tickSize.text).toBe('0.01');
+    expect(options.durability).toBeUndefined();
+  });
+
+  it('bounds durability.timeoutMs by half the connection command timeout', () => {
+    expect(resolveOrderBookOptions({ durability: { replicas: 1 } }).durability).toEqual({
+      replicas: 1,
+      timeoutMs: 500,
+    });
+    expect(
+      resolveOrderBookOptions({ durability: { replicas: 2, timeoutMs: 900 } }, 2_000).durability,
+    ).toEqual({
+      replicas: 2,
+      timeoutMs: 900,
+    });
   });
 
   it.each([
@@ -34,6 +48,9 @@ describe('resolveOrderBookOptions', () => {
     [{ reuseParsedReads: 1 }, 'reuseParsedReads', /true or false/],
     [{ maxDepth: 0 }, 'maxDepth', /whole number/],
     [{ topDepth: 1001 }, 'topDepth', /from 0 to 1000/],
+    [{ durability: 1 }, 'durability', /must be an object/],
+    [{ durability: { replicas: 0 } }, 'durability.replicas', /from 1/],
+    [{ durability: { replicas: 1, timeoutMs: 501 } }, 'durability.timeoutMs', /from 1 to 500/],
   ])('refuses %j naming %s', (options, option, reason) => {
     let caught: unknown;
     try {

@@ -1,3 +1,5 @@
+import { REDIS_DEFAULTS, resolveDurability, type ResolvedDurability } from '@redkit/redis';
+
 import { parseDecimal, type Decimal } from './decimal.js';
 import { OrderBookOptionsError } from './orderbook.errors.js';
 import type {
@@ -23,6 +25,8 @@ export interface ResolvedOrderBookOptions {
   maxDepth: number;
   topDepth: number;
   reuseParsedReads: boolean;
+  /** Durable mode's WAIT, or undefined when it is off. */
+  durability: ResolvedDurability | undefined;
 }
 
 /** Longest symbol, in characters. */
@@ -60,8 +64,14 @@ function resolveSymbol(path: string, options: OrderBookSymbolOptions | undefined
   };
 }
 
-/** Checks every option once, at startup; throws an {@link OrderBookOptionsError} naming the first bad one. */
-export function resolveOrderBookOptions(options: OrderBookModuleOptions = {}): ResolvedOrderBookOptions {
+/**
+ * Checks every option once, at startup; throws an {@link OrderBookOptionsError} naming the first bad one.
+ * `commandTimeoutMs`: the store's connection's, which bounds `durability.timeoutMs`.
+ */
+export function resolveOrderBookOptions(
+  options: OrderBookModuleOptions = {},
+  commandTimeoutMs: number = REDIS_DEFAULTS.commandTimeoutMs,
+): ResolvedOrderBookOptions {
   if (typeof options !== 'object' || options === null) {
     throw new OrderBookOptionsError('options', `must be an object, got ${show(options)}`);
   }
@@ -107,5 +117,10 @@ export function resolveOrderBookOptions(options: OrderBookModuleOptions = {}): R
     maxDepth:
       options.maxDepth === undefined ? 5_000 : wholeNumber('maxDepth', options.maxDepth, 1, 1_000_000),
     topDepth: options.topDepth === undefined ? 50 : wholeNumber('topDepth', options.topDepth, 0, 1_000),
+    durability: resolveDurability(
+      options.durability,
+      commandTimeoutMs,
+      (option, reason) => new OrderBookOptionsError(option, reason),
+    ),
   };
 }

@@ -7,7 +7,8 @@ export type OrderBookErrorCode =
   | 'ORDERBOOK_NOT_FOUND'
   | 'ORDERBOOK_SEQUENCE_GAP'
   | 'ORDERBOOK_STALE_SEQUENCE'
-  | 'ORDERBOOK_CROSSED';
+  | 'ORDERBOOK_CROSSED'
+  | 'ORDERBOOK_UNREPLICATED';
 
 /**
  * Base class of every error libs/orderbook throws. `code` is stable across versions; `httpStatus` is
@@ -124,6 +125,35 @@ export class CrossedBookError extends OrderBookError {
       'ORDERBOOK_CROSSED',
       409,
       `the write would cross the book of ${JSON.stringify(symbol)}: best bid ${bestBid} >= best ask ${bestAsk}`,
+    );
+  }
+}
+
+/** A write of durable mode: which operation. */
+export type OrderBookDurableOperation = 'snapshot' | 'delta' | 'delete';
+
+/**
+ * `durability` is on and fewer replicas than asked acknowledged a write within `timeoutMs` (WAIT
+ * answered fewer, or failed: then `cause` says why). The write ran on the primary and may still
+ * stand there, or be lost by a failover: treat it as unknown, like a timeout (read the book's
+ * sequence to find out, or save a snapshot again). 503: the service cannot promise the write now.
+ */
+export class OrderBookDurabilityError extends OrderBookError {
+  constructor(
+    readonly symbol: string,
+    readonly operation: OrderBookDurableOperation,
+    /** Replicas that acknowledged the write. */
+    readonly acknowledged: number,
+    /** Replicas `durability` asked for. */
+    readonly replicas: number,
+    timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'ORDERBOOK_UNREPLICATED',
+      503,
+      `${operation} of the book of ${JSON.stringify(symbol)} not replicated: ${acknowledged} of ${replicas} replica${replicas === 1 ? '' : 's'} acknowledged within ${timeoutMs} ms; it may still stand on the primary: treat it as unknown`,
+      options,
     );
   }
 }

@@ -8,7 +8,7 @@ import {
 
 /** What a write did: `ok`, or why it was refused or failed. */
 export type OrderBookWriteOutcome =
-  'ok' | 'invalid' | 'unknown_symbol' | 'not_found' | 'stale' | 'gap' | 'crossed' | 'error';
+  'ok' | 'invalid' | 'unknown_symbol' | 'not_found' | 'stale' | 'gap' | 'crossed' | 'unreplicated' | 'error';
 
 export type OrderBookWriteOp = 'snapshot' | 'delta' | 'delete';
 
@@ -16,6 +16,8 @@ export type OrderBookWriteOp = 'snapshot' | 'delta' | 'delete';
 export class OrderBookMetrics {
   private readonly writes: DeferredCounter<'op' | 'outcome'>;
   private readonly writeChildren = new Map<string, DeferredCounterChild>();
+  private readonly durability: DeferredCounter<'op' | 'outcome'>;
+  private readonly durabilityChildren = new Map<string, DeferredCounterChild>();
   readonly snapshotReadSeconds: DeferredHistogramChild;
   readonly topReadSeconds: DeferredHistogramChild;
   /** Levels per side of the book this instance wrote last; read by the gauge at scrape time. */
@@ -26,6 +28,11 @@ export class OrderBookMetrics {
     this.writes = metrics.deferredCounter({
       name: 'redkit_orderbook_writes_total',
       help: 'Order-book writes, by operation (snapshot, delta, delete) and outcome.',
+      labelNames: ['op', 'outcome'],
+    });
+    this.durability = metrics.deferredCounter({
+      name: 'redkit_orderbook_durability_total',
+      help: 'Durable order-book writes (durability option) by operation (snapshot, delta, delete) and whether enough replicas acknowledged them in time (acknowledged, unacknowledged).',
       labelNames: ['op', 'outcome'],
     });
     const reads = metrics.deferredHistogram({
@@ -55,6 +62,18 @@ export class OrderBookMetrics {
     if (child === undefined) {
       child = this.writes.labels({ op, outcome });
       this.writeChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  /** A durable write's WAIT outcome. */
+  durable(op: OrderBookWriteOp, acknowledged: boolean): void {
+    const outcome = acknowledged ? 'acknowledged' : 'unacknowledged';
+    const key = `${op}:${outcome}`;
+    let child = this.durabilityChildren.get(key);
+    if (child === undefined) {
+      child = this.durability.labels({ op, outcome });
+      this.durabilityChildren.set(key, child);
     }
     child.inc();
   }

@@ -1,10 +1,15 @@
 import { MetricsService } from '@redkit/metrics';
 import {
+  REDIS_DEFAULTS,
   redisSpanAttributes,
+  runScriptDurably,
   scanKeys,
+  sendCommandDurably,
+  type DurableReply,
   type RedisClient,
   type RedisConnection,
   type RedisKeyspace,
+  type RedisScript,
   type RedkitSpan,
   type SpanAttributes,
 } from '@redkit/redis';
@@ -14,6 +19,7 @@ import { bookChecksumOfRanges } from './orderbook-checksum.js';
 import {
   BookNotFoundError,
   CrossedBookError,
+  OrderBookDurabilityError,
   OrderBookError,
   OrderBookValidationError,
   SequenceGapError,
@@ -118,7 +124,11 @@ export class OrderBookStore {
     options: OrderBookModuleOptions = {},
     metrics?: MetricsService,
   ) {
-    this.options = resolveOrderBookOptions(options);
+    // (A stand-in connection without options only serves option checks that fail before it is used.)
+    this.options = resolveOrderBookOptions(
+      options,
+      connection.options?.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
+    );
     this.client = connection.client;
     this.keys = connection.keyspace('orderbook');
     this.metrics = new OrderBookMetrics(metrics ?? new MetricsService());
@@ -165,9 +175,7 @@ export class OrderBookStore {
       bids.args,
       asks.args,
     ];
-    return this.write('snapshot', symbol, snapshot.sequence, () =>
-      saveSnapshotScript.run(this.client, book.keys, args as unknown as string[]),
-    );
+    return this.write('snapshot', symbol, snapshot.sequence, saveSnapshotScript, book.keys, args);
   }
 
   /**
@@ -208,9 +216,7 @@ export class OrderBookStore {
       bids.args,
       asks.args,
     ];
-    return this.write('delta', symbol, delta.sequence, () =>
-      applyDeltaScript.run(this.client, book.keys, args as unknown as string[]),
-    );
+    return this.write('delta', symbol, delta.sequence, applyDeltaScript, book.keys, args);
   }
 
   /**
@@ -283,7 +289,10 @@ export class OrderBookStore {
     return [...found].sort();
   }
 
-  /** Removes the book of `symbol` (all its keys). Resolves true when there was one. */
+  /**
+   * Removes the book of `symbol` (all its keys). Resolves true when there was one. In durable mode,
+   * rejects with `OrderBookDurabilityError` when too few replicas acknowledged the removal.
+   */
   delete(symbol: string): Promise<boolean> {
     if (orderBookTracer.enabled)
       return this.traced(
@@ -297,14 +306,45 @@ export class OrderBookStore {
 
   private async deleteBook(symbol: string): Promise<boolean> {
     const book = this.book(symbol);
+    let removed: number;
+    let waited: DurableReply<unknown> | undefined;
     try {
-      const removed = await this.client.unlink(...book.keys);
-      this.metrics.write('delete', 'ok');
-      return removed > 0;
+      if (this.options.durability === undefined) removed = await this.client.unlink(...book.keys);
+      else {
+        waited = await sendCommandDurably(this.client, 'unlink', book.keys, this.options.durability);
+        removed = Number(waited.reply);
+      }
     } catch (error) {
       this.metrics.write('delete', 'error');
       throw this.connection.notePermission('orderbook', error) ?? error;
     }
+    // Nothing removed is nothing written: no replica has anything to acknowledge.
+    if (waited !== undefined && removed > 0) this.checkReplicated('delete', symbol, waited);
+    this.metrics.write('delete', 'ok');
+    return removed > 0;
+  }
+
+  /**
+   * Durable mode: counts a write's WAIT outcome; throws OrderBookDurabilityError when too few
+   * replicas acknowledged it (counted as the write's `unreplicated` outcome).
+   */
+  private checkReplicated(op: OrderBookWriteOp, symbol: string, waited: DurableReply<unknown>): void {
+    this.metrics.durable(op, waited.durable);
+    if (waited.durable) return;
+    this.metrics.write(op, 'unreplicated');
+    const { replicas, timeoutMs } = this.options.durability!;
+    const cause =
+      waited.waitError === undefined
+        ? undefined
+        : (this.connection.notePermission('orderbook', waited.waitError) ?? waited.waitError);
+    throw new OrderBookDurabilityError(
+      symbol,
+      op,
+      waited.acknowledged,
+      replicas,
+      timeoutMs,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   /** One operation in an `orderbook <operation>` span (see orderbook.tracing.ts). */
@@ -403,17 +443,28 @@ export class OrderBookStore {
     op: OrderBookWriteOp,
     symbol: string,
     sequence: number,
-    run: () => Promise<WriteReply>,
+    script: RedisScript<string[], WriteReply>,
+    keys: readonly string[],
+    args: (string | string[])[],
   ): Promise<OrderBookWriteResult> {
     let reply: WriteReply;
+    let waited: DurableReply<WriteReply> | undefined;
     try {
-      reply = await run();
+      // (The level lists are flattened by ioredis.)
+      const flat = args as unknown as string[];
+      const { durability } = this.options;
+      if (durability === undefined) reply = await script.run(this.client, keys, flat);
+      else {
+        waited = await runScriptDurably(script, this.client, keys, flat, durability);
+        reply = waited.reply;
+      }
     } catch (error) {
       this.metrics.write(op, 'error');
       // A refusal for the ACL user: typed, logged once and reported by the connection's health.
       throw this.connection.notePermission('orderbook', error) ?? error;
     }
     if (reply[0] === 'OK') {
+      if (waited !== undefined) this.checkReplicated(op, symbol, waited);
       this.metrics.write(op, 'ok');
       this.metrics.sampleLevels(reply[2], reply[3]);
       return { symbol, sequence, bidLevels: reply[2], askLevels: reply[3] };
