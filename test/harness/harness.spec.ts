@@ -7,6 +7,7 @@ import {
   eventually,
   generateTlsFiles,
   RedisClusterServers,
+  RedisSentinelGroup,
   RedisServer,
   sharedClusterNodes,
   sharedRedisUrl,
@@ -207,6 +208,173 @@ describe('RedisClusterServers', () => {
       await nodeClient.connect();
       await expect(nodeClient.dbsize()).resolves.toBe(1);
     }
+  });
+});
+
+/** `master` or `slave`, as the server's INFO replication says. */
+async function roleOf(server: RedisServer): Promise<string | undefined> {
+  const client = connectClient(server.url);
+  await client.connect();
+  const info = await client.info('replication');
+  client.disconnect();
+  return /^role:(\w+)/m.exec(info)?.[1];
+}
+
+/** True once nothing answers on `pid` any more. */
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+describe('RedisSentinelGroup', () => {
+  let group: RedisSentinelGroup;
+
+  beforeAll(async () => {
+    group = await RedisSentinelGroup.start({ replicas: 2, sentinels: 3 });
+  });
+
+  afterAll(async () => {
+    await group?.stop();
+  });
+
+  /** A Sentinel client, as a user connects: asks the Sentinels for the primary and writes there. */
+  function connectThroughSentinels(): Redis {
+    const client = new Redis({
+      sentinels: group.sentinelAddresses,
+      name: group.name,
+      lazyConnect: true,
+      enableReadyCheck: false,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 2_000,
+    });
+    client.on('error', () => {});
+    clients.push(client);
+    return client;
+  }
+
+  it('starts a primary with two replicas in sync and three Sentinels that name it', async () => {
+    expect(group.servers).toHaveLength(3);
+    expect(group.sentinels).toHaveLength(3);
+    expect(group.sentinelAddresses).toEqual(group.sentinels.map(({ host, port }) => ({ host, port })));
+    expect(await group.currentPrimary()).toBe(group.servers[0]);
+    expect(group.replicas).toEqual(group.servers.slice(1));
+    for (const replica of group.replicas) expect(await roleOf(replica)).toBe('slave');
+    const client = connectThroughSentinels();
+    await client.connect();
+    await client.set('harness:sentinel', 'through sentinels');
+    await expect(client.get('harness:sentinel')).resolves.toBe('through sentinels');
+    const replicaClient = connectClient(group.replicas[0]?.url ?? '');
+    await replicaClient.connect();
+    await eventually(async () =>
+      expect(await replicaClient.get('harness:sentinel')).toBe('through sentinels'),
+    );
+  });
+
+  it('promotes a replica once the primary is killed, and takes the old primary back as a replica', async () => {
+    const old = await group.killPrimary();
+    expect(old.running).toBe(false);
+    const next = await group.waitForPrimaryChange(old);
+    expect(next).not.toBe(old);
+    expect(group.primary).toBe(next);
+    expect(await roleOf(next)).toBe('master');
+    const client = connectThroughSentinels();
+    await client.connect();
+    await client.set('harness:sentinel', 'after the kill');
+    expect(client.stream.remotePort).toBe(next.port);
+
+    await group.rejoinAsReplica(old);
+    expect(old.running).toBe(true);
+    expect(await roleOf(old)).toBe('slave');
+    expect(group.replicas).toContain(old);
+  });
+
+  it('hands the primary over on forceFailover() with every server up', async () => {
+    const old = await group.forceFailover();
+    const next = await group.waitForPrimaryChange(old);
+    expect(next).not.toBe(old);
+    expect(await roleOf(next)).toBe('master');
+    await group.rejoinAsReplica(old);
+    expect(await roleOf(old)).toBe('slave');
+  });
+
+  it('fails over while the primary is paused, and demotes it once it is back', async () => {
+    const old = await group.pausePrimary(group.downAfterMs + 10_000);
+    const next = await group.waitForPrimaryChange(old);
+    expect(next).not.toBe(old);
+    await group.rejoinAsReplica(old);
+    expect(await roleOf(old)).toBe('slave');
+  });
+
+  it('leaves no process behind after stop()', async () => {
+    const other = await RedisSentinelGroup.start({ replicas: 1, sentinels: 1 });
+    const pids = [...other.servers, ...other.sentinels].map((server) => server.pid as number);
+    expect(pids).toHaveLength(3);
+    await other.stop();
+    expect(pids.filter((pid) => !processGone(pid))).toEqual([]);
+  });
+});
+
+describe('RedisClusterServers with replicas', () => {
+  let cluster: RedisClusterServers;
+
+  beforeAll(async () => {
+    cluster = await RedisClusterServers.start({ masters: 3, replicas: 1 });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('starts 3 masters serving every slot, each with one replica in sync', async () => {
+    expect(cluster.servers).toHaveLength(6);
+    const masters = await cluster.masterIndexes();
+    expect(masters).toHaveLength(3);
+    for (const master of masters) {
+      const replica = await cluster.replicaOf(master);
+      expect(masters).not.toContain(replica);
+      expect(await roleOf(cluster.servers[replica] as RedisServer)).toBe('slave');
+    }
+    const client = connectCluster(cluster.nodes);
+    await client.connect();
+    for (const key of ['harness:{a}', 'harness:{b}', 'harness:{c}']) await client.set(key, key);
+    await expect(client.get('harness:{b}')).resolves.toBe('harness:{b}');
+  });
+
+  it('lets the replica take over a killed master, which rejoins as its replica', async () => {
+    const [master] = await cluster.masterIndexes();
+    const replica = await cluster.replicaOf(master as number);
+    await cluster.killMaster(master as number);
+    expect(await cluster.waitForMasterChange(master as number)).toBe(replica);
+    expect(await cluster.masterIndexes()).toContain(replica);
+    await cluster.restartNode(master as number);
+    expect(await roleOf(cluster.servers[master as number] as RedisServer)).toBe('slave');
+    expect(await cluster.replicaOf(replica)).toBe(master);
+  });
+
+  it('hands a master over on forceFailover(replica) with every node up', async () => {
+    const [master] = await cluster.masterIndexes();
+    const replica = await cluster.replicaOf(master as number);
+    expect(await cluster.forceFailover(replica)).toBe(master);
+    expect(await cluster.waitForMasterChange(master as number)).toBe(replica);
+    await eventually(async () =>
+      expect(await roleOf(cluster.servers[master as number] as RedisServer)).toBe('slave'),
+    );
+  });
+
+  it('fails a paused master over and takes it back as a replica once resumed', async () => {
+    const [master] = await cluster.masterIndexes();
+    const replica = await cluster.replicaOf(master as number);
+    await cluster.pauseMaster(master as number, 4_000);
+    expect(await cluster.waitForMasterChange(master as number)).toBe(replica);
+    await eventually(
+      async () => expect(await roleOf(cluster.servers[master as number] as RedisServer)).toBe('slave'),
+      10_000,
+    );
   });
 });
 

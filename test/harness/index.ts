@@ -6,7 +6,12 @@ export {
   requirePythonRedis,
   requireRedisBinaries,
 } from './redis-binaries.js';
-export { RedisClusterServers } from './redis-cluster.js';
+export { RedisClusterServers, type RedisClusterOptions } from './redis-cluster.js';
+export {
+  RedisSentinelGroup,
+  type RedisSentinelGroupOptions,
+  type ServerAddress,
+} from './redis-sentinel-group.js';
 export { RedisServer, type RedisServerOptions } from './redis-server.js';
 export {
   sharedAclCredentials,

@@ -19,8 +19,16 @@ export interface RedisServerOptions {
   acl?: { username: string; password: string };
   /** Run as a cluster node (cluster-enabled, its own nodes.conf and cluster bus port). */
   cluster?: boolean;
-  /** Run as a Sentinel monitoring this master (quorum 1) under `name`. */
-  sentinel?: { name: string; master: { host: string; port: number } };
+  /**
+   * Run as a Sentinel monitoring this master under `name`, with `quorum` (default 1) and per-master
+   * `settings` (`sentinel <setting> <name> <value>` lines: `down-after-milliseconds`, `failover-timeout`).
+   */
+  sentinel?: {
+    name: string;
+    master: { host: string; port: number };
+    quorum?: number;
+    settings?: Record<string, string | number>;
+  };
   /** Extra redis-server arguments, appended last so they override the harness's. */
   args?: string[];
 }
@@ -67,7 +75,8 @@ export class RedisServer {
   /** `redis://127.0.0.1:<port>`, or `rediss://` when the server speaks TLS. */
   readonly url: string;
 
-  private readonly options: RedisServerOptions;
+  /** Replaced by restart({ args }), so a restarted primary can come back as a replica. */
+  private options: RedisServerOptions;
   private readonly directory: string;
   /** The cluster bus port, chosen once so that a restarted node keeps its identity in nodes.conf. */
   private readonly clusterPort: number | undefined;
@@ -100,12 +109,15 @@ export class RedisServer {
     const directory = await mkdtemp(join(runDirectory(), 'redis-'));
     if (options.acl) await writeFile(join(directory, 'users.acl'), aclFile(options.acl));
     if (options.sentinel) {
-      const { name, master } = options.sentinel;
+      const { name, master, quorum = 1, settings = {} } = options.sentinel;
+      const lines = [
+        // Every address is an IP: no DNS lookup may slow a failover down.
+        'sentinel resolve-hostnames no',
+        `sentinel monitor ${name} ${master.host} ${master.port} ${quorum}`,
+        ...Object.entries(settings).map(([setting, value]) => `sentinel ${setting} ${name} ${value}`),
+      ];
       // Sentinel rewrites its config file, so it gets one of its own in the server's directory.
-      await writeFile(
-        join(directory, 'sentinel.conf'),
-        `sentinel monitor ${name} ${master.host} ${master.port} 1\n`,
-      );
+      await writeFile(join(directory, 'sentinel.conf'), `${lines.join('\n')}\n`);
     }
     let lastError: unknown;
     for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
@@ -156,11 +168,13 @@ export class RedisServer {
   /**
    * Starts the server again on the same port with the same options, after a kill() (it kills a running
    * server first). The dataset starts empty; a cluster node keeps its nodes.conf, so it rejoins as
-   * itself.
+   * itself. `args`, when given, replace the extra arguments for this launch and later ones (a killed
+   * primary restarted with `['--replicaof', host, port]`).
    */
-  async restart(): Promise<void> {
+  async restart(options: { args?: string[] } = {}): Promise<void> {
     if (this.stopping) throw new Error(`RedisServer ${this.url} was stopped; start a new one instead`);
     await this.kill();
+    if (options.args) this.options = { ...this.options, args: options.args };
     // The port can be briefly held by someone else (a client's ephemeral source port); it is ours to
     // reclaim, so wait for it rather than fail.
     for (let attempt = 1; ; attempt++) {

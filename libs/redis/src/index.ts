@@ -17,6 +17,7 @@ export { InjectRedis, InjectRedisConnection } from './redis.decorators.js';
 export { connectedServiceExtras, type ConnectedServiceExtras } from './connected-service.extras.js';
 export { RedisConnection } from './redis-connection.js';
 export type { RedisConnectionState } from './redis-connection.monitor.js';
+export type { RedisFailoverEvent } from './redis-failover.detector.js';
 export type { RedisClient } from './redis-client.js';
 export {
   RedisHealthIndicator,
@@ -33,6 +34,16 @@ export {
   type ScriptArgument,
   type ScriptFunction,
 } from './redis-script.js';
+export {
+  DEFAULT_DURABILITY_TIMEOUT_MS,
+  MAX_DURABILITY_REPLICAS,
+  resolveDurability,
+  runScriptDurably,
+  sendCommandDurably,
+  type DurabilityOptions,
+  type DurableReply,
+  type ResolvedDurability,
+} from './durable-write.js';
 export {
   RedisKeyspace,
   encodeKeyPart,

@@ -7,6 +7,21 @@ import type { ResolvedRedisOptions } from './redis-options.validator.js';
 
 /** See `disconnectTimeout` in {@link nodeOptions}. */
 const DISCONNECT_TIMEOUT_MS = 250;
+/**
+ * How often a Cluster client asks for the slot map when nothing else made it: a master that froze
+ * or was cut off (rather than died) fails over without closing our socket, and its commands only
+ * time out, which triggers no refresh in ioredis; this bounds how long they keep going there.
+ */
+const CLUSTER_SLOTS_REFRESH_MS = 5_000;
+
+/**
+ * A write sent to a primary that was demoted to a replica (a failover that did not close our
+ * connection) fails with READONLY. That command is failed, never resent; the reply says where we
+ * are no longer welcome.
+ */
+function isReadOnlyError(error: Error): boolean {
+  return error.message.startsWith('READONLY');
+}
 
 /** A connection as ioredis gives it: a standalone/Sentinel client or a Cluster client. */
 export type RedisClient = Redis | Cluster;
@@ -61,9 +76,20 @@ export function createRedisClient(
   const base = nodeOptions(options, credentials);
   const { topology } = options;
   if (topology.kind === 'cluster') {
+    // The nodes' options are made before the Cluster they must call back.
+    const refresh = { slots: (): void => undefined };
     const cluster = new Cluster(topology.nodes, {
       ...topology.options,
-      redisOptions: { ...base, ...options.redisOptions },
+      redisOptions: {
+        ...base,
+        // A node that turned replica answers MOVED for keyed commands; a READONLY still means our
+        // slot map is stale, so it is fetched again (the command itself fails).
+        reconnectOnError: (error) => {
+          if (isReadOnlyError(error)) refresh.slots();
+          return false;
+        },
+        ...options.redisOptions,
+      },
       enableAutoPipelining: options.enableAutoPipelining,
       // ioredis finds no key in XGROUP and XINFO (it follows a subcommand), so an auto-pipelined
       // batch would send them to another slot's node, and a MOVED inside a batch is not followed.
@@ -77,9 +103,11 @@ export function createRedisClient(
       clusterRetryStrategy: reconnectDelay(options),
       lazyConnect: true,
       slotsRefreshTimeout: topology.options?.slotsRefreshTimeout ?? Math.max(1_000, options.commandTimeoutMs),
+      slotsRefreshInterval: topology.options?.slotsRefreshInterval ?? CLUSTER_SLOTS_REFRESH_MS,
       // TLS certificates are issued for names; ioredis would otherwise dial the announced IPs.
       dnsLookup: topology.options?.dnsLookup ?? ((address, callback) => callback(null, address)),
     });
+    refresh.slots = () => cluster.refreshSlotsCache();
     installCommandDeadlines(cluster, options.commandTimeoutMs);
     return cluster;
   }
@@ -93,6 +121,17 @@ export function createRedisClient(
         sentinelUsername: topology.username,
         enableTLSForSentinelMode: options.tls !== undefined,
         sentinelRetryStrategy: reconnectDelay(options),
+        // Asking a Sentinel for the primary is bounded like any command: a frozen Sentinel accepts
+        // the connection and never answers, and ioredis would wait for it forever.
+        sentinelCommandTimeout: options.commandTimeoutMs,
+        // A primary that froze or was cut off does not close our socket when the Sentinels replace
+        // it: subscribing to their +switch-master makes the client reconnect to the new one at once.
+        // Its connections to the Sentinels reconnect with our back-off, not ioredis's minute.
+        failoverDetector: true,
+        sentinelReconnectStrategy: reconnectDelay(options),
+        // A write to a primary that was demoted (a failover whose CLIENT KILL we missed) fails with
+        // READONLY: that command fails, and the client reconnects, asking the Sentinels again.
+        reconnectOnError: (error) => isReadOnlyError(error) && 1,
         enableAutoPipelining: options.enableAutoPipelining,
         ...options.redisOptions,
       }),

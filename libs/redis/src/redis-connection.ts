@@ -5,6 +5,7 @@ import { CredentialsSource } from './credentials/credentials-source.js';
 import { createRedisClient, type RedisClient } from './redis-client.js';
 import { describeConnectionFailure } from './redis-connection-errors.js';
 import { RedisConnectionMonitor, type RedisConnectionState } from './redis-connection.monitor.js';
+import { RedisFailoverDetector, type RedisFailoverEvent } from './redis-failover.detector.js';
 import { asPermissionError } from './acl/permission-error.js';
 import { preflightScripts } from './acl/script-preflight.js';
 import { RedisConnectionError, RedisPermissionError } from './redis.errors.js';
@@ -30,6 +31,7 @@ function withDeadline(promise: Promise<unknown>, ms: number): Promise<unknown> {
  */
 export class RedisConnection implements OnApplicationShutdown {
   private readonly monitor: RedisConnectionMonitor;
+  private readonly failovers: RedisFailoverDetector;
   private closing?: Promise<void>;
   /** Permission refusals by `<module> <rule>`, with when each was last seen. */
   private readonly refusals = new Map<string, { error: RedisPermissionError; at: number }>();
@@ -44,6 +46,7 @@ export class RedisConnection implements OnApplicationShutdown {
     credentials?: CredentialsSource,
   ) {
     this.monitor = new RedisConnectionMonitor(client, name, options.target);
+    this.failovers = new RedisFailoverDetector(client, name, options.topology.kind);
     // On every connect (the ACL user may have changed): which scripts it may not run in full.
     client.on('ready', () => {
       this.preflight = preflightScripts(client, options.keyPrefix);
@@ -128,6 +131,15 @@ export class RedisConnection implements OnApplicationShutdown {
     this.monitor.onChange(listener);
   }
 
+  /**
+   * Calls `listener` after each failover the connection went through: a Sentinel connection that
+   * reconnected to another primary, a Cluster master whose replica took its slots. Each is also
+   * logged once and counted in `redkit_redis_failovers_total`.
+   */
+  onFailover(listener: (event: RedisFailoverEvent) => void): void {
+    this.failovers.onFailover(listener);
+  }
+
   /** A key builder for one module: `<keyPrefix>:<module>:...`. */
   keyspace(module: string): RedisKeyspace {
     return new RedisKeyspace(this.options.keyPrefix, module, { maxPartBytes: this.options.maxKeyPartBytes });
@@ -139,6 +151,7 @@ export class RedisConnection implements OnApplicationShutdown {
       const { client } = this;
       this.renewer?.stop();
       this.monitor.markClosing();
+      this.failovers.detach();
       if (client.status === 'end') return this.monitor.detach();
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
       if (client.status === 'ready')
@@ -170,6 +183,7 @@ export class RedisConnection implements OnApplicationShutdown {
         client.disconnect();
         this.renewer?.stop();
         this.monitor.detach();
+        this.failovers.detach();
         reject(error);
       };
       // Ready is ioredis's word once connected (and authenticated); redkit runs no INFO ready check
