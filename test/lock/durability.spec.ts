@@ -15,6 +15,7 @@ import { clusterKeySlot, RedisConnection, RedisModule } from '@redkit/redis';
 import { Redis } from 'ioredis';
 
 import { eventually, metricValue, RedisClusterServers, RedisServer, uniquePrefix } from '../harness/index.js';
+import { admin, startPrimary, startReplica, waitCalls } from '../harness/replication.js';
 import { freePort } from '../harness/free-port.js';
 import { openLocks, type LockInstance } from './lock-test-kit.js';
 
@@ -23,40 +24,6 @@ const ACKNOWLEDGED_GRANTS = 'redkit_lock_durability_total{operation="acquire",ou
 /** Far above what a durable failure takes: a call that retried until maxWaitMs would show. */
 const MAX_WAIT_MS = 20_000;
 
-/** A server to replicate from: a replica's first sync starts at once (not after the default 5 s). */
-function startPrimary(): Promise<RedisServer> {
-  return RedisServer.start({ args: ['--repl-diskless-sync-delay', '0'] });
-}
-
-/**
- * A replica of `primary`, resolved once the primary counts it for WAIT: after the first sync, a
- * replica is only counted once it has acknowledged an offset (it does every second).
- */
-async function startReplica(primary: RedisServer): Promise<RedisServer> {
-  const replica = await RedisServer.start({ args: ['--replicaof', primary.host, String(primary.port)] });
-  const client = admin(primary);
-  try {
-    await eventually(async () => {
-      await client.set('replica-probe', '1', 'PX', 1_000);
-      expect(await client.wait(1, 100)).toBe(1);
-    });
-  } finally {
-    client.disconnect();
-  }
-  return replica;
-}
-
-function admin(server: RedisServer): Redis {
-  return new Redis(server.url, { enableReadyCheck: false, maxRetriesPerRequest: 0 });
-}
-
-/** WAIT commands the server has run since its stats were last reset. */
-async function waitCalls(client: Redis): Promise<number> {
-  const stats = await client.info('commandstats');
-  return Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0);
-}
-
-/** Cuts `replica` off its primary without losing its data: it follows a port nothing listens on. */
 async function cutOff(client: Redis): Promise<void> {
   await client.call('REPLICAOF', '127.0.0.1', String(await freePort()));
 }

@@ -11,6 +11,7 @@ import {
 import { Redis } from 'ioredis';
 
 import { eventually, RedisServer } from '../harness/index.js';
+import { admin, startPrimary, startReplica, waitCalls } from '../harness/replication.js';
 import { metricValue, openStore, uniquePrefix, type StoreInstance } from './orderbook-test-kit.js';
 
 const DURABILITY = { replicas: 1, timeoutMs: 300 };
@@ -20,39 +21,6 @@ const BOOK = {
   bids: [{ price: '100.00', quantity: '2' }],
   asks: [{ price: '101.00', quantity: '3' }],
 };
-
-/** A server to replicate from: a replica's first sync starts at once (not after the default 5 s). */
-function startPrimary(): Promise<RedisServer> {
-  return RedisServer.start({ args: ['--repl-diskless-sync-delay', '0'] });
-}
-
-/**
- * A replica of `primary`, resolved once the primary counts it for WAIT: after the first sync, a
- * replica is only counted once it has acknowledged an offset (it does every second).
- */
-async function startReplica(primary: RedisServer): Promise<RedisServer> {
-  const replica = await RedisServer.start({ args: ['--replicaof', primary.host, String(primary.port)] });
-  const client = admin(primary);
-  try {
-    await eventually(async () => {
-      await client.set('replica-probe', '1', 'PX', 1_000);
-      expect(await client.wait(1, 100)).toBe(1);
-    });
-  } finally {
-    client.disconnect();
-  }
-  return replica;
-}
-
-function admin(server: RedisServer): Redis {
-  return new Redis(server.url, { enableReadyCheck: false, maxRetriesPerRequest: 0 });
-}
-
-/** WAIT commands the server has run since its stats were last reset. */
-async function waitCalls(client: Redis): Promise<number> {
-  const stats = await client.info('commandstats');
-  return Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0);
-}
 
 describe('durable order-book writes on a primary with one replica', () => {
   const keyPrefix = uniquePrefix('durablebook');

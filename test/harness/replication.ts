@@ -1,0 +1,40 @@
+import { expect } from '@jest/globals';
+import { Redis } from 'ioredis';
+
+import { eventually } from './eventually.js';
+import { RedisServer } from './redis-server.js';
+
+/** A server to replicate from: a replica's first sync starts at once (not after the default 5 s). */
+export function startPrimary(): Promise<RedisServer> {
+  return RedisServer.start({ args: ['--repl-diskless-sync-delay', '0'] });
+}
+
+/**
+ * A replica of `primary`, resolved once the primary counts it for WAIT: after the first sync, a
+ * replica is only counted once it has acknowledged an offset (it does every second).
+ */
+export async function startReplica(primary: RedisServer): Promise<RedisServer> {
+  const replica = await RedisServer.start({ args: ['--replicaof', primary.host, String(primary.port)] });
+  const client = admin(primary);
+  try {
+    await eventually(async () => {
+      await client.set('replica-probe', '1', 'PX', 1_000);
+      expect(await client.wait(1, 100)).toBe(1);
+    });
+  } finally {
+    client.disconnect();
+  }
+  return replica;
+}
+
+export function admin(server: RedisServer): Redis {
+  return new Redis(server.url, { enableReadyCheck: false, maxRetriesPerRequest: 0 });
+}
+
+/** WAIT commands the server has run since its stats were last reset. */
+export async function waitCalls(client: Redis): Promise<number> {
+  const stats = await client.info('commandstats');
+  return Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+}
+
+/** Cuts `replica` off its primary without losing its data: it follows a port nothing listens on. */
