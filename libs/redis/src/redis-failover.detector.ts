@@ -5,12 +5,11 @@ import { RedkitLogger } from './tracing/redkit-logger.js';
 
 const HASH_SLOTS = 16_384;
 /**
- * How long a Cluster failover must keep showing before it is reported. For some milliseconds after
- * a promotion, nodes that have not processed it yet still answer CLUSTER SLOTS with the old master,
- * and ioredis refreshes many times then (after every MOVED): reports taken at face value flipped
- * back and forth. Gossip settles well within this.
+ * How often a failover a refresh showed but its new master could not confirm yet (not in the pool,
+ * not answering) is looked at again, and for how many tries.
  */
-const CLUSTER_VIEW_SETTLE_MS = 500;
+const CONFIRM_RETRY_MS = 500;
+const CONFIRM_TRIES = 40;
 
 /** A change of primary a connection went through: a Sentinel failover, or a Cluster master replaced. */
 export interface RedisFailoverEvent {
@@ -31,11 +30,15 @@ export interface RedisFailoverEvent {
  * - Sentinel: the address of the server the client is connected to is read on each `ready`; a
  *   different one than the last time means the Sentinels named another primary. A reconnect to the
  *   same primary (it restarted) is no failover.
- * - Cluster: after each slots refresh, the master of every slot is compared with the last settled
+ * - Cluster: after each slots refresh, the master of every slot is compared with the last confirmed
  *   view. A master that serves no slot any more, whose slots went to a node that was not a master
- *   before (its promoted replica), failed over; it is reported once a refresh at least
- *   {@link CLUSTER_VIEW_SETTLE_MS} after the first sighting still shows it (the detector asks for
- *   that refresh). Slots moving between existing masters (resharding) are not counted.
+ *   before (its promoted replica), may have failed over. ioredis takes each refresh from whichever
+ *   node answers first, and for a while after a promotion some nodes still describe the old
+ *   topology (and the next refresh may describe it again), so a sighting is never taken at face
+ *   value: the new master itself is asked (CLUSTER SLOTS, which the connection already sends) and
+ *   the failover is reported only when it names itself master of the slot. A view that describes
+ *   an old master again is checked the same way and refused by the demoted node. Slots moving
+ *   between existing masters (resharding) are not counted.
  * - Standalone: there is no one to fail over to; nothing is watched.
  *
  * It only listens to events ioredis emits anyway (`ready`, `refresh`): nothing on the command path.
@@ -44,11 +47,12 @@ export class RedisFailoverDetector {
   private readonly logger: RedkitLogger;
   private readonly listeners = new Set<(event: RedisFailoverEvent) => void>();
   private primary?: string;
-  /** The master of each slot in the last settled view (Cluster). */
+  /** The master of each slot in the last confirmed view (Cluster). */
   private owners?: Array<string | undefined>;
-  /** Failovers a refresh showed that are not settled yet, and since when (Cluster). */
-  private pending?: { key: string; since: number; failovers: Array<[from: string, to: string]> };
-  private confirmation?: NodeJS.Timeout;
+  /** Failovers being confirmed (`from>to`), and how often each was tried (Cluster). */
+  private readonly confirming = new Map<string, number>();
+  private retry?: NodeJS.Timeout;
+  private detached = false;
   private readonly detachers: Array<() => void> = [];
 
   constructor(
@@ -68,7 +72,8 @@ export class RedisFailoverDetector {
 
   detach(): void {
     for (const detach of this.detachers.splice(0)) detach();
-    clearTimeout(this.confirmation);
+    this.detached = true;
+    clearTimeout(this.retry);
     this.listeners.clear();
   }
 
@@ -90,38 +95,55 @@ export class RedisFailoverDetector {
   }
 
   private onClusterRefresh(cluster: Cluster): void {
-    const settled = this.owners;
+    const confirmed = this.owners;
     const owners = new Array<string | undefined>(HASH_SLOTS);
     for (let slot = 0; slot < HASH_SLOTS; slot++) {
       // A slot the refresh left out (no node claims it) keeps its last known master.
-      owners[slot] = cluster.slots[slot]?.[0] ?? settled?.[slot];
+      owners[slot] = cluster.slots[slot]?.[0] ?? confirmed?.[slot];
     }
-    const failovers = settled === undefined ? [] : failoversBetween(settled, owners);
-    if (failovers.length === 0) {
-      // The same masters (or slots moved between them): settled as it is, and a failover seen
-      // before was a stale view of a node not yet up to date.
-      this.owners = owners;
-      this.pending = undefined;
+    const failovers = confirmed === undefined ? [] : failoversBetween(confirmed, owners);
+    // The same masters (or slots moved between them): this view is the confirmed one.
+    if (failovers.length === 0) this.owners = owners;
+    const seenAt = Date.now();
+    for (const failover of failovers) void this.confirm(cluster, failover, seenAt);
+  }
+
+  /** Asks the new master whether it serves the slot; reports the failover when it does. Never throws. */
+  private async confirm(cluster: Cluster, failover: ClusterFailover, seenAt: number): Promise<void> {
+    const key = `${failover.from}>${failover.to}`;
+    const tries = this.confirming.get(key);
+    if (tries !== undefined && tries < 0) return; // a check of this one is in flight
+    this.confirming.set(key, -1);
+    const claims = await claimsSlot(cluster, failover.to, failover.slot);
+    if (this.detached) return;
+    const owners = this.owners as Array<string | undefined>;
+    if (claims === true) {
+      this.confirming.delete(key);
+      // Another check may have confirmed it meanwhile.
+      if (owners[failover.slot] !== failover.from) return;
+      for (let slot = 0; slot < HASH_SLOTS; slot++) {
+        if (owners[slot] === failover.from) owners[slot] = failover.to;
+      }
+      this.report(failover.from, failover.to, seenAt);
       return;
     }
-    const key = failovers.map(([from, to]) => `${from}>${to}`).join(' ');
-    const now = Date.now();
-    if (this.pending?.key !== key) this.pending = { key, since: now, failovers };
-    const { since } = this.pending;
-    if (now - since >= CLUSTER_VIEW_SETTLE_MS) {
-      this.owners = owners;
-      this.pending = undefined;
-      for (const [from, to] of failovers) this.report(from, to, since);
+    if (claims === false) {
+      // A stale view (or the node is not promoted yet): the next refresh tells again.
+      this.confirming.delete(key);
       return;
     }
-    // Nothing else may refresh soon (the commands succeed again): ask for the confirming refresh.
-    this.confirmation ??= setTimeout(
-      () => {
-        this.confirmation = undefined;
-        if (cluster.status === 'ready') cluster.refreshSlotsCache();
-      },
-      since + CLUSTER_VIEW_SETTLE_MS - now,
-    ).unref();
+    // Unknown (the node is not connected yet, or did not answer): look again a little later,
+    // since nothing else may refresh soon once commands succeed.
+    const tried = (tries ?? 0) + 1;
+    if (tried >= CONFIRM_TRIES) {
+      this.confirming.delete(key);
+      return;
+    }
+    this.confirming.set(key, tried);
+    this.retry ??= setTimeout(() => {
+      this.retry = undefined;
+      if (cluster.status === 'ready') cluster.refreshSlotsCache();
+    }, CONFIRM_RETRY_MS).unref();
   }
 
   private report(from: string, to: string, at = Date.now()): void {
@@ -131,6 +153,13 @@ export class RedisFailoverDetector {
   }
 }
 
+/** A master of the confirmed view that serves no slot in a refresh, and the node serving its first slot. */
+interface ClusterFailover {
+  from: string;
+  to: string;
+  slot: number;
+}
+
 /**
  * The masters of `before` that serve no slot in `after`, each with the node that took its (first)
  * slot when that node was no master in `before`: a replica promoted in its place.
@@ -138,16 +167,47 @@ export class RedisFailoverDetector {
 function failoversBetween(
   before: ReadonlyArray<string | undefined>,
   after: ReadonlyArray<string | undefined>,
-): Array<[from: string, to: string]> {
+): ClusterFailover[] {
   const mastersBefore = new Set(before);
   const mastersAfter = new Set(after);
-  const failovers: Array<[string, string]> = [];
-  for (const master of mastersBefore) {
-    if (master === undefined || mastersAfter.has(master)) continue;
-    const successor = after[before.indexOf(master)];
-    if (successor !== undefined && !mastersBefore.has(successor)) failovers.push([master, successor]);
+  const failovers: ClusterFailover[] = [];
+  for (const from of mastersBefore) {
+    if (from === undefined || mastersAfter.has(from)) continue;
+    const slot = before.indexOf(from);
+    const to = after[slot];
+    if (to !== undefined && !mastersBefore.has(to)) failovers.push({ from, to, slot });
   }
   return failovers;
+}
+
+/** A CLUSTER SLOTS range: first slot, last slot, then [host, port, id, ...] of its master and replicas. */
+type SlotRange = [number, number, ...Array<[string, number, ...unknown[]]>];
+
+/**
+ * Whether the node `to` (a `host:port` of the connection's pool) names itself master of `slot` in
+ * its own CLUSTER SLOTS; undefined when it cannot tell (not in the pool, no answer within the
+ * connection's command timeout).
+ */
+async function claimsSlot(cluster: Cluster, to: string, slot: number): Promise<boolean | undefined> {
+  const node = cluster.nodes('all').find(({ options }) => `${options.host}:${options.port}` === to);
+  if (node === undefined) return undefined;
+  try {
+    const ranges = (await node.call('CLUSTER', 'SLOTS')) as SlotRange[];
+    const range = ranges.find(([first, last]) => first <= slot && slot <= last);
+    const master = range?.[2];
+    if (master === undefined) return false;
+    return nodeKey(cluster, master[0], master[1]) === to;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pool key ioredis gives a node CLUSTER SLOTS names, after the connection's `natMap`. */
+function nodeKey(cluster: Cluster, host: string, port: number): string {
+  const key = `${host}:${port}`;
+  const { natMap } = cluster.options;
+  const mapped = typeof natMap === 'function' ? natMap(key) : natMap?.[key];
+  return mapped ? `${mapped.host}:${mapped.port}` : key;
 }
 
 function formatAddress(host: string, port: number): string {
