@@ -4,7 +4,6 @@ import { asPermissionError, scriptModule } from './acl/permission-error.js';
 import { clusterKeySlot } from './cluster-key-slot.js';
 import type { RedisClient } from './redis-client.js';
 import type { RedisScript, ScriptArgument } from './redis-script.js';
-import { RedisScriptError } from './redis.errors.js';
 
 /**
  * A module's `durability` option: every write it makes is followed by `WAIT <replicas> <timeoutMs>`
@@ -294,14 +293,8 @@ export function runScriptDurably<TArgs extends readonly ScriptArgument[], TResul
   durability: ResolvedDurability,
 ): Promise<DurableReply<TResult>> {
   try {
-    if (script.numberOfKeys !== 'variable' && keys.length !== script.numberOfKeys) {
-      throw new RedisScriptError(
-        `script ${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`,
-      );
-    }
-    // The connection's preflight refusals (see acl/script-preflight.ts) live with the script; a
-    // script its ACL user may not run in full is refused before it is sent, as `run` refuses it.
-    script['checkPermitted'](client);
+    // Refused before it is sent, as `run` refuses it (wrong keys, or lacking ACL permissions).
+    script.assertRunnable(client, keys);
     const write = new ScriptWrite<TResult>(
       script as unknown as RedisScript<never, TResult>,
       keys,

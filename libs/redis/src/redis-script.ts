@@ -151,8 +151,7 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
    * connection's ACL user rejects with a `RedisPermissionError` naming the script's module.
    */
   async run(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
-    this.checkKeys(keys);
-    this.checkPermitted(client);
+    this.assertRunnable(client, keys);
     try {
       return (await client.evalsha(this.sha1, keys.length, ...keys, ...args)) as TResult;
     } catch (error) {
@@ -177,8 +176,7 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
    */
   async runNow(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
     if (client.isCluster) return this.run(client, keys, args);
-    this.checkKeys(keys);
-    this.checkPermitted(client);
+    this.assertRunnable(client, keys);
     try {
       const command = new Command('evalsha', [this.sha1, keys.length, ...keys, ...args], {
         replyEncoding: 'utf8',
@@ -193,11 +191,16 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
   }
 
   /**
-   * Refuses, before sending it, a script the client's ACL user may not run in full: Redis would run
-   * it up to the refused command and keep the writes made before it, breaking the script's
-   * all-or-nothing promise.
+   * Throws what `run` would reject with before sending anything: a `RedisScriptError` for the wrong
+   * number of keys, and a `RedisPermissionError` for a script the client's ACL user may not run in
+   * full (Redis would run it up to the refused command and keep the writes made before it, breaking
+   * the script's all-or-nothing promise). For callers that send the script themselves (in a
+   * pipeline, say).
    */
-  private checkPermitted(client: RedisClient): void {
+  assertRunnable(client: RedisClient, keys: readonly string[]): void {
+    if (this.numberOfKeys !== 'variable' && keys.length !== this.numberOfKeys) {
+      throw new RedisScriptError(`script ${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
+    }
     const lacking = refusedScripts.get(client)?.get(this.name);
     if (lacking === undefined) return;
     throw new RedisPermissionError(
@@ -205,12 +208,6 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
       `run a command of script ${this.name} (it runs ${lacking.join(', ').toUpperCase()}, which the user lacks)`,
       lacking.map((command) => `+${command}`).join(' '),
     );
-  }
-
-  private checkKeys(keys: readonly string[]): void {
-    if (this.numberOfKeys !== 'variable' && keys.length !== this.numberOfKeys) {
-      throw new RedisScriptError(`script ${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
-    }
   }
 
   /** The script bound to one client, as a plain async function. */
