@@ -6,6 +6,7 @@ import { Test } from '@nestjs/testing';
 import { CacheError, CacheLoaderError, CacheModule, CacheService, cacheAclManifest } from '@redkit/cache';
 import {
   FencedStore,
+  LockDurabilityError,
   LockError,
   LockModule,
   LockNotAcquiredError,
@@ -128,6 +129,17 @@ function commandsOf(manifest: RedisAclManifest): RemovedCommand[] {
     }
   }
   return removed;
+}
+
+/**
+ * A module's `durability` when the removed command is its option's (WAIT): the server has no replica,
+ * but the refusal comes before any wait.
+ */
+function durableWith(
+  removed: RemovedCommand,
+  option: string,
+): { durability?: { replicas: number; timeoutMs: number } } {
+  return removed.option === option ? { durability: { replicas: 1, timeoutMs: 50 } } : {};
 }
 
 /** `error` and its causes, outermost first. */
@@ -382,8 +394,12 @@ async function lockWorkout(app: INestApplication, workout: Workout): Promise<voi
   const locks = app.get(LockService);
   const connection = app.get<RedisConnection>(getRedisConnectionToken());
   const refused = (step: string) => (error: unknown) => {
-    // The lock's degrade policy: an acquisition that cannot be had is refused, typed.
-    workout.policy(error instanceof LockNotAcquiredError, `${step} is refused with LockNotAcquiredError`);
+    // The lock's degrade policy: an acquisition that cannot be had is refused, typed; in durable mode,
+    // one whose grant no replica could acknowledge (WAIT refused) is refused as unreplicated.
+    workout.policy(
+      error instanceof LockNotAcquiredError || error instanceof LockDurabilityError,
+      `${step} is refused with LockNotAcquiredError or LockDurabilityError`,
+    );
     return false;
   };
   const acquire = <T>(step: string, run: () => Promise<T>) => workout.step(step, run, refused(step));
@@ -667,8 +683,9 @@ describe('a least-privilege user missing one required command', () => {
           retryDelayMs: 10,
           maxRetryDelayMs: 20,
           jitterMs: 0,
+          ...durableWith(removed, 'lock.durability'),
         }),
-        OrderBookModule.forRoot(ORDER_BOOK_OPTIONS),
+        OrderBookModule.forRoot({ ...ORDER_BOOK_OPTIONS, ...durableWith(removed, 'orderbook.durability') }),
         MessagingModule.forRoot({
           consumers: {
             blockMs: 50,
