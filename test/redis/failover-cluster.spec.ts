@@ -1,39 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type INestApplication, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { MetricsModule, MetricsService } from '@redkit/metrics';
-import {
-  RedisConnection,
-  RedisModule,
-  clusterKeySlot,
-  getRedisConnectionToken,
-  type RedisModuleOptions,
-} from '@redkit/redis';
+import type { INestApplication } from '@nestjs/common';
+import { MetricsService } from '@redkit/metrics';
+import { RedisConnection, clusterKeySlot, getRedisConnectionToken } from '@redkit/redis';
 import type { Cluster } from 'ioredis';
 
 import { captureLogs, eventually, metricValue, RedisClusterServers, uniquePrefix } from '../harness/index.js';
-import { recordRecoveryTimes, watchUnhandledRejections, WriteLoad } from './failover-load.js';
+import {
+  COMMAND_TIMEOUT_MS,
+  FAILOVERS_SERIES,
+  HANG_BOUND_MS,
+  RECOVERY_BOUND_MS,
+  recordRecoveryTimes,
+  startFailoverApp,
+  watchUnhandledRejections,
+  WriteLoad,
+} from './failover-load.js';
 
-const COMMAND_TIMEOUT_MS = 1_000;
-/**
- * A write that takes longer than this hung. A sent command is bounded by COMMAND_TIMEOUT_MS; one that
- * ioredis's auto-pipeline still holds behind a batch waiting on a frozen server starts its deadline
- * only once that batch settles, so up to twice the timeout, plus sweeps and slack.
- */
-const HANG_BOUND_MS = 2 * COMMAND_TIMEOUT_MS + 500;
-/** A functional bound on recovery, far above what is measured: this checks recovery, not its speed. */
-const RECOVERY_BOUND_MS = 30_000;
 const KILLS = 10;
-const FAILOVERS_SERIES = 'redkit_redis_failovers_total{connection="default"}';
-
-async function startApp(redis: RedisModuleOptions): Promise<INestApplication> {
-  @Module({ imports: [MetricsModule.forRoot({ defaultMetrics: false }), RedisModule.forRoot(redis)] })
-  class ClusterFailoverAppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [ClusterFailoverAppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
 
 describe('a Cluster connection (3 masters, 1 replica each) through failovers', () => {
   const prefix = uniquePrefix('clusterfailover');
@@ -52,7 +35,7 @@ describe('a Cluster connection (3 masters, 1 replica each) through failovers', (
 
   beforeAll(async () => {
     cluster = await RedisClusterServers.start({ masters: 3, replicas: 1 });
-    app = await startApp({
+    app = await startFailoverApp({
       cluster: { nodes: cluster.nodes },
       keyPrefix: prefix,
       commandTimeoutMs: COMMAND_TIMEOUT_MS,

@@ -2,7 +2,33 @@ import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runInThisContext } from 'node:vm';
 
-import { defineScript, type RedisClient } from '@redkit/redis';
+import { type INestApplication, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { MetricsModule } from '@redkit/metrics';
+import { defineScript, RedisModule, type RedisClient, type RedisModuleOptions } from '@redkit/redis';
+
+/** The failover specs' command timeout. */
+export const COMMAND_TIMEOUT_MS = 1_000;
+/**
+ * A write that takes longer than this hung. A sent command is bounded by COMMAND_TIMEOUT_MS; one that
+ * ioredis's auto-pipeline still holds behind a batch waiting on a frozen server starts its deadline
+ * only once that batch settles, so up to twice the timeout, plus sweeps and slack.
+ */
+export const HANG_BOUND_MS = 2 * COMMAND_TIMEOUT_MS + 500;
+/** A functional bound on recovery, far above what is measured: this checks recovery, not its speed. */
+export const RECOVERY_BOUND_MS = 30_000;
+/** The default connection's failover counter, as MetricsService renders it. */
+export const FAILOVERS_SERIES = 'redkit_redis_failovers_total{connection="default"}';
+
+/** A Nest app of RedisModule (with `redis`) and MetricsModule, initialised, logging nothing. */
+export async function startFailoverApp(redis: RedisModuleOptions): Promise<INestApplication> {
+  @Module({ imports: [MetricsModule.forRoot({ defaultMetrics: false }), RedisModule.forRoot(redis)] })
+  class FailoverAppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [FailoverAppModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
 
 /** Every key the load writes expires: a test that dies leaves nothing behind for long. */
 const KEY_TTL_MS = 60_000;

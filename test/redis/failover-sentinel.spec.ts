@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type INestApplication, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { MetricsModule, MetricsService } from '@redkit/metrics';
-import {
-  RedisConnection,
-  RedisModule,
-  getRedisConnectionToken,
-  type RedisFailoverEvent,
-  type RedisModuleOptions,
-} from '@redkit/redis';
+import type { INestApplication } from '@nestjs/common';
+import { MetricsService } from '@redkit/metrics';
+import { RedisConnection, getRedisConnectionToken, type RedisFailoverEvent } from '@redkit/redis';
 import type { Redis } from 'ioredis';
 
 import {
@@ -19,30 +12,20 @@ import {
   sleep,
   uniquePrefix,
 } from '../harness/index.js';
-import { recordRecoveryTimes, watchUnhandledRejections, WriteLoad } from './failover-load.js';
+import {
+  COMMAND_TIMEOUT_MS,
+  FAILOVERS_SERIES,
+  HANG_BOUND_MS,
+  RECOVERY_BOUND_MS,
+  recordRecoveryTimes,
+  startFailoverApp,
+  watchUnhandledRejections,
+  WriteLoad,
+} from './failover-load.js';
 
-const COMMAND_TIMEOUT_MS = 1_000;
-/**
- * A write that takes longer than this hung. A sent command is bounded by COMMAND_TIMEOUT_MS; one that
- * ioredis's auto-pipeline still holds behind a batch waiting on a frozen server starts its deadline
- * only once that batch settles, so up to twice the timeout, plus sweeps and slack.
- */
-const HANG_BOUND_MS = 2 * COMMAND_TIMEOUT_MS + 500;
-/** A functional bound on recovery, far above what is measured: this checks recovery, not its speed. */
-const RECOVERY_BOUND_MS = 30_000;
 const KILLS = 10;
-const FAILOVERS_SERIES = 'redkit_redis_failovers_total{connection="default"}';
 /** ioredis's default `disconnectTimeout`, which its Sentinel connections always use. */
 const IOREDIS_DISCONNECT_TIMEOUT_MS = 2_000;
-
-async function startApp(redis: RedisModuleOptions): Promise<INestApplication> {
-  @Module({ imports: [MetricsModule.forRoot({ defaultMetrics: false }), RedisModule.forRoot(redis)] })
-  class FailoverAppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [FailoverAppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
 
 function addressOf({ host, port }: { host: string; port: number }): string {
   return `${host}:${port}`;
@@ -71,7 +54,7 @@ describe('a Sentinel connection (RedisModule with sentinel) through failovers', 
 
   beforeAll(async () => {
     group = await RedisSentinelGroup.start({ replicas: 2, sentinels: 3 });
-    app = await startApp({
+    app = await startFailoverApp({
       sentinel: { sentinels: group.sentinelAddresses, name: group.name },
       keyPrefix: prefix,
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
