@@ -30,7 +30,7 @@ export async function createApp(
     AppModule.forConfig(config, extraControllers),
     adapter === 'express'
       ? new ExpressAdapter()
-      : new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, maxParamLength: 200 }),
+      : new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: 200 } }),
     { logger, abortOnError: false },
   );
   app.enableShutdownHooks();
