@@ -12,13 +12,15 @@ import {
 } from '@redkit/redis';
 
 import { Lock, type LockOwner } from './lock.js';
+import { Cohort, LocalWaiter } from './lock-cohort.js';
+import { FirstTake, unavailable, type Attempt, type FirstTakeOwner } from './first-take.js';
 import {
   LockDurabilityError,
   LockNotAcquiredError,
   LockOptionsError,
   type LockNotAcquiredReason,
 } from './lock.errors.js';
-import { LockBatcher, type BatchedTake } from './lock.batcher.js';
+import { LockBatcher } from './lock.batcher.js';
 import { runHolding } from './lock-extender.js';
 import { GrantWaiter } from './grant-waiter.js';
 import { newToken } from './lease-token.js';
@@ -58,24 +60,6 @@ interface LockServer {
   readonly connection: RedisConnection;
 }
 
-/** What one acquisition round returned. */
-interface Attempt {
-  /** > 0: held, with this fencing token. */
-  fence: number;
-  expiresAt: number;
-  /** When not held: the holder's remaining TTL, a hint for the next retry (0 when unknown). */
-  holderTtlMs: number;
-  /** When not held: fewer servers than needed answered at all. */
-  unavailable: boolean;
-  error?: unknown;
-  /** Durable mode: the lock was granted, too few replicas acknowledged it, and it was released. */
-  unreplicated?: LockDurabilityError;
-}
-
-function unavailable(error: unknown): Attempt {
-  return { fence: 0, expiresAt: 0, holderTtlMs: 0, unavailable: true, error };
-}
-
 /** Everything a callback given to {@link LockService.using} receives. */
 export type LockedFunction<T> = (signal: AbortSignal, lock: Lock) => Promise<T> | T;
 
@@ -84,141 +68,6 @@ const BATCH_CHECK_MS = 10;
 
 /** While a renewal is in flight, one hand-over in this many waits for the next loop turn. */
 const YIELD_EVERY = 32;
-
-/** A waiter of this process queued behind a holder of this process (in-process hand-over). */
-class LocalWaiter {
-  readonly promise: Promise<Lock>;
-  resolve!: (lock: Lock) => void;
-  reject!: (error: unknown) => void;
-  /** Set while listening to the caller's signal. */
-  onAbort?: () => void;
-
-  constructor(
-    readonly call: ResolvedAcquireOptions,
-    readonly signal: AbortSignal | undefined,
-    readonly startedAt: number,
-    readonly deadline: number,
-  ) {
-    this.promise = new Promise<Lock>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-
-  /** Stops listening to the signal (the cohort's deadline timer needs no undoing). */
-  detach(): void {
-    if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
-    this.onAbort = undefined;
-  }
-}
-
-/**
- * The in-process side of one resource while this process holds or is getting its lock: later
- * callers of this process queue here, and a release hands the lock to the next of them without a
- * Redis round trip (same Redis token, the next fencing token of the reserved block), up to
- * FENCE_BLOCK - 1 times; then the lock goes back through Redis, where other processes' waiters are
- * served first. A class with every field set from the start: one object shape for all cohorts, created
- * on every uncontended acquisition.
- */
-class Cohort {
-  holder: Lock | undefined = undefined;
-  /** Last fencing token of the block reserved by the Redis acquisition the holder descends from. */
-  lastToken = 0;
-  queue: LocalWaiter[] = [];
-  /** Notices a holder that lets its lease run out without releasing, so the queue moves on. */
-  expiryTimer: NodeJS.Timeout | undefined = undefined;
-  /** A renewal of the lease and the token block is in flight (single-server mode). */
-  renewing = false;
-  /** Other processes wait (or a renewal failed): the next release goes back through Redis. */
-  closing = false;
-  /** When the last renewal was sent (or the lock acquired in Redis). */
-  renewedAt = 0;
-  /** Hand-overs since the last one deferred to the next loop turn. */
-  sinceYield = 0;
-  /** The holder's release, waiting for the renewal in flight because its block ran out. */
-  parked: (() => void) | undefined = undefined;
-  /** One timer for the queue's deadlines (not one per waiter), and when it fires. */
-  deadlineTimer: NodeJS.Timeout | undefined = undefined;
-  deadlineAt: number | undefined = undefined;
-}
-
-/** @internal What a {@link FirstTake} asks of the service whose acquisition it is. */
-interface FirstTakeOwner {
-  /** The take script granted the lock: the Lock, held by the cohort when there is one. */
-  tookLock(take: FirstTake, fence: number): Lock;
-  /** The take script found the lock taken (or failed): the rest of the acquisition, waiting. */
-  waitAfterFirstTake(take: FirstTake, first: Attempt): Promise<Lock>;
-  /** Durable mode: counts a grant's WAIT outcome; true when enough replicas acknowledged it. */
-  acknowledgedGrant(waited: DurableReply<unknown>): boolean;
-  /** Durable mode: the take script granted the lock, but too few replicas acknowledged it. */
-  unreplicatedTake(take: FirstTake, waited: DurableReply<unknown>): Promise<never>;
-  /** `error`, or the RedisPermissionError it stands for, recorded on the connection. */
-  noteRefusal(error: unknown): unknown;
-}
-
-/**
- * The first attempt of an acquisition in single-server mode, and the acquisition's promise: the take
- * script's reply settles it directly (from the batch's reply when batching), so the uncontended
- * acquisition is one promise, with no async function or `.then` of its own in between.
- */
-class FirstTake implements BatchedTake {
-  readonly promise: Promise<Lock>;
-  /** The take script's keys and TTL (what the batch sends). */
-  readonly owner: string;
-  readonly fence: string;
-  readonly ttlMs: number;
-  private resolve!: (lock: Lock | Promise<Lock>) => void;
-  private reject!: (error: unknown) => void;
-
-  constructor(
-    private readonly service: FirstTakeOwner,
-    readonly resource: string,
-    readonly keys: string[][],
-    readonly token: string,
-    readonly call: ResolvedAcquireOptions,
-    readonly signal: AbortSignal | undefined,
-    readonly startedAt: number,
-    readonly sentAt: number,
-    readonly cohort: Cohort | undefined,
-  ) {
-    const serverKeys = keys[0] as string[];
-    this.owner = serverKeys[0] as string;
-    this.fence = serverKeys[1] as string;
-    this.ttlMs = call.ttlMs;
-    this.promise = new Promise<Lock>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-
-  /** `waited`: durable mode's WAIT outcome for the take (and the other takes of its group). */
-  settle(reply: number, waited?: DurableReply<unknown>): void {
-    try {
-      this.resolve(
-        reply > 0
-          ? waited === undefined || this.service.acknowledgedGrant(waited)
-            ? this.service.tookLock(this, reply)
-            : this.service.unreplicatedTake(this, waited)
-          : this.service.waitAfterFirstTake(this, {
-              fence: 0,
-              expiresAt: 0,
-              holderTtlMs: -reply,
-              unavailable: false,
-            }),
-      );
-    } catch (error) {
-      this.reject(error);
-    }
-  }
-
-  fail(error: unknown): void {
-    try {
-      this.resolve(this.service.waitAfterFirstTake(this, unavailable(this.service.noteRefusal(error))));
-    } catch (failure) {
-      this.reject(failure);
-    }
-  }
-}
 
 /**
  * Distributed locks on Redis with fencing tokens: on one server (or Cluster), or in Redlock mode
@@ -239,7 +88,7 @@ class FirstTake implements BatchedTake {
  *   await orders.settle(id, { fence: lock.fencingToken, signal });
  * });
  */
-export class LockService implements LockOwner, OnModuleInit, OnApplicationShutdown {
+export class LockService implements LockOwner, FirstTakeOwner, OnModuleInit, OnApplicationShutdown {
   /** `single` (one server or Cluster) or `redlock` (a quorum of independent servers). */
   readonly mode: 'single' | 'redlock';
   /** Servers that must agree: 1, or ⌊N/2⌋+1 in Redlock mode. */
