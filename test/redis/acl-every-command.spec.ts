@@ -676,7 +676,7 @@ describe('a least-privilege user missing one required command', () => {
             },
           },
         }),
-        RateLimitModule.forRoot({}),
+        RateLimitModule.forRoot({ ...durableWith(removed, 'rate-limit.durability') }),
         LockModule.forRoot({
           ttlMs: 2_000,
           maxWaitMs: 100,

@@ -1,5 +1,13 @@
-import { TURN_BATCH_WEIGHT, TurnQueue, type RedisClient, type ScriptArgument } from '@redkit/redis';
+import {
+  TURN_BATCH_WEIGHT,
+  TurnQueue,
+  type DurableReply,
+  type RedisClient,
+  type RedisScript,
+  type ScriptArgument,
+} from '@redkit/redis';
 
+import type { DurableAdmissions } from './rate-limit-durability.js';
 import type { RateLimitPolicy } from './rate-limit-options.validator.js';
 import { batchScript, checkScript, singleLimitScript, type CheckReply } from './rate-limit-scripts.js';
 
@@ -25,6 +33,10 @@ interface PendingCheck {
  *
  * Standalone servers only: the keys of one script call must share a Cluster slot and identities are
  * hash tags of their own, so on a Cluster the service runs one call per check (pipelined per node).
+ *
+ * In durable mode (`durable` given) a batch that charges anything runs with its WAIT (one per turn,
+ * see `runScriptDurably`), and each check it admitted fails as a Redis failure would when too few
+ * replicas acknowledged the batch; its refusals and peeks stand.
  */
 export class RateLimitCheckBatcher {
   private readonly checks = new TurnQueue<PendingCheck>(
@@ -34,7 +46,10 @@ export class RateLimitCheckBatcher {
     (check) => check.keys.length,
   );
 
-  constructor(private readonly client: RedisClient) {}
+  constructor(
+    private readonly client: RedisClient,
+    private readonly durable?: DurableAdmissions,
+  ) {}
 
   /**
    * Decides one check (its limits together) in the next batch; resolves with the reply of the
@@ -78,6 +93,15 @@ export class RateLimitCheckBatcher {
       }
     }
     limits[0] = numbers.size;
+    if (this.durable !== undefined && checks.some(charges)) {
+      this.durable.batch(keys, limits.concat(args)).then(
+        (waited) => split(waited.reply, checks, waited, this.durable),
+        (error: unknown) => {
+          for (const check of checks) check.reject(error);
+        },
+      );
+      return;
+    }
     batchScript.runNow(this.client, keys, limits.concat(args)).then(
       (reply) => split(reply, checks),
       (error: unknown) => {
@@ -94,22 +118,38 @@ export class RateLimitCheckBatcher {
    */
   private runAlone(check: PendingCheck): void {
     const { keys, policies, consume } = check;
+    let script: RedisScript<ScriptArgument[], CheckReply>;
+    let args: string[];
     if (keys.length === 1) {
       const policy = policies[0] as RateLimitPolicy;
-      const script = singleLimitScript(policy.args[0] as string);
-      script
-        .run(this.client, keys, consume ? policy.consumeArgs : policy.peekArgs)
-        .then(check.resolve, check.reject);
-      return;
+      script = singleLimitScript(policy.args[0] as string);
+      args = consume ? policy.consumeArgs : policy.peekArgs;
+    } else {
+      const all: string[] = [consume ? '1' : '0'];
+      for (const policy of policies) all.push(...policy.args);
+      script = checkScript;
+      args = all;
     }
-    const args: string[] = [consume ? '1' : '0'];
-    for (const policy of policies) args.push(...policy.args);
-    checkScript.run(this.client, keys, args).then(check.resolve, check.reject);
+    if (this.durable !== undefined && consume)
+      this.durable.check(script, keys, args).then(check.resolve, check.reject);
+    else script.run(this.client, keys, args).then(check.resolve, check.reject);
   }
 }
 
-/** Hands each check its part of the batch reply, shaped like the one-check scripts' reply. */
-function split(reply: number[], checks: readonly PendingCheck[]): void {
+function charges(check: PendingCheck): boolean {
+  return check.consume;
+}
+
+/**
+ * Hands each check its part of the batch reply, shaped like the one-check scripts' reply. In durable
+ * mode (`waited`), a check the batch admitted is rejected instead when too few replicas acknowledged it.
+ */
+function split(
+  reply: number[],
+  checks: readonly PendingCheck[],
+  waited?: DurableReply<unknown>,
+  durable?: DurableAdmissions,
+): void {
   const now = reply[0] as number;
   let at = 1;
   for (const check of checks) {
@@ -119,6 +159,13 @@ function split(reply: number[], checks: readonly PendingCheck[]): void {
     own[1] = now;
     for (let index = 0; index < n * 3; index += 1) own[2 + index] = reply[at + 1 + index] as number;
     at += 1 + n * 3;
+    if (durable !== undefined && check.consume && own[0] === 1) {
+      const failure = durable.settle(waited as DurableReply<unknown>);
+      if (failure !== undefined) {
+        check.reject(failure);
+        continue;
+      }
+    }
     check.resolve(own);
   }
 }

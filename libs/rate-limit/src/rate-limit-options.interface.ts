@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import type { DurabilityOptions } from '@redkit/redis';
 
 /**
  * `sliding-log`: exact, a sorted set of admissions per key (memory grows with `limit`).
@@ -97,6 +98,15 @@ export interface RateLimitModuleOptions {
    * Default 0: Redis decides every request; 1000 is a good value for a public API.
    */
   localRefusalMs?: number;
+  /**
+   * Durable mode, for limits that must hold across a failover: every check that admits a request is
+   * followed by `WAIT replicas timeoutMs` on the same connection, and counts only once that many
+   * replicas acknowledged it. An admission not acknowledged in time is decided as when Redis cannot
+   * answer (`insurance`, else `onRedisError`), and counted in `redkit_ratelimit_durability_total`.
+   * Refusals write nothing and need no acknowledgement. See the README, "Durability across
+   * failover". Default off.
+   */
+  durability?: DurabilityOptions;
 }
 
 /** Module-level settings (Nest "extras"), given beside the options or beside `useFactory`. */

@@ -57,4 +57,30 @@ describe('rate-limit options', () => {
       resolveRateLimitOptions({ limits: [{ limit: 1, windowMs: 1, key: 'cookie' as never }] }),
     ).toThrow('"limits[0].key"');
   });
+
+  it('resolves durability with its default wait, and leaves it off when not given', () => {
+    expect(resolveRateLimitOptions({}).durability).toBeUndefined();
+    expect(resolveRateLimitOptions({ durability: { replicas: 1 } }).durability).toEqual({
+      replicas: 1,
+      timeoutMs: 500,
+    });
+    // The default wait is at most half the connection's commandTimeoutMs.
+    expect(resolveRateLimitOptions({ durability: { replicas: 2 } }, 600).durability).toEqual({
+      replicas: 2,
+      timeoutMs: 300,
+    });
+  });
+
+  it.each([
+    [{ replicas: 0 }, 1_000, 'durability.replicas'],
+    [{ replicas: 1.5 }, 1_000, 'durability.replicas'],
+    [{ replicas: 1, timeoutMs: 0 }, 1_000, 'durability.timeoutMs'],
+    [{ replicas: 1, timeoutMs: 501 }, 1_000, 'durability.timeoutMs'],
+    [{ replicas: 1 }, 1, 'durability.timeoutMs'],
+    ['yes', 1_000, 'durability'],
+  ])('refuses durability %j (commandTimeoutMs %d) naming %s', (durability, commandTimeoutMs, option) => {
+    expect(() => resolveRateLimitOptions({ durability: durability as never }, commandTimeoutMs)).toThrow(
+      `"${option}"`,
+    );
+  });
 });

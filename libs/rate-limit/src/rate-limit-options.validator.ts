@@ -1,3 +1,5 @@
+import { REDIS_DEFAULTS, resolveDurability, type ResolvedDurability } from '@redkit/redis';
+
 import { RateLimitOptionsError } from './rate-limit.errors.js';
 import type {
   RateLimitAlgorithm,
@@ -48,6 +50,8 @@ export interface ResolvedRateLimitOptions {
   maxIdentifierBytes: number;
   coalesce: boolean;
   localRefusalMs: number;
+  /** Durable mode's WAIT after each admission, or undefined when it is off. */
+  durability: ResolvedDurability | undefined;
 }
 
 const KEY_TYPE = { [LOG_CODE]: 'l', [COUNTER_CODE]: 'c', [PACKED_LOG_CODE]: 'p' } as const;
@@ -136,8 +140,14 @@ function trustProxy(value: unknown): TrustProxy {
   );
 }
 
-/** Checks every module option once, at startup; throws a {@link RateLimitOptionsError} naming the first bad one. */
-export function resolveRateLimitOptions(options: RateLimitModuleOptions = {}): ResolvedRateLimitOptions {
+/**
+ * Checks every module option once, at startup; throws a {@link RateLimitOptionsError} naming the first bad one.
+ * `commandTimeoutMs`: the limiter's connection's, which bounds `durability.timeoutMs`.
+ */
+export function resolveRateLimitOptions(
+  options: RateLimitModuleOptions = {},
+  commandTimeoutMs: number = REDIS_DEFAULTS.commandTimeoutMs,
+): ResolvedRateLimitOptions {
   if (typeof options !== 'object' || options === null) {
     throw new RateLimitOptionsError('options', `must be an object, got ${show(options)}`);
   }
@@ -193,6 +203,11 @@ export function resolveRateLimitOptions(options: RateLimitModuleOptions = {}): R
         : wholeNumber('maxIdentifierBytes', options.maxIdentifierBytes, 4096),
     coalesce,
     localRefusalMs: localRefusalMs(options.localRefusalMs),
+    durability: resolveDurability(
+      options.durability,
+      commandTimeoutMs,
+      (option, reason) => new RateLimitOptionsError(option, reason),
+    ),
   };
 }
 

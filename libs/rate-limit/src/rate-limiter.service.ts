@@ -1,6 +1,7 @@
 import { MetricsService } from '@redkit/metrics';
 import {
   encodeKeyPart,
+  REDIS_DEFAULTS,
   RedkitLogger,
   scanKeys,
   type KeyPartOptions,
@@ -10,10 +11,11 @@ import {
 } from '@redkit/redis';
 
 import { InMemoryRateLimiter } from './in-memory-rate-limiter.js';
+import { DurableAdmissions } from './rate-limit-durability.js';
 import { RefusalMemo } from './refusal-memo.js';
 import { RateLimitCheckBatcher } from './rate-limit-check.batcher.js';
 import { MAX_LIMITS_PER_CHECK, RATE_LIMIT_KEYSPACE } from './rate-limit.constants.js';
-import { RateLimitOptionsError } from './rate-limit.errors.js';
+import { RateLimitOptionsError, RateLimitUnreplicatedError } from './rate-limit.errors.js';
 import { RateLimitMetrics, type LimitOutcomes } from './rate-limit.metrics.js';
 import { rateLimitTracer, traceCheck } from './rate-limit.tracing.js';
 import type { RateLimitModuleOptions, RateLimitRule } from './rate-limit-options.interface.js';
@@ -34,11 +36,8 @@ import {
 } from './rate-limit-scripts.js';
 
 /**
- * Who decided: Redis; or, while Redis could not answer, the fail-open or fail-closed policy, or the
- * in-memory insurance limiter.
- */
-/**
- * Who decided: Redis; the instance alone while Redis could not answer (`fail-open`, `fail-closed`,
+ * Who decided: Redis; the instance alone while Redis could not answer, or in durable mode did not
+ * get an admission acknowledged by enough replicas in time (`fail-open`, `fail-closed`,
  * `insurance`); or `refused-locally`, a refusal Redis gave moments ago that still holds
  * (`localRefusalMs`), served without a round trip.
  */
@@ -138,6 +137,8 @@ export class RateLimiterService {
   private readonly isCluster: boolean;
   /** Coalesces the checks of one event-loop turn (standalone servers, unless `coalesce: false`). */
   private readonly batcher?: RateLimitCheckBatcher;
+  /** Durable mode: admissions followed by WAIT (undefined when `durability` is off). */
+  private readonly durable?: DurableAdmissions;
   /** Refusals Redis just gave, served again without a round trip while they still hold. */
   private readonly refusals: RefusalMemo;
   /** `<prefix>:rate-limit:{`, the start of every key. */
@@ -151,7 +152,11 @@ export class RateLimiterService {
     options: RateLimitModuleOptions = {},
     metrics: MetricsService = new MetricsService(),
   ) {
-    this.options = resolveRateLimitOptions(options);
+    // (A stand-in connection without options only serves option checks that fail before it is used.)
+    this.options = resolveRateLimitOptions(
+      options,
+      connection.options?.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
+    );
     this.client = connection.client;
     this.isCluster = connection.isCluster;
     this.base = `${connection.keyspace(RATE_LIMIT_KEYSPACE).base}{`;
@@ -159,7 +164,10 @@ export class RateLimiterService {
     this.metrics = new RateLimitMetrics(metrics);
     const { insurance } = this.options;
     if (insurance) this.insurance = new InMemoryRateLimiter(insurance.share, insurance.maxKeys);
-    if (this.options.coalesce && !this.isCluster) this.batcher = new RateLimitCheckBatcher(this.client);
+    const { durability } = this.options;
+    if (durability !== undefined) this.durable = new DurableAdmissions(this.client, durability, this.metrics);
+    if (this.options.coalesce && !this.isCluster)
+      this.batcher = new RateLimitCheckBatcher(this.client, this.durable);
     this.refusals = new RefusalMemo(this.options.localRefusalMs);
   }
 
@@ -384,11 +392,13 @@ export class RateLimiterService {
       reply =
         this.batcher !== undefined
           ? await this.batcher.submit([redisKey], [policy], consume)
-          : await singleScript(policy).run(
-              this.client,
-              [redisKey],
-              consume ? policy.consumeArgs : policy.peekArgs,
-            );
+          : this.durable !== undefined && consume
+            ? await this.durable.check(singleScript(policy), [redisKey], policy.consumeArgs)
+            : await singleScript(policy).run(
+                this.client,
+                [redisKey],
+                consume ? policy.consumeArgs : policy.peekArgs,
+              );
     } catch (error) {
       const decision = this.fallback([redisKey], [policy], consume, error);
       return { ...(decision.results[0] as RateLimitResult), source: decision.source };
@@ -450,7 +460,10 @@ export class RateLimiterService {
       const groupKeys = indexes.map((index) => keys[index] as string);
       const script =
         indexes.length === 1 ? singleScript(policies[indexes[0] as number] as RateLimitPolicy) : checkScript;
-      const reply = await script.run(this.client, groupKeys, args);
+      const reply =
+        this.durable !== undefined && consume
+          ? await this.durable.check(script, groupKeys, args)
+          : await script.run(this.client, groupKeys, args);
       return { indexes, reply };
     });
     if (calls.length === 1 || !consume) return Promise.all(calls);
@@ -495,8 +508,11 @@ export class RateLimiterService {
     consume: boolean,
     error: unknown,
   ): RateLimitDecision {
-    // A refusal for the ACL user is logged (once) and reported by the connection's health instead.
-    if (this.connection.notePermission('rate-limit', error) === undefined) this.warn(error);
+    // A refusal for the ACL user (of the script, or of durable mode's WAIT) is logged (once) and
+    // reported by the connection's health instead.
+    const refused =
+      error instanceof RateLimitUnreplicatedError && error.cause !== undefined ? error.cause : error;
+    if (this.connection.notePermission('rate-limit', refused) === undefined) this.warn(error);
     if (consume) for (const policy of policies) this.outcomesOf(policy).error.inc();
     if (this.insurance !== undefined) {
       const local = this.insurance.check(keys, policies, consume);
