@@ -32,7 +32,7 @@ import { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import { Mutex, RedlockMutex } from 'redis-semaphore';
 
-import { startExtraRedis, startReplicaOf, type ExtraRedis } from './lock/extra-redis.js';
+import { startExtraRedis, startReplicaOf, type ExtraRedis } from './lib/extra-redis.js';
 import { atTheirBest, clientOptions, runSuite } from './lib/suite.js';
 import type { ClientMode, Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
 

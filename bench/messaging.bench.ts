@@ -34,6 +34,12 @@
 // before the table `redkit` and `redkit-untraced-baseline` also run side by side in interleaved
 // slices (messaging/interleaved.ts), each scenario in turn; the medians of the per-round ratios are
 // the "tracing off costs" lines under the table (and bench/results/messaging-tracing-off.json).
+// redkit-durable (stream rows only): `redkit` with the module's `durability: { replicas: 1 }`
+// (timeoutMs 500), against a replica this file starts beside the suite's server (bench/lib/
+// extra-redis.ts, shared with the lock and order-book benchmarks): every publish followed by WAIT 1,
+// one per group of publishes sent together. Its cost against `redkit` is the price of durable
+// publishes (libs/messaging/README.md, "Durability across failover"); the other rows run without a
+// replica. Events never wait, so it has no pubsub-latency row.
 // Every row also reports CPU µs/op: this process's CPU time (process.cpuUsage(), user + system,
 // producer and consumer together) over the measured window, divided by its operations; other load
 // on the machine disturbs it far less than ops/s.
@@ -52,10 +58,17 @@ import 'reflect-metadata';
 import { loadavg } from 'node:os';
 
 import { Logger } from '@nestjs/common';
-import { EventBus, StreamConsumer, StreamProducer, type MessagePriority } from '@redkit/messaging';
+import {
+  EventBus,
+  StreamConsumer,
+  StreamProducer,
+  type MessagePriority,
+  type MessagingModuleOptions,
+} from '@redkit/messaging';
 import { RedisConnection } from '@redkit/redis';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { startReplicaOf } from './lib/extra-redis.js';
 import { DEFAULT_IN_FLIGHT, defaultSeconds, defaultWarmupSeconds, type Measurement } from './lib/measure.js';
 import { RedisAdmin } from './lib/redis-admin.js';
 import { writeResults, type ResultRow } from './lib/report.js';
@@ -107,6 +120,7 @@ const TRACING_OFF_TARGET_PERCENT = 3;
 const SUBJECT_OFF = 'redkit';
 const SUBJECT_TRACED = 'redkit-traced';
 const SUBJECT_BASELINE = 'redkit-untraced-baseline';
+const SUBJECT_DURABLE = 'redkit-durable';
 
 type ScenarioName = 'stream-throughput' | 'stream-priorities' | 'pubsub-latency';
 
@@ -143,9 +157,14 @@ const CURRENT: MessagingLib = { EventBus, StreamConsumer, StreamProducer };
  * connection, the stream and the event type, so that subjects alive at once (the interleaved
  * comparison) never consume each other's entries or receive each other's events.
  */
-async function redkitSubject(lib: MessagingLib, redisUrl: string, tag = 'bench'): Promise<MessagingSubject> {
+async function redkitSubject(
+  lib: MessagingLib,
+  redisUrl: string,
+  tag = 'bench',
+  producerOptions: Partial<MessagingModuleOptions> = {},
+): Promise<MessagingSubject> {
   const connection = await RedisConnection.open(tag, { url: redisUrl });
-  const producer = new lib.StreamProducer(connection, { source: 'bench' });
+  const producer = new lib.StreamProducer(connection, { source: 'bench', ...producerOptions });
   const bus = new lib.EventBus(connection, { source: 'bench' });
   const jobs = new Waiters();
   const events = new Waiters();
@@ -189,6 +208,30 @@ async function redkitSubject(lib: MessagingLib, redisUrl: string, tag = 'bench')
       await consumer.stop();
       await bus.close();
       await connection.close();
+    },
+  };
+}
+
+/** redkit's durable publishes, against a replica of the suite's server (stopped by close()). */
+async function durableSubject(redisUrl: string): Promise<MessagingSubject> {
+  const replica = await startReplicaOf(redisUrl);
+  let subject: MessagingSubject;
+  try {
+    subject = await redkitSubject(CURRENT, redisUrl, 'bench', { durability: { replicas: 1 } });
+  } catch (error) {
+    await replica.stop();
+    throw error;
+  }
+  return {
+    ...subject,
+    // Events are fire-and-forget: durability does not touch them.
+    scenarios: ['stream-throughput', 'stream-priorities'],
+    close: async () => {
+      try {
+        await subject.close();
+      } finally {
+        await replica.stop();
+      }
     },
   };
 }
@@ -557,6 +600,7 @@ const subjects: SubjectDefinition<MessagingSubject>[] = [
     create: async (url) => (baselineLib === null ? null : redkitSubject(baselineLib, url)),
     skipReason: baseline.lib === null ? baseline.reason : undefined,
   },
+  { name: SUBJECT_DURABLE, kind: 'redkit', create: durableSubject },
   ...atTheirBest<MessagingSubject>({ name: 'bullmq', kind: 'peer', create: bullmqSubject }),
   ...atTheirBest<MessagingSubject>({ name: 'raw-ioredis-pubsub', kind: 'limit', create: rawPubsubSubject }),
   // Last: see the top of this file.
@@ -593,6 +637,9 @@ await runSuite({
           'added the messaging tracing hooks, on the current @redkit/redis. "tracing off costs" lines: the two run ' +
           `side by side in interleaved ${SLICE_SECONDS} s slices before the table: medians of per-round ratios, ` +
           'with distribution-free 95 % intervals.'),
+    `${SUBJECT_DURABLE}: ${SUBJECT_OFF} with durability { replicas: 1 } against one replica of the suite server ` +
+      "(every publish waits for the replica's acknowledgement: WAIT 1 500, one per group of publishes sent " +
+      'together); the other rows run without a replica.',
     'CPU µs/op: this process (producer and consumer together) over the measured window, process.cpuUsage().',
     'bullmq and raw-ioredis-pubsub run on plain and on auto-pipelined ioredis clients (BullMQ: ' +
       '`enableAutoPipelining` in its `connection` options, which every connection it opens inherits); ★ marks the ' +

@@ -38,7 +38,7 @@ import { OrderBookStore, type OrderBookLevel } from '@redkit/orderbook';
 import { RedisConnection } from '@redkit/redis';
 import { Redis } from 'ioredis';
 
-import { startReplicaOf } from './lock/extra-redis.js';
+import { startReplicaOf } from './lib/extra-redis.js';
 import { atTheirBest, clientOptions, runSuite } from './lib/suite.js';
 import type { ClientMode, Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
 

@@ -16,6 +16,10 @@
 //   EVALSHA of the batch script (a lone check as one EVALSHA of its one-check script).
 // - redkit-log-unbatched, redkit-counter-unbatched: the same with `coalesce: false`, one EVALSHA per
 //   check, to show what batching buys in the same run.
+// - redkit-durable: redkit-log with `durability: { replicas: 1 }` (timeoutMs 500), against a replica
+//   this file starts (and stops) beside the suite's server: every batch or lone check that charges
+//   is followed by WAIT 1 500 (one per group of checks sent together), and an admission counts once
+//   the replica acknowledged it.
 // - rate-limiter-flexible: RateLimiterRedis.consume (its Lua INCR + EXPIRE, fixed window); a refused
 //   check rejects with a RateLimiterRes, which the subject catches.
 // - nestjs-throttler: what ThrottlerGuard does per request, less the HTTP parts: the key is its
@@ -33,6 +37,7 @@ import { RedisConnection } from '@redkit/redis';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
+import { startReplicaOf } from './lib/extra-redis.js';
 import { atTheirBest, clientOptions, runSuite } from './lib/suite.js';
 import type { ClientMode, Closeable, Scenario, SubjectDefinition } from './lib/suite.js';
 import { BenchThrottlerRedisStorage } from './rate-limit/throttler-redis-storage.js';
@@ -51,9 +56,10 @@ async function redkitSubject(
   algorithm: 'sliding-log' | 'sliding-counter',
   coalesce = true,
   localRefusalMs = 0,
+  durability?: { replicas: number },
 ) {
   const connection = await RedisConnection.open('bench', { url: redisUrl });
-  const limiter = new RateLimiterService(connection, { coalesce, localRefusalMs });
+  const limiter = new RateLimiterService(connection, { coalesce, localRefusalMs, durability });
   const policy: RateLimitPolicy = limiter.policy({
     name: 'bench',
     limit: LIMIT,
@@ -64,6 +70,24 @@ async function redkitSubject(
     check: async (key: string) => (await limiter.consume(key, policy)).allowed,
     close: () => connection.close(),
   };
+}
+
+/** The durable mode, against a replica of the suite's server (stopped by close()). */
+async function redkitDurableSubject(redisUrl: string): Promise<LimiterSubject> {
+  const replica = await startReplicaOf(redisUrl);
+  try {
+    const subject = await redkitSubject(redisUrl, 'sliding-log', true, 0, { replicas: 1 });
+    return {
+      check: subject.check,
+      close: async () => {
+        await subject.close();
+        await replica.stop();
+      },
+    };
+  } catch (error) {
+    await replica.stop();
+    throw error;
+  }
 }
 
 async function rateLimiterFlexibleSubject(redisUrl: string, mode: ClientMode): Promise<LimiterSubject> {
@@ -139,6 +163,7 @@ const subjects: SubjectDefinition<LimiterSubject>[] = [
     kind: 'redkit',
     create: (url) => redkitSubject(url, 'sliding-counter', false),
   },
+  { name: 'redkit-durable', kind: 'redkit', create: redkitDurableSubject },
   ...atTheirBest<LimiterSubject>({
     name: 'rate-limiter-flexible',
     kind: 'peer',
@@ -189,6 +214,8 @@ await runSuite({
     'redkit-log / redkit-counter: RateLimiterService.consume (server clock, exact log / weighted counter); the checks of ' +
       "one event-loop turn go as one EVALSHA of the batch script, so cmds/op counts the batch's EVALSHA and TIME once.",
     'redkit-*-unbatched: the same with coalesce: false, one EVALSHA per check.',
+    'redkit-durable: redkit-log with durability { replicas: 1 } against one replica of the suite server: every ' +
+      "check that charges waits for the replica's acknowledgement (WAIT 1 500, one per group of checks sent together).",
     'redkit-log-local-refusals: the log with localRefusalMs: 1000 (a client Redis just refused is refused by the ' +
       'instance without a round trip until its retry time, at most 1 s; exact).',
     'rate-limiter-flexible: RateLimiterRedis (fixed window; refusals reject and are caught).',

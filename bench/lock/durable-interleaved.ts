@@ -12,7 +12,7 @@ import { OrderBookStore, type OrderBookLevel } from '@redkit/orderbook';
 import { RedisConnection } from '@redkit/redis';
 
 import { median, rateOf } from '../lib/interleaved.js';
-import { startExtraRedis, startReplicaOf } from './extra-redis.js';
+import { startExtraRedis, startReplicaOf } from '../lib/extra-redis.js';
 
 const [roundsText = '5', secondsText = '1'] = process.argv.slice(2);
 const ROUNDS = Number(roundsText);

@@ -687,6 +687,7 @@ describe('a least-privilege user missing one required command', () => {
         }),
         OrderBookModule.forRoot({ ...ORDER_BOOK_OPTIONS, ...durableWith(removed, 'orderbook.durability') }),
         MessagingModule.forRoot({
+          ...durableWith(removed, 'messaging.durability'),
           consumers: {
             blockMs: 50,
             retryDelayMs: 20,

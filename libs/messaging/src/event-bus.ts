@@ -75,6 +75,10 @@ interface Listeners {
  * A handler that throws never keeps the others from running; a message that is not an envelope is
  * counted (`redkit_events_malformed_total`), logged and dropped.
  *
+ * The module's `durability` option does not apply here: an event is delivered to whoever listens
+ * the moment it is published, or to no one, so no replica could keep it for later; waiting for
+ * replicas would only slow every publish down. Publish to a stream for what must survive a failover.
+ *
  * An event carries the publisher's correlation id (and, while it is traced, its W3C trace context);
  * handlers run with that id current (`currentCorrelationId()`, their log lines) and, while traced,
  * in a `<type> receive` span that is a child of the `<type> publish` one.
@@ -122,7 +126,8 @@ export class EventBus implements OnApplicationShutdown {
     options: MessagingModuleOptions | ResolvedMessagingOptions = {},
     metrics?: MessagingMetrics | MetricsService,
   ) {
-    this.options = resolveMessagingOptions(options);
+    // (Its `durability` is the stream producer's: events are fire-and-forget and never WAIT.)
+    this.options = resolveMessagingOptions(options, connection.options.commandTimeoutMs);
     this.metrics =
       metrics instanceof MessagingMetrics ? metrics : new MessagingMetrics(metrics ?? new MetricsService());
     this.channelPrefix = `${connection.keyspace(MESSAGING_KEY_MODULE).base}events:`;

@@ -60,5 +60,10 @@ export {
   POLL_WHILE_DISCONNECTED_METADATA,
   STREAM_HANDLER_METADATA,
 } from './messaging.constants.js';
-export { InvalidEventTypeError, MessagingError, MessagingOptionsError } from './messaging.errors.js';
+export {
+  InvalidEventTypeError,
+  MessagingDurabilityError,
+  MessagingError,
+  MessagingOptionsError,
+} from './messaging.errors.js';
 export { messagingAclManifest } from './messaging.acl.js';

@@ -1,3 +1,5 @@
+import type { DurabilityOptions } from '@redkit/redis';
+
 import type { ReconnectListener } from './event-bus.types.js';
 import type { MessagePriority } from './stream-message.js';
 
@@ -84,6 +86,17 @@ export interface MessagingModuleOptions {
    * default 16.
    */
   eventBuckets?: number;
+  /**
+   * Durable stream publishes, for entries that must survive the failover of the primary: each
+   * `StreamProducer.publish` (every lane, every partition) is followed by `WAIT replicas timeoutMs`
+   * on the same connection and resolves only once `replicas` replicas acknowledged the entry; otherwise
+   * it rejects with `MessagingDurabilityError` (the entry may still stand on the primary: treat it as
+   * unknown, like a timeout). Publishes of one event-loop turn share one WAIT. `timeoutMs` is at most
+   * half the connection's `commandTimeoutMs` (default 500, or that half when less). Off by default.
+   * Event-bus events (pub/sub) are fire-and-forget and never wait; consumer-side acks, retries,
+   * claims and dead-letter moves do not wait either: one lost in a failover only redelivers the entry.
+   */
+  durability?: DurabilityOptions;
 }
 
 /** Options that shape the module rather than its behaviour (Nest "extras"). */

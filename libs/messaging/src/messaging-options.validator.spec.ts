@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { MessagingOptionsError } from './messaging.errors.js';
+import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { resolveConsumerSettings, resolveMessagingOptions } from './messaging-options.validator.js';
 
 describe('messaging options', () => {
@@ -41,5 +42,38 @@ describe('messaging options', () => {
     expect(() => resolveMessagingOptions({ consumers: { priorityWeights: { low: 0 } } })).toThrow(
       /"consumers\.priorityWeights\.low"/,
     );
+  });
+
+  it('leaves durability off by default and bounds durability.timeoutMs by half the command timeout', () => {
+    expect(resolveMessagingOptions().durability).toBeUndefined();
+    expect(resolveMessagingOptions({ durability: { replicas: 1 } }).durability).toEqual({
+      replicas: 1,
+      timeoutMs: 500,
+    });
+    expect(resolveMessagingOptions({ durability: { replicas: 1 } }, 400).durability).toEqual({
+      replicas: 1,
+      timeoutMs: 200,
+    });
+    expect(
+      resolveMessagingOptions({ durability: { replicas: 2, timeoutMs: 900 } }, 2_000).durability,
+    ).toEqual({ replicas: 2, timeoutMs: 900 });
+  });
+
+  it.each([
+    [{ durability: 1 }, 'durability', /must be an object/],
+    [{ durability: { replicas: 0 } }, 'durability.replicas', /from 1/],
+    [{ durability: { replicas: '1' } }, 'durability.replicas', /whole number/],
+    [{ durability: { replicas: 1, timeoutMs: 501 } }, 'durability.timeoutMs', /from 1 to 500/],
+    [{ durability: { replicas: 1, timeoutMs: 0 } }, 'durability.timeoutMs', /from 1 to 500/],
+  ])('names the bad durability option in %j', (options, option, reason) => {
+    let error: unknown;
+    try {
+      resolveMessagingOptions(options as MessagingModuleOptions);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(MessagingOptionsError);
+    expect((error as MessagingOptionsError).option).toBe(option);
+    expect((error as Error).message).toMatch(reason);
   });
 });

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 
+import { REDIS_DEFAULTS, resolveDurability, type ResolvedDurability } from '@redkit/redis';
+
 import { resolvePriorityWeights, type PriorityWeights } from './lane-scheduler.js';
 import { MessagingOptionsError } from './messaging.errors.js';
 import type {
@@ -22,6 +24,8 @@ export interface ResolvedMessagingOptions {
   subscribeTimeoutMs: number;
   shardedPubSub: boolean;
   eventBuckets: number;
+  /** Durable publishes' WAIT, or undefined when it is off. */
+  durability: ResolvedDurability | undefined;
 }
 
 function show(value: unknown): string {
@@ -62,9 +66,13 @@ export function nonEmptyString(option: string, value: unknown, maxLength = 200):
 /** Options objects this module resolved, so that resolving them again returns them as they are. */
 const resolved = new WeakSet<object>();
 
-/** Validates `MessagingModule` options once, at startup; throws {@link MessagingOptionsError} naming the option. */
+/**
+ * Validates `MessagingModule` options once, at startup; throws {@link MessagingOptionsError} naming the
+ * option. `commandTimeoutMs`: the connection's, which bounds `durability.timeoutMs`.
+ */
 export function resolveMessagingOptions(
   options: MessagingModuleOptions | ResolvedMessagingOptions = {},
+  commandTimeoutMs: number = REDIS_DEFAULTS.commandTimeoutMs,
 ): ResolvedMessagingOptions {
   if (options !== null && typeof options === 'object' && resolved.has(options)) {
     return options as ResolvedMessagingOptions;
@@ -94,9 +102,25 @@ export function resolveMessagingOptions(
     shardedPubSub: booleanOption('shardedPubSub', options.shardedPubSub ?? true),
     eventBuckets:
       options.eventBuckets === undefined ? 16 : wholeNumber('eventBuckets', options.eventBuckets, 1, 1_024),
+    durability: resolveMessagingDurability(options.durability, commandTimeoutMs),
   };
   resolved.add(result);
   return result;
+}
+
+/**
+ * The `durability` option checked against a connection's `commandTimeoutMs` (an already resolved one
+ * too: options resolved for one connection may be handed to a producer on another).
+ */
+export function resolveMessagingDurability(
+  durability: unknown,
+  commandTimeoutMs: number,
+): ResolvedDurability | undefined {
+  return resolveDurability(
+    durability,
+    commandTimeoutMs,
+    (option, reason) => new MessagingOptionsError(option, reason),
+  );
 }
 
 /** Lease settings of a partitioned stream's member, every default applied. */

@@ -60,6 +60,10 @@ export class MessagingMetrics {
   private readonly lanePublishedByStream = new Map<string, DeferredCounterChild[]>();
   private readonly partitionsOwned: Gauge<'stream' | 'group'>;
   private readonly partitionTakeovers: Counter<'stream' | 'group' | 'lease'>;
+  private readonly durability: DeferredCounter<'stream' | 'outcome'>;
+  /** Per stream, its `acknowledged` and `unacknowledged` children, in that order. */
+  private readonly durabilityByStream = new Map<string, readonly DeferredCounterChild[]>();
+  private durabilityOther?: readonly DeferredCounterChild[];
 
   constructor(metrics: MetricsService) {
     this.published = metrics.deferredCounter({
@@ -128,6 +132,35 @@ export class MessagingMetrics {
       help: 'Partitions this instance took over, by the state of their lease: free (released) or expired (its holder died or stalled).',
       labelNames: ['stream', 'group', 'lease'],
     });
+    // Its own counter, as redkit_lock_durability_total and redkit_orderbook_durability_total are,
+    // rather than an outcome of redkit_stream_messages_total: an unacknowledged entry may still have
+    // been published, and the dashboards summing that one by outcome count entries, not WAITs.
+    this.durability = metrics.deferredCounter({
+      name: 'redkit_stream_durability_total',
+      help: 'Durable stream publishes (durability option) by stream and whether enough replicas acknowledged them in time (acknowledged, unacknowledged).',
+      labelNames: ['stream', 'outcome'],
+    });
+  }
+
+  /** Counts what WAIT answered for a durable publish to `stream` (streams past the first 500: `other`). */
+  durablePublish(stream: string, acknowledged: boolean): void {
+    let children = this.durabilityByStream.get(stream);
+    if (children === undefined) {
+      if (this.durabilityByStream.size < MAX_TYPE_LABELS) {
+        children = this.durabilityChildren(stream);
+        this.durabilityByStream.set(stream, children);
+      } else {
+        children = this.durabilityOther ??= this.durabilityChildren('other');
+      }
+    }
+    (children[acknowledged ? 0 : 1] as DeferredCounterChild).inc();
+  }
+
+  private durabilityChildren(stream: string): readonly DeferredCounterChild[] {
+    return [
+      this.durability.labels({ stream, outcome: 'acknowledged' }),
+      this.durability.labels({ stream, outcome: 'unacknowledged' }),
+    ];
   }
 
   /** One member's partition metrics; members of one stream and group in one process add up. */

@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@nestjs/common';
 import { MetricsService } from '@redkit/metrics';
-import { getRedisConnectionToken, type RedisConnection } from '@redkit/redis';
+import { getRedisConnectionToken, REDIS_DEFAULTS, type RedisConnection } from '@redkit/redis';
 
 import { EventBus } from './event-bus.js';
 import { IdempotencyStore } from './idempotency.store.js';
@@ -32,8 +32,13 @@ export const {
       const providers: Provider[] = [
         {
           provide: RESOLVED_OPTIONS,
-          useFactory: (options: MessagingModuleOptions | undefined) => resolveMessagingOptions(options ?? {}),
-          inject: [MESSAGING_MODULE_OPTIONS],
+          // The connection's commandTimeoutMs bounds durability.timeoutMs.
+          useFactory: (options: MessagingModuleOptions | undefined, redis: RedisConnection) =>
+            resolveMessagingOptions(
+              options ?? {},
+              redis.options?.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
+            ),
+          inject: [MESSAGING_MODULE_OPTIONS, connection],
         },
         {
           provide: MessagingMetrics,
@@ -52,11 +57,11 @@ export const {
         {
           provide: StreamProducer,
           useFactory: (
-            options: MessagingModuleOptions | undefined,
+            options: ResolvedMessagingOptions,
             redis: RedisConnection,
             metrics: MessagingMetrics,
-          ) => new StreamProducer(redis, options ?? {}, metrics),
-          inject: [MESSAGING_MODULE_OPTIONS, connection, MessagingMetrics],
+          ) => new StreamProducer(redis, options, metrics),
+          inject: [RESOLVED_OPTIONS, connection, MessagingMetrics],
         },
         {
           provide: StreamConsumers,

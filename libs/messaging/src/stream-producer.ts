@@ -1,13 +1,20 @@
 import { MetricsService } from '@redkit/metrics';
-import { currentCorrelationId, type RedisConnection, type SpanAttributes } from '@redkit/redis';
+import {
+  currentCorrelationId,
+  sendCommandDurably,
+  type RedisConnection,
+  type ResolvedDurability,
+  type SpanAttributes,
+} from '@redkit/redis';
 
 import { assertEventType } from './event-envelope.js';
 import { MESSAGING_KEY_MODULE } from './messaging.constants.js';
-import { MessagingOptionsError } from './messaging.errors.js';
+import { MessagingDurabilityError, MessagingOptionsError } from './messaging.errors.js';
 import { MessagingMetrics } from './messaging.metrics.js';
 import { messagingSpanAttributes, messagingTracer, tracePublish } from './messaging.tracing.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import {
+  resolveMessagingDurability,
   resolveMessagingOptions,
   wholeNumber,
   type ResolvedMessagingOptions,
@@ -68,6 +75,9 @@ export interface StreamPublishOptions {
  * `maxLen`. Trimming may drop entries not yet processed if
  * consumers fall that far behind: size it for the backlog you accept.
  *
+ * With the module's `durability` option, each publish is followed by WAIT and resolves only once
+ * enough replicas acknowledged its entry (see the README's "Durability across failover").
+ *
  * @example
  * const id = await producer.publish('orders', 'order.placed', { orderId: 'o-1' });
  */
@@ -76,6 +86,8 @@ export class StreamProducer {
   private readonly source: string;
   private readonly defaultMaxLen: number;
   private readonly metrics: MessagingMetrics;
+  /** Durable mode's WAIT, or undefined when it is off. */
+  private readonly durability: ResolvedDurability | undefined;
   /** The attributes of its spans, made the first time it is traced. */
   private spanAttributes?: SpanAttributes;
 
@@ -84,7 +96,10 @@ export class StreamProducer {
     options: MessagingModuleOptions | ResolvedMessagingOptions = {},
     metrics?: MessagingMetrics | MetricsService,
   ) {
-    const resolved = resolveMessagingOptions(options);
+    const { commandTimeoutMs } = connection.options;
+    const resolved = resolveMessagingOptions(options, commandTimeoutMs);
+    // Again against this connection: options resolved for another may allow a longer WAIT.
+    this.durability = resolveMessagingDurability(resolved.durability, commandTimeoutMs);
     this.source = resolved.source;
     this.defaultMaxLen = resolved.streamMaxLen;
     this.keys = new StreamKeys(connection.keyspace(MESSAGING_KEY_MODULE));
@@ -99,7 +114,10 @@ export class StreamProducer {
 
   /**
    * Appends one entry (to the partition of `options.partitionKey` when `target` is a
-   * {@link PartitionedStream}); resolves with its id. Rejects when Redis does not take it.
+   * {@link PartitionedStream}); resolves with its id. Rejects when Redis does not take it. With
+   * `durability`, resolves once enough replicas acknowledged the entry, and rejects with
+   * `MessagingDurabilityError` when they did not in time: the entry may still stand on the primary
+   * (and reach consumers), or be lost by a failover; treat it as unknown.
    */
   async publish<T>(
     target: string | PartitionedStream,
@@ -139,9 +157,14 @@ export class StreamProducer {
             MESSAGE_PRIORITIES[lane] as MessagePriority,
             correlationId,
             (trace) =>
-              this.add(key, maxLen, trace.length === 0 ? fields : fields.concat(trace)) as Promise<string>,
+              this.add(
+                stream,
+                key,
+                maxLen,
+                trace.length === 0 ? fields : fields.concat(trace),
+              ) as Promise<string>,
           )
-        : await this.add(key, maxLen, fields);
+        : await this.add(stream, key, maxLen, fields);
     } catch (error) {
       // A refusal for the ACL user: typed, logged once and reported by the connection's health.
       throw this.connection.notePermission('messaging', error) ?? error;
@@ -152,10 +175,46 @@ export class StreamProducer {
   }
 
   /** XADD, trimming the lane approximately unless `maxLen` is 0; not async, so publish awaits once. */
-  private add(key: string, maxLen: number, fields: readonly (string | number)[]): Promise<string | null> {
+  private add(
+    stream: string,
+    key: string,
+    maxLen: number,
+    fields: readonly (string | number)[],
+  ): Promise<string | null> {
     const { client } = this.connection;
+    if (this.durability !== undefined) return this.addDurably(stream, key, maxLen, fields, this.durability);
     return maxLen > 0
       ? client.xadd(key, 'MAXLEN', '~', maxLen, '*', ...fields)
       : client.xadd(key, '*', ...fields);
+  }
+
+  /**
+   * XADD then WAIT in one pipeline on the same connection (the publishes of one turn share one WAIT);
+   * throws MessagingDurabilityError when too few replicas acknowledged the entry.
+   */
+  private async addDurably(
+    stream: string,
+    key: string,
+    maxLen: number,
+    fields: readonly (string | number)[],
+    durability: ResolvedDurability,
+  ): Promise<string | null> {
+    const args = maxLen > 0 ? [key, 'MAXLEN', '~', maxLen, '*', ...fields] : [key, '*', ...fields];
+    const waited = await sendCommandDurably(this.connection.client, 'xadd', args, durability);
+    this.metrics.durablePublish(stream, waited.durable);
+    if (!waited.durable) {
+      const { waitError } = waited;
+      throw new MessagingDurabilityError(
+        stream,
+        waited.acknowledged,
+        durability.replicas,
+        durability.timeoutMs,
+        // A WAIT refused for the ACL user: typed, logged once and reported by the connection's health.
+        waitError === undefined
+          ? undefined
+          : { cause: this.connection.notePermission('messaging', waitError) ?? waitError },
+      );
+    }
+    return waited.reply as string | null;
   }
 }

@@ -1,6 +1,7 @@
-// Extra throwaway redis-servers for the Redlock rows of the lock benchmark (the suite's own server is
-// the first of the three), and replicas of the suite's server for the durable rows of the lock and
-// order-book benchmarks: free loopback ports, no persistence, stopped by the subject's close().
+// Extra throwaway redis-servers for the benchmarks: the Redlock rows of the lock benchmark (the
+// suite's own server is the first of the three), and replicas of the suite's server for the durable
+// rows (`redkit-durable`) of the lock, order-book and messaging benchmarks: free loopback ports, no
+// persistence, stopped by the subject's close().
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -43,7 +44,7 @@ async function answers(url: string): Promise<boolean> {
 export async function startExtraRedis(args: readonly string[] = []): Promise<ExtraRedis> {
   const port = await freePort();
   if (port === 6379) return startExtraRedis(args);
-  const dir = mkdtempSync(join(tmpdir(), 'redkit-lock-bench-'));
+  const dir = mkdtempSync(join(tmpdir(), 'redkit-bench-'));
   const child: ChildProcess = spawn(
     'redis-server',
     [
