@@ -61,7 +61,27 @@ export interface CacheModuleOptions extends CacheNamespaceOptions {
    * response schema, Express's `json spaces`/`json replacer`. Default false.
    */
   preserializedHits?: boolean;
+  /**
+   * Where plain L2 reads go (`get`, `getOrSet`'s read, the re-read after a landing). `primary`
+   * (default). `replica`: a replica of the connection (Sentinel: one the Sentinels name healthy;
+   * Cluster: each slot's replica), so reads may be as old as the replica's replication lag, except
+   * for keys written or invalidated less than `readYourWritesMs` ago, which are read from the
+   * primary. A replica that is down or failing is skipped for the primary, never for the loader.
+   * `getOrSet` asks the primary again before running its loader on a replica's miss. Writes and the
+   * distributed single-flight lease always go to the primary. Needs a Sentinel or Cluster connection.
+   */
+  l2Reads?: CacheL2Reads;
+  /**
+   * With `l2Reads: 'replica'`: for this long after a key was written or dropped (by this instance,
+   * or by another one whose invalidation reached this one), its reads go to the primary, so an
+   * instance reads its own writes and a replica's older copy is not read back into L1. Set it above
+   * the replication lag you expect. Default 1000.
+   */
+  readYourWritesMs?: number;
 }
+
+/** Where the cache's plain L2 reads go; see `CacheModuleOptions.l2Reads`. */
+export type CacheL2Reads = 'primary' | 'replica';
 
 /** Module-level settings (Nest "extras"), given beside the options or beside `useFactory`. */
 export interface CacheModuleExtras {

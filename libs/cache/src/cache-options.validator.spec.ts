@@ -13,6 +13,8 @@ describe('resolveCacheOptions', () => {
       maxValueBytes: 1024 * 1024,
       invalidation: 'pubsub',
       preserializedHits: false,
+      l2Reads: 'primary',
+      readYourWritesMs: 1_000,
     });
     expect(resolved.namespaces.get(DEFAULT_NAMESPACE)).toMatchObject({ ttlMs: 60_000, l1: true, graceMs: 0 });
   });
@@ -39,6 +41,16 @@ describe('resolveCacheOptions', () => {
       'an unknown invalidation mode',
       { invalidation: 'gossip' as 'pubsub' },
       'must be "pubsub", "tracking" or "none"',
+    ],
+    [
+      'an unknown l2Reads',
+      { l2Reads: 'slave' as 'replica' },
+      'option "l2Reads" must be "primary" or "replica"',
+    ],
+    [
+      'a negative readYourWritesMs',
+      { l2Reads: 'replica', readYourWritesMs: -1 },
+      'option "readYourWritesMs" must be a number of milliseconds from 0, got -1',
     ],
     [
       'a serializer without deserialize',

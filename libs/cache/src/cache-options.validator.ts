@@ -1,6 +1,7 @@
 import { CacheOptionsError } from './cache.errors.js';
 import type {
   CacheInvalidationMode,
+  CacheL2Reads,
   CacheModuleOptions,
   CacheNamespaceOptions,
 } from './cache-options.interface.js';
@@ -28,6 +29,8 @@ export interface ResolvedCacheOptions {
   invalidation: CacheInvalidationMode;
   shardedPubSub: boolean;
   preserializedHits: boolean;
+  l2Reads: CacheL2Reads;
+  readYourWritesMs: number;
 }
 
 export const DEFAULT_NAMESPACE = 'default';
@@ -171,9 +174,18 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
       `must be true or false, got ${show(options.preserializedHits)}`,
     );
   }
+  const l2Reads = options.l2Reads ?? 'primary';
+  if (l2Reads !== 'primary' && l2Reads !== 'replica') {
+    throw new CacheOptionsError('l2Reads', `must be "primary" or "replica", got ${show(l2Reads)}`);
+  }
   return {
     namespaces,
     preserializedHits: options.preserializedHits ?? false,
+    l2Reads,
+    readYourWritesMs:
+      options.readYourWritesMs === undefined
+        ? 1_000
+        : duration('readYourWritesMs', options.readYourWritesMs, { allowZero: true }),
     l1MaxEntries:
       options.l1MaxEntries === undefined ? 10_000 : positiveInteger('l1MaxEntries', options.l1MaxEntries),
     l1MaxBytes:

@@ -9,6 +9,15 @@ import {
 import type { Counter } from 'prom-client';
 
 import type { L1Store } from './l1.store.js';
+import type { ReplicaReadOutcome } from './l2-read.router.js';
+
+const REPLICA_READ_OUTCOMES: readonly ReplicaReadOutcome[] = [
+  'replica',
+  'after_write',
+  'unavailable',
+  'failed',
+  'rechecked',
+];
 
 /** The metric children of one namespace, bound to its labels once so a hit costs one increment. */
 export interface NamespaceMetrics {
@@ -41,7 +50,10 @@ export class CacheMetrics {
   /** The invalidation subscriber listens again after a loss (a restarted node, a moved shard channel): L1 was dropped. */
   readonly resubscriptions: Counter;
 
-  constructor(metrics: MetricsService, l1: L1Store) {
+  constructor(
+    private readonly metrics: MetricsService,
+    l1: L1Store,
+  ) {
     this.hits = metrics.deferredCounter({
       name: 'redkit_cache_hits_total',
       help: 'Cache reads answered from L1 or L2.',
@@ -89,6 +101,21 @@ export class CacheMetrics {
         this.set(l1.size);
       },
     });
+  }
+
+  /**
+   * `redkit_cache_replica_reads_total{outcome}`, registered only with `l2Reads: 'replica'`: where each
+   * read that could have gone to a replica went (see {@link ReplicaReadOutcome}).
+   */
+  replicaReads(): Record<ReplicaReadOutcome, DeferredCounterChild> {
+    const counter = this.metrics.deferredCounter({
+      name: 'redkit_cache_replica_reads_total',
+      help: 'L2 reads under l2Reads "replica", by outcome: replica (answered there), after_write (primary: key changed within readYourWritesMs), unavailable (primary: replica not ready), failed (replica read failed, re-sent to the primary), rechecked (replica had nothing fresh, primary asked before loading).',
+      labelNames: ['outcome'],
+    });
+    const children = {} as Record<ReplicaReadOutcome, DeferredCounterChild>;
+    for (const outcome of REPLICA_READ_OUTCOMES) children[outcome] = counter.labels({ outcome });
+    return children;
   }
 
   forNamespace(cache: string): NamespaceMetrics {

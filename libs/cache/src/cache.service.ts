@@ -55,9 +55,11 @@ import type { CacheSerializer } from './cache-serializer.interface.js';
 import { ClientTrackingInvalidationTransport } from './client-tracking-invalidation.transport.js';
 import { L1Store, type L1KeyIndex } from './l1.store.js';
 import { L2ReadBatcher } from './l2-read.batcher.js';
+import { L2ReadRouter } from './l2-read.router.js';
 import type { L1InvalidationTarget, L1InvalidationTransport } from './l1-invalidation.interface.js';
 import { LandingNotifier } from './landing.notifier.js';
 import { PubSubInvalidationTransport } from './pubsub-invalidation.transport.js';
+import { RecentWrites } from './recent-writes.js';
 import { richJsonSerializer } from './rich-json.serializer.js';
 
 /** A namespace's settings, its key builder and its metric children, resolved once. */
@@ -145,7 +147,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly refreshes = new Set<string>();
   private readonly serializer: CacheSerializer;
   private readonly client: RedisClient;
-  private readonly l2Reads: L2ReadBatcher;
+  /** Plain L2 reads: to the primary, or to a replica with `l2Reads: 'replica'`. */
+  private readonly l2Reads: L2ReadRouter;
   private readonly options: ResolvedCacheOptions;
   private readonly transport?: L1InvalidationTransport;
   private readonly landing?: LandingNotifier;
@@ -169,9 +172,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     this.options = resolveCacheOptions(options);
     this.serializer = options.serializer ?? richJsonSerializer;
     this.client = connection.client;
-    this.l2Reads = new L2ReadBatcher(this.client, this.leaseMark);
     this.l1 = new L1Store(this.options.l1MaxEntries, this.options.l1MaxBytes);
     const cacheMetrics = new CacheMetrics(metrics, this.l1);
+    this.l2Reads = this.l2ReadRouter(cacheMetrics);
     const { keyPrefix, maxKeyPartBytes } = connection.options;
     for (const [name, resolved] of this.options.namespaces) {
       const keys = new RedisKeyspace(keyPrefix, 'cache', {
@@ -222,6 +225,25 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if ([...this.namespaces.values()].some((namespace) => namespace.distributedSingleFlight)) {
       this.landing = new LandingNotifier(this.client, this.landingChannel, this.shardedPubSub);
     }
+  }
+
+  /** Reads to the primary, or with `l2Reads: 'replica'` to the connection's replica client. */
+  private l2ReadRouter(metrics: CacheMetrics): L2ReadRouter {
+    const primary = new L2ReadBatcher(this.client, this.leaseMark);
+    if (this.options.l2Reads === 'primary') return new L2ReadRouter(primary);
+    if (this.connection.options.topology.kind === 'standalone') {
+      throw new CacheOptionsError(
+        'l2Reads',
+        `is "replica" but connection "${this.connection.name}" is a standalone server, which has no replica to read; give RedisModule a sentinel or cluster, or use "primary"`,
+      );
+    }
+    const client = this.connection.replicaClient();
+    return new L2ReadRouter(primary, {
+      client,
+      batcher: new L2ReadBatcher(client),
+      recent: new RecentWrites(this.options.readYourWritesMs),
+      counters: metrics.replicaReads(),
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -346,6 +368,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const namespace = this.namespace(options.namespace);
     const redisKey = this.redisKey(namespace, key);
     this.l1.delete(redisKey);
+    this.l2Reads.noteKey(redisKey);
     await Promise.all([this.unlink(namespace, [redisKey]), this.invalidate(namespace, redisKey)]);
   }
 
@@ -441,6 +464,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       throw this.connection.notePermission('cache', error) ?? error;
     }
     this.l1.dropKeys(members);
+    this.l2Reads.noteKeys(members);
     if (this.transport !== undefined) namespace.metrics.invalidationsSent.inc(members.length);
     await Promise.all([this.unlink(namespace, [...members, tagKey]), this.transport?.publishKeys(members)]);
     return members.length;
@@ -450,12 +474,14 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   async clear(namespaceName?: string): Promise<number> {
     const namespace = this.namespace(namespaceName);
     this.l1.dropPrefix(namespace.base);
+    this.l2Reads.notePrefix(namespace.base);
     let removed = 0;
     for await (const batch of scanKeys(this.client, `${namespace.base}*`)) {
       await this.unlink(namespace, batch);
       removed += batch.length;
     }
     this.l1.dropPrefix(namespace.base);
+    this.l2Reads.notePrefix(namespace.base);
     if (this.transport !== undefined) namespace.metrics.invalidationsSent.inc();
     await this.transport?.publishPrefix(namespace.base);
     return removed;
@@ -463,20 +489,25 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
   /** L1 as the invalidation transports see it: what they drop is counted per namespace. */
   private invalidationTarget(metrics: CacheMetrics): L1InvalidationTarget {
-    const { l1 } = this;
+    const { l1, l2Reads } = this;
+    // Reading from replicas, what another instance just changed is read from the primary for a
+    // while too: a lagging replica's older copy would otherwise land in L1 for l1TtlMs.
     return {
       dropKeys: (keys) => {
         for (const key of keys) this.namespaceOfKey(key)?.metrics.invalidationsReceived.inc();
         l1.dropKeys(keys);
+        l2Reads.noteKeys(keys);
       },
       dropPrefix: (prefix) => {
         this.namespaceOfKey(prefix)?.metrics.invalidationsReceived.inc();
         l1.dropPrefix(prefix);
+        l2Reads.notePrefix(prefix);
       },
       // Only ever called when the subscriber listens again, after messages may have been missed.
       dropAll: () => {
         metrics.resubscriptions.inc();
         l1.dropAll();
+        l2Reads.noteEverything();
       },
     };
   }
@@ -830,6 +861,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       this.l1.set(redisKey, entry, now, namespace.l1Keys, key);
     }
     if (!writeL2) return 'stored';
+    this.l2Reads.noteKey(redisKey);
     const started = performance.now();
     const encoded = encodeEntry(freshUntil, staleUntil, payload);
     const writes: Array<Promise<unknown>> = [
@@ -857,11 +889,22 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     return 'stored';
   }
 
+  /**
+   * Reads L2 on the way to a load. A replica's miss, or an entry no longer fresh there, may only be
+   * its lag (the value landed on the primary and is on its way): the primary is asked too before
+   * the caller runs the loader on it.
+   */
   private async readL2(namespace: Namespace, redisKey: string): Promise<L2Read> {
     const started = performance.now();
     try {
-      const text = await this.l2Reads.read(redisKey);
-      return text === null ? L2_MISS : { entry: decodeEntry(text, this.serializer), failed: false };
+      const fromReplica = this.l2Reads.readsReplicas && this.l2Reads.wouldReadReplica(redisKey);
+      let text = await this.l2Reads.read(redisKey);
+      let entry = text === null ? undefined : decodeEntry(text, this.serializer);
+      if (fromReplica && (entry === undefined || entry.freshUntil <= Date.now())) {
+        text = await this.l2Reads.readPrimary(redisKey);
+        entry = text === null ? undefined : decodeEntry(text, this.serializer);
+      }
+      return entry === undefined && text === null ? L2_MISS : { entry, failed: false };
     } catch (error) {
       this.connection.notePermission('cache', error);
       namespace.metrics.error('l2_get');

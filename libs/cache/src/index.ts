@@ -15,6 +15,7 @@ export type { CacheRequestArguments } from './cache-route.js';
 export type {
   CacheGetOrSetOptions,
   CacheInvalidationMode,
+  CacheL2Reads,
   CacheModuleExtras,
   CacheLoader,
   CacheModuleOptions,

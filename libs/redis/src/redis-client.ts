@@ -4,6 +4,7 @@ import { installCommandDeadlines } from './command-deadlines.js';
 import type { CredentialsSource } from './credentials/credentials-source.js';
 import { credentialsConnector } from './credentials/credentials.connector.js';
 import type { ResolvedRedisOptions } from './redis-options.validator.js';
+import { RedisOptionsError } from './redis.errors.js';
 
 /** See `disconnectTimeout` in {@link nodeOptions}. */
 const DISCONNECT_TIMEOUT_MS = 250;
@@ -66,15 +67,29 @@ function nodeOptions(options: ResolvedRedisOptions, credentials?: CredentialsSou
 }
 
 /**
+ * Which servers a client sends its commands to. `replica`: a Sentinel connection to a replica the
+ * Sentinels name (`role: 'slave'`), or a Cluster client whose read-only commands go to replicas
+ * (`scaleReads: 'slave'`, a slot without a replica is read from its master). Not for standalone.
+ */
+export type RedisClientRole = 'primary' | 'replica';
+
+/**
  * Creates a client that has not connected yet (`lazyConnect`). With `credentials`, every socket it
  * (or a node, subscriber or duplicate of it) opens asks the source first.
  */
 export function createRedisClient(
   options: ResolvedRedisOptions,
   credentials?: CredentialsSource,
+  role: RedisClientRole = 'primary',
 ): RedisClient {
   const base = nodeOptions(options, credentials);
   const { topology } = options;
+  if (role === 'replica' && topology.kind === 'standalone') {
+    throw new RedisOptionsError(
+      'sentinel',
+      'or cluster is needed to read from replicas; a standalone server has none',
+    );
+  }
   if (topology.kind === 'cluster') {
     // The nodes' options are made before the Cluster they must call back.
     const refresh = { slots: (): void => undefined };
@@ -106,6 +121,8 @@ export function createRedisClient(
       slotsRefreshInterval: topology.options?.slotsRefreshInterval ?? CLUSTER_SLOTS_REFRESH_MS,
       // TLS certificates are issued for names; ioredis would otherwise dial the announced IPs.
       dnsLookup: topology.options?.dnsLookup ?? ((address, callback) => callback(null, address)),
+      // Read-only commands (GET, MGET) go to a replica of the slot; every other command to its master.
+      ...(role === 'replica' && { scaleReads: 'slave' as const }),
     });
     refresh.slots = () => cluster.refreshSlotsCache();
     installCommandDeadlines(cluster, options.commandTimeoutMs);
@@ -117,6 +134,9 @@ export function createRedisClient(
         ...base,
         sentinels: topology.sentinels,
         name: topology.name,
+        // A replica the Sentinels list as healthy (ioredis picks one at random, or by
+        // `redisOptions.preferredSlaves`); with none, it keeps asking, and the caller reads the primary.
+        role: role === 'replica' ? 'slave' : 'master',
         sentinelPassword: topology.password,
         sentinelUsername: topology.username,
         enableTLSForSentinelMode: options.tls !== undefined,

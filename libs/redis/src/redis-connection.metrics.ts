@@ -4,7 +4,8 @@ import type { RedisConnection } from './redis-connection.js';
 
 /**
  * Publishes a connection's state: `redkit_redis_connection_ready{connection}` (1 ready, 0 not),
- * `redkit_redis_connection_down_total{connection}` (how many times it went down),
+ * `redkit_redis_connection_down_total{connection}` (how many times it went down; both also for
+ * `<connection>:replica`, the replica-reading client, once a module uses it),
  * `redkit_redis_failovers_total{connection}` (how many times its primary changed: Sentinel, Cluster)
  * and, with rotating credentials, `redkit_redis_credential_renewals_total{connection,outcome}`. Without
  * MetricsModule in the app the metrics live in a private registry and cost next to nothing.
@@ -42,5 +43,11 @@ export function publishConnectionMetrics(
   connection.onStateChange((state) => {
     ready.set(labels, state.status === 'ready' ? 1 : 0);
     if (state.status === 'down') down.inc(labels);
+  });
+  // The replica-reading client, once a module asked for it, as connection `<name>:replica`.
+  const replica = { connection: `${connection.name}:replica` };
+  connection.onReplicaStateChange((state) => {
+    ready.set(replica, state.status === 'ready' ? 1 : 0);
+    if (state.status === 'down') down.inc(replica);
   });
 }

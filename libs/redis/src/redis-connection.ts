@@ -25,6 +25,21 @@ function withDeadline(promise: Promise<unknown>, ms: number): Promise<unknown> {
   return Promise.race([promise, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 }
 
+/** QUIT, bounded, then a hard disconnect; resolves once the client has ended (or the bound passed). */
+async function closeClient(client: RedisClient, monitor: RedisConnectionMonitor): Promise<void> {
+  monitor.markClosing();
+  if (client.status === 'end') return monitor.detach();
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+  if (client.status === 'ready')
+    await withDeadline(
+      client.quit().catch(() => undefined),
+      QUIT_TIMEOUT_MS,
+    );
+  client.disconnect();
+  await withDeadline(ended, QUIT_TIMEOUT_MS);
+  monitor.detach();
+}
+
 /**
  * One named connection: its ioredis client, its validated options and its key prefix. Injected
  * with `@InjectRedisConnection(name?)`; the bare client with `@InjectRedis(name?)`.
@@ -38,12 +53,15 @@ export class RedisConnection implements OnApplicationShutdown {
   private readonly renewer?: CredentialRenewer;
   private readonly renewalListeners = new Set<(outcome: RenewalOutcome) => void>();
   private preflight: Promise<unknown> = Promise.resolve();
+  /** The replica-reading client, once {@link replicaClient} made it. */
+  private replica?: { client: RedisClient; monitor: RedisConnectionMonitor; renewer?: CredentialRenewer };
+  private readonly replicaStateListeners = new Set<(state: Readonly<RedisConnectionState>) => void>();
 
   private constructor(
     readonly name: string,
     readonly client: RedisClient,
     readonly options: ResolvedRedisOptions,
-    credentials?: CredentialsSource,
+    private readonly credentials?: CredentialsSource,
   ) {
     this.monitor = new RedisConnectionMonitor(client, name, options.target);
     this.failovers = new RedisFailoverDetector(client, name, options.topology.kind);
@@ -140,6 +158,36 @@ export class RedisConnection implements OnApplicationShutdown {
     this.failovers.onFailover(listener);
   }
 
+  /**
+   * A second client of this connection that reads from replicas, made on the first call and closed
+   * with the connection: on Sentinel a connection to a replica the Sentinels name healthy, on a
+   * Cluster a client sending read-only commands to each slot's replica. It connects in the
+   * background; until it is ready (or when no replica is healthy) its commands fail at once, so a
+   * caller checks `status === 'ready'` and reads the primary otherwise. Commands are bounded by
+   * `commandTimeoutMs`; its state is logged and exported as connection `<name>:replica`.
+   * For reads that may be a replica's lag old only: never for writes, scripts, locks or limits.
+   * Throws `RedisOptionsError` on a standalone connection (no replica to read).
+   */
+  replicaClient(): RedisClient {
+    if (this.replica !== undefined) return this.replica.client;
+    if (this.closing !== undefined) throw new RedisConnectionError(this.name, this.options.target, 'closed');
+    const client = createRedisClient(this.options, this.credentials, 'replica');
+    const monitor = new RedisConnectionMonitor(client, `${this.name}:replica`, this.options.target);
+    for (const listener of this.replicaStateListeners) monitor.onChange(listener);
+    const renewer =
+      this.credentials &&
+      new CredentialRenewer(client, this.credentials, new RedkitLogger(`Redis:${this.name}`));
+    this.replica = { client, monitor, renewer };
+    client.connect().catch(() => undefined);
+    return client;
+  }
+
+  /** Calls `listener` whenever the {@link replicaClient} becomes ready, goes down or is closed. */
+  onReplicaStateChange(listener: (state: Readonly<RedisConnectionState>) => void): void {
+    this.replicaStateListeners.add(listener);
+    this.replica?.monitor.onChange(listener);
+  }
+
   /** A key builder for one module: `<keyPrefix>:<module>:...`. */
   keyspace(module: string): RedisKeyspace {
     return new RedisKeyspace(this.options.keyPrefix, module, { maxPartBytes: this.options.maxKeyPartBytes });
@@ -148,20 +196,14 @@ export class RedisConnection implements OnApplicationShutdown {
   /** Closes the connection: QUIT, bounded, then a hard disconnect; resolves once it has ended. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const { client } = this;
       this.renewer?.stop();
-      this.monitor.markClosing();
       this.failovers.detach();
-      if (client.status === 'end') return this.monitor.detach();
-      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-      if (client.status === 'ready')
-        await withDeadline(
-          client.quit().catch(() => undefined),
-          QUIT_TIMEOUT_MS,
-        );
-      client.disconnect();
-      await withDeadline(ended, QUIT_TIMEOUT_MS);
-      this.monitor.detach();
+      const { replica } = this;
+      replica?.renewer?.stop();
+      await Promise.all([
+        closeClient(this.client, this.monitor),
+        replica && closeClient(replica.client, replica.monitor),
+      ]);
     })();
     return this.closing;
   }
