@@ -97,3 +97,69 @@ describe('client-side caching mode (CLIENT TRACKING)', () => {
     await eventually(async () => expect(await b.cache.get('tracked-delete')).toBeUndefined(), 1_000, 10);
   });
 });
+
+describe('an instance whose invalidation subscriber is down', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  let reader: CacheInstance;
+  let writer: CacheInstance;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    admin = new Redis(server.url, { enableReadyCheck: false });
+    [reader, writer] = await Promise.all([
+      openCache({ url: server.url, commandTimeoutMs: 500 }, { ttlJitter: 0 }),
+      openCache({ url: server.url, commandTimeoutMs: 500 }, { ttlJitter: 0 }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await admin?.config('SET', 'maxclients', '10000').catch(() => undefined);
+    await Promise.all([reader?.close(), writer?.close()]);
+    await admin?.quit();
+    await server?.stop();
+  });
+
+  it('reads from Redis, not its L1, while it cannot hear other instances, and trusts L1 again once it listens', async () => {
+    const l1Hits = () => metricValue(reader.metrics, 'redkit_cache_hits_total{cache="default",level="l1"}');
+    await writer.cache.set('book', 'v1');
+    // The write's invalidation reaches the reader first, so it does not drop what the reads fill.
+    await eventually(async () =>
+      expect(
+        await metricValue(
+          reader.metrics,
+          'redkit_cache_invalidations_total{cache="default",direction="received"}',
+        ),
+      ).toBe(1),
+    );
+    expect(await reader.cache.get('book')).toBe('v1');
+    expect(await reader.cache.get('book')).toBe('v1');
+    expect(await l1Hits()).toBe(1);
+    // Kill the invalidation subscribers and keep them from reconnecting: no new connection is accepted.
+    const clients = (await admin.client('LIST')) as string;
+    const subscribers = clients
+      .split('\n')
+      .filter((line) => / name=\S*cache-invalidation /.test(line))
+      .map((line) => /^id=(\d+)/.exec(line)?.[1] as string);
+    expect(subscribers).toHaveLength(2);
+    const connected = clients.trim().split('\n').length - subscribers.length;
+    await admin.config('SET', 'maxclients', String(connected));
+    for (const id of subscribers) await admin.client('KILL', 'ID', id);
+    try {
+      await writer.cache.set('book', 'v2');
+      // The writer's invalidation went nowhere the reader listens; L1 still holds v1 but must not answer.
+      expect(await reader.cache.get('book')).toBe('v2');
+      expect(await reader.cache.getOrSet('book', () => 'loader-should-not-run')).toBe('v2');
+      expect(await l1Hits()).toBe(1);
+    } finally {
+      await admin.config('SET', 'maxclients', '10000');
+    }
+    await eventually(async () =>
+      expect(await metricValue(reader.metrics, 'redkit_cache_invalidation_resubscriptions_total')).toBe(1),
+    );
+    expect(await reader.cache.get('book')).toBe('v2');
+    expect(await reader.cache.get('book')).toBe('v2');
+    // Listening again: the second read is L1's.
+    expect(await l1Hits()).toBe(2);
+  });
+});

@@ -509,6 +509,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         l1.dropAll();
         l2Reads.noteEverything();
       },
+      // The subscriber is gone: until it listens again, L1 backs Redis up but answers nothing alone.
+      suspend: () => l1.suspendHits(),
     };
   }
 

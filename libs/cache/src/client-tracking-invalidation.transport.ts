@@ -8,6 +8,7 @@ import {
   requireInvalidationOption,
   requireTarget,
   startInvalidationSubscriber,
+  suspendOnLoss,
   type InvalidationErrorHandler,
 } from './pubsub-invalidation.transport.js';
 
@@ -77,6 +78,7 @@ export class ClientTrackingInvalidationTransport implements L1InvalidationTransp
       channels: [INVALIDATE_CHANNEL],
       onMessageBuffer: this.onMessage,
       onListening: this.onListening,
+      onLost: suspendOnLoss(target, this.report),
       onError: (error) => this.report('subscribe', error),
       startTimeoutMs: options.startTimeoutMs,
     });
@@ -94,7 +96,7 @@ export class ClientTrackingInvalidationTransport implements L1InvalidationTransp
         ),
       );
     }
-    return startInvalidationSubscriber(this.subscriber);
+    return startInvalidationSubscriber(this.subscriber, this.target);
   }
 
   /** A no-op: Redis announces the write itself. */

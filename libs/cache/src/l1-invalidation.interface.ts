@@ -4,8 +4,17 @@ export interface L1InvalidationTarget {
   dropKeys(keys: readonly string[]): void;
   /** Drop every L1 entry whose key starts with `prefix`. */
   dropPrefix(prefix: string): void;
-  /** Drop all of L1: used when messages may have been missed (subscriber was disconnected). */
+  /**
+   * Drop all of L1: used when messages may have been missed (subscriber was disconnected). Also ends
+   * a {@link suspend}.
+   */
   dropAll(): void;
+  /**
+   * Messages may be missed from now on (the subscriber lost its connection, or never listened): keep
+   * L1's entries as a fallback for when Redis fails, but answer no read from L1 alone until the next
+   * {@link dropAll}. Optional for targets of your own.
+   */
+  suspend?(): void;
 }
 
 /** A transport of invalidations between instances. */

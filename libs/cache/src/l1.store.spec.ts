@@ -36,6 +36,22 @@ describe('L1Store', () => {
     expect(l1.bytes).toBe(0);
   });
 
+  it('keeps entries as a fallback but lets none answer alone while hits are suspended, until dropAll', () => {
+    const l1 = new L1Store(1_000, 10_000);
+    const now = Date.now();
+    l1.set('before', entry(10), now);
+    l1.suspendHits();
+    l1.set('during', entry(10), now);
+    for (const key of ['before', 'during']) {
+      expect(l1.get(key, now)?.localUntil).toBe(0);
+      expect(l1.get(key, now)?.freshUntil).toBeGreaterThan(now);
+    }
+    l1.dropAll();
+    expect(l1.size).toBe(0);
+    l1.set('after', entry(10), now);
+    expect(l1.get('after', now)?.localUntil).toBeGreaterThan(now);
+  });
+
   it('refuses an entry larger than the whole bound instead of emptying itself', () => {
     const l1 = new L1Store(1_000, 10_000);
     l1.set('small', entry(100), Date.now());

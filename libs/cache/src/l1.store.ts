@@ -61,6 +61,11 @@ export class L1Store implements L1InvalidationTarget {
   /** Generation of the last drop that may have touched any key (a prefix, all, or a memo reset). */
   private broadGeneration = 0;
   private readonly keyDrops = new Map<string, number>();
+  /**
+   * Set by {@link suspendHits} until the next {@link dropAll}: entries are kept (served when Redis
+   * fails) but none is a local hit, since no invalidation would reach them.
+   */
+  private hitsSuspended = false;
 
   constructor(
     private readonly maxEntries: number,
@@ -120,7 +125,7 @@ export class L1Store implements L1InvalidationTarget {
       freshUntil: entry.freshUntil,
       staleUntil: entry.staleUntil,
       size: entry.size,
-      localUntil: entry.localUntil,
+      localUntil: this.hitsSuspended ? 0 : entry.localUntil,
       key,
       slot,
       weight,
@@ -188,6 +193,7 @@ export class L1Store implements L1InvalidationTarget {
   }
 
   dropAll(): void {
+    this.hitsSuspended = false;
     this.broadGeneration = ++this.generation;
     this.byKey.clear();
     for (const index of this.indexes) index.nodes.clear();
@@ -197,6 +203,16 @@ export class L1Store implements L1InvalidationTarget {
     this.fresh = 0;
     this.free.length = 0;
     this.weight = 0;
+  }
+
+  /**
+   * Invalidations may be missed until the next {@link dropAll}: every entry, present and to come,
+   * stops answering reads alone (`localUntil` 0), so reads go to Redis and fall back on the entry
+   * only while Redis fails. Rare (a lost subscriber), so a walk over L1 is fine.
+   */
+  suspendHits(): void {
+    this.hitsSuspended = true;
+    for (const node of this.byKey.values()) node.localUntil = 0;
   }
 
   private use(node: L1Node, now: number): LocalEntry | undefined {

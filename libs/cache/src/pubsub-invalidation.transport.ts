@@ -30,12 +30,34 @@ function nodeOptionsOf(client: RedisClient): Partial<RedisOptions> {
  * @internal start() of both transports: the subscriber's failure, same message, as this lib's error.
  * Before it listens, a subscriber rejects after its bound (and keeps trying), on a refusal, or when stopped.
  */
-export function startInvalidationSubscriber(subscriber: DedicatedSubscriber): Promise<void> {
+export function startInvalidationSubscriber(
+  subscriber: DedicatedSubscriber,
+  target: L1InvalidationTarget,
+): Promise<void> {
   return subscriber.start().catch((error: unknown) => {
+    // It keeps trying in the background: until it listens, L1 hears of no other instance's writes.
+    target.suspend?.();
     throw new CacheError(describeError(error), {
       cause: error instanceof Error ? (error.cause ?? error) : error,
     });
   });
+}
+
+/**
+ * @internal Both transports' `onLost`: from now on invalidations may be missed, so L1 answers no read
+ * alone until the subscriber listens again (and drops it all); the loss is reported as before.
+ */
+export function suspendOnLoss(
+  target: L1InvalidationTarget,
+  report: InvalidationErrorHandler,
+): (error: Error) => void {
+  return (error) => {
+    try {
+      target.suspend?.();
+    } finally {
+      report('subscribe', error);
+    }
+  };
 }
 
 /**
@@ -111,8 +133,10 @@ export interface PubSubInvalidationOptions {
  * redis-cli" use {@link ClientTrackingInvalidationTransport} on a standalone server.
  *
  * Guarantees: publish never rejects and is bounded by the client's `commandTimeout`; a malformed
- * message is reported and ignored; after any disconnect of the subscriber, once it listens again,
- * `target.dropAll()` runs, since messages published meanwhile are gone for good (pub/sub keeps nothing).
+ * message is reported and ignored; when the subscriber loses its connection, `target.suspend()` runs
+ * (L1 answers no read alone: writes of other instances go unannounced meanwhile), and once it listens
+ * again, `target.dropAll()`, since messages published meanwhile are gone for good (pub/sub keeps
+ * nothing).
  *
  * @example
  * const transport = new PubSubInvalidationTransport({
@@ -165,6 +189,7 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
       channels: [channel],
       onMessageBuffer: this.onMessage,
       onListening: this.onListening,
+      onLost: suspendOnLoss(target, this.report),
       onError: (error) => this.report('subscribe', error),
       startTimeoutMs: options.startTimeoutMs,
     });
@@ -175,7 +200,7 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
    * `startTimeoutMs` when Redis cannot be reached, but keeps trying, and drops all of L1 once it listens.
    */
   start(): Promise<void> {
-    return startInvalidationSubscriber(this.subscriber);
+    return startInvalidationSubscriber(this.subscriber, this.target);
   }
 
   /** Tells the other instances to drop these keys. Resolves (never rejects) once sent or failed. */
