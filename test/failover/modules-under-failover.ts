@@ -249,7 +249,18 @@ export async function runModulesUnderFailover(options: FailoverRunOptions): Prom
         for (const workload of workloads) workload.markKill(handle.killedAt);
         await topology.waitForPromotion(handle);
         await topology.rejoin(handle);
-        await Promise.all(workloads.map((workload) => workload.waitForRecovery(RECOVERY_BOUND_MS)));
+        await Promise.all(workloads.map((workload) => workload.waitForRecovery(RECOVERY_BOUND_MS))).catch(
+          (error: unknown) => {
+            // What each connection was doing, to tell a client that did not reconnect from a topology
+            // that did not settle.
+            const states = Object.entries(connections).map(
+              ([mode, { client }]) => `${mode}: ${client.status} ${describeSocket(client)}`,
+            );
+            throw new Error(`${(error as Error).message}; connections: ${states.join(', ')}`, {
+              cause: error,
+            });
+          },
+        );
         failovers.push(`${handle.killed} → ${handle.promoted}`);
         log(
           `${options.topology} failover ${kill + 1}/${options.kills} (${handle.killed} → ${handle.promoted}): ` +
@@ -309,4 +320,15 @@ async function place(
     stream: await pick((name) => `${prefix}:messaging:{${name}}:stream`, 'entries'),
     cacheKey: await pick((name) => `${prefix}:cache:default:${name}`, 'item'),
   };
+}
+
+/** `host:port` of the socket a standalone or Sentinel client is on (a Cluster has many). */
+function describeSocket(client: RedisConnection['client']): string {
+  const stream =
+    'stream' in client
+      ? (client.stream as { remoteAddress?: string; remotePort?: number } | undefined)
+      : undefined;
+  return stream?.remoteAddress === undefined
+    ? '(no socket)'
+    : `on ${stream.remoteAddress}:${stream.remotePort}`;
 }
