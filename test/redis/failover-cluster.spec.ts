@@ -7,6 +7,7 @@ import type { Cluster } from 'ioredis';
 import { captureLogs, eventually, metricValue, RedisClusterServers, uniquePrefix } from '../harness/index.js';
 import {
   COMMAND_TIMEOUT_MS,
+  FAILOVER_KILLS,
   FAILOVERS_SERIES,
   HANG_BOUND_MS,
   RECOVERY_BOUND_MS,
@@ -16,7 +17,7 @@ import {
   WriteLoad,
 } from './failover-load.js';
 
-const KILLS = 10;
+const KILLS = FAILOVER_KILLS;
 
 describe('a Cluster connection (3 masters, 1 replica each) through failovers', () => {
   const prefix = uniquePrefix('clusterfailover');

@@ -17,6 +17,11 @@ export const COMMAND_TIMEOUT_MS = 1_000;
 export const HANG_BOUND_MS = 2 * COMMAND_TIMEOUT_MS + 500;
 /** A functional bound on recovery, far above what is measured: this checks recovery, not its speed. */
 export const RECOVERY_BOUND_MS = 30_000;
+/**
+ * Primaries the recovery specs kill in one run: 4 in the suite (each costs a few seconds);
+ * REDKIT_FAILOVER_KILLS raises it when measuring recovery times (REDKIT_FAILOVER_RESULTS keeps them).
+ */
+export const FAILOVER_KILLS = Number(process.env.REDKIT_FAILOVER_KILLS ?? 4);
 /** The default connection's failover counter, as MetricsService renders it. */
 export const FAILOVERS_SERIES = 'redkit_redis_failovers_total{connection="default"}';
 

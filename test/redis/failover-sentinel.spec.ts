@@ -14,6 +14,7 @@ import {
 } from '../harness/index.js';
 import {
   COMMAND_TIMEOUT_MS,
+  FAILOVER_KILLS,
   FAILOVERS_SERIES,
   HANG_BOUND_MS,
   RECOVERY_BOUND_MS,
@@ -23,7 +24,7 @@ import {
   WriteLoad,
 } from './failover-load.js';
 
-const KILLS = 10;
+const KILLS = FAILOVER_KILLS;
 /** ioredis's default `disconnectTimeout`, which its Sentinel connections always use. */
 const IOREDIS_DISCONNECT_TIMEOUT_MS = 2_000;
 
