@@ -86,22 +86,8 @@ import {
 import { loadBaseline, type MessagingLib } from './messaging/baseline.js';
 import { interleave, median, medianInterval, roundRatios, type Sliced } from './messaging/interleaved.js';
 import { NoopTracing } from './messaging/noop-tracing.js';
+import { CONCURRENCY, PAYLOAD, PRIORITY_MIX } from './messaging/workload.js';
 
-const CONCURRENCY = 64;
-const PAYLOAD = { orderId: 'ord_01HZX4T9K2M8Q7W3E5R6Y1U0PA', symbol: 'BTC-USD', price: '64250.50' };
-/** Of every 10 jobs: 1 critical, 2 high, 5 normal, 2 low, spread so no level comes in a run. */
-const PRIORITY_MIX: readonly MessagePriority[] = [
-  'normal',
-  'high',
-  'normal',
-  'low',
-  'critical',
-  'normal',
-  'high',
-  'normal',
-  'low',
-  'normal',
-];
 /** BullMQ's priority of each level: 1 is the highest it has after 0, which means "no priority". */
 const BULLMQ_PRIORITY: Readonly<Record<MessagePriority, number>> = {
   critical: 1,

@@ -19,27 +19,12 @@ import { RedisConnection } from '@redkit/redis';
 
 import { startExtraRedis, startReplicaOf } from '../lib/extra-redis.js';
 import { interleave, median, medianInterval, roundRatios, type Sliced } from './interleaved.js';
+import { CONCURRENCY, PAYLOAD, PRIORITY_MIX } from './workload.js';
 
 const [roundsText = '16', secondsText = '0.25'] = process.argv.slice(2);
 const ROUNDS = Number(roundsText);
 const SECONDS = Number(secondsText);
 const IN_FLIGHT = 64;
-const CONCURRENCY = 64;
-const PAYLOAD = { orderId: 'ord_01HZX4T9K2M8Q7W3E5R6Y1U0PA', symbol: 'BTC-USD', price: '64250.50' };
-/** The suite's mix: of every 10 jobs, 1 critical, 2 high, 5 normal, 2 low. */
-const PRIORITY_MIX: readonly MessagePriority[] = [
-  'normal',
-  'high',
-  'normal',
-  'low',
-  'critical',
-  'normal',
-  'high',
-  'normal',
-  'low',
-  'normal',
-];
-
 Logger.overrideLogger(false);
 
 interface Subject {

@@ -37,4 +37,24 @@ export async function waitCalls(client: Redis): Promise<number> {
   return Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0);
 }
 
-/** Cuts `replica` off its primary without losing its data: it follows a port nothing listens on. */
+/** A primary with one replica counted for WAIT, and an admin client on each. */
+export interface ReplicatedPair {
+  primary: RedisServer;
+  replica: RedisServer;
+  onPrimary: Redis;
+  onReplica: Redis;
+}
+
+/** Starts a {@link ReplicatedPair}. */
+export async function startReplicatedPair(): Promise<ReplicatedPair> {
+  const primary = await startPrimary();
+  const replica = await startReplica(primary);
+  return { primary, replica, onPrimary: admin(primary), onReplica: admin(replica) };
+}
+
+/** Closes what {@link startReplicatedPair} started (any part of it may be missing: a failed start). */
+export async function stopReplicatedPair(pair: Partial<ReplicatedPair>): Promise<void> {
+  pair.onPrimary?.disconnect();
+  pair.onReplica?.disconnect();
+  await Promise.all([pair.primary?.stop(), pair.replica?.stop()]);
+}

@@ -15,7 +15,14 @@ import { clusterKeySlot, RedisConnection, RedisModule } from '@redkit/redis';
 import { Redis } from 'ioredis';
 
 import { eventually, metricValue, RedisClusterServers, RedisServer, uniquePrefix } from '../harness/index.js';
-import { admin, startPrimary, startReplica, waitCalls } from '../harness/replication.js';
+import {
+  admin,
+  startPrimary,
+  startReplica,
+  waitCalls,
+  startReplicatedPair,
+  stopReplicatedPair,
+} from '../harness/replication.js';
 import { freePort } from '../harness/free-port.js';
 import { openLocks, type LockInstance } from './lock-test-kit.js';
 
@@ -42,10 +49,7 @@ describe('durable locks on a primary with one replica', () => {
   let kept: Lock; // acquired while the replica is up, extended once it is down
 
   beforeAll(async () => {
-    primary = await startPrimary();
-    replica = await startReplica(primary);
-    onPrimary = admin(primary);
-    onReplica = admin(replica);
+    ({ primary, replica, onPrimary, onReplica } = await startReplicatedPair());
     const options = { durability: DURABILITY, maxWaitMs: MAX_WAIT_MS };
     durable = await openLocks({ url: primary.url, keyPrefix }, options);
     other = await openLocks({ url: primary.url, keyPrefix }, options);
@@ -55,9 +59,7 @@ describe('durable locks on a primary with one replica', () => {
 
   afterAll(async () => {
     await Promise.all([durable?.close(), other?.close(), plain?.close()]);
-    onPrimary?.disconnect();
-    onReplica?.disconnect();
-    await Promise.all([primary?.stop(), replica?.stop()]);
+    await stopReplicatedPair({ primary, replica, onPrimary, onReplica });
   });
 
   it('refuses durability options it cannot meet, naming the option', () => {

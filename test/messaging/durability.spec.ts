@@ -19,7 +19,14 @@ import type { RedisConnection } from '@redkit/redis';
 import type { Redis } from 'ioredis';
 
 import { eventually, PlaceholderConnectionModule, RedisServer } from '../harness/index.js';
-import { admin, startPrimary, startReplica, waitCalls } from '../harness/replication.js';
+import {
+  admin,
+  startPrimary,
+  startReplica,
+  waitCalls,
+  startReplicatedPair,
+  stopReplicatedPair,
+} from '../harness/replication.js';
 import { metricValue, open, uniquePrefix } from './messaging-test-kit.js';
 
 const DURABILITY = { replicas: 1, timeoutMs: 300 };
@@ -37,10 +44,7 @@ describe('durable stream publishes on a primary with one replica', () => {
   let plain: StreamProducer;
 
   beforeAll(async () => {
-    primary = await startPrimary();
-    replica = await startReplica(primary);
-    onPrimary = admin(primary);
-    onReplica = admin(replica);
+    ({ primary, replica, onPrimary, onReplica } = await startReplicatedPair());
     connection = await open({ url: primary.url }, keyPrefix);
     metrics = new MetricsService();
     durable = new StreamProducer(connection, DURABLE, metrics);
@@ -49,9 +53,7 @@ describe('durable stream publishes on a primary with one replica', () => {
 
   afterAll(async () => {
     await connection?.close();
-    onPrimary?.disconnect();
-    onReplica?.disconnect();
-    await Promise.all([primary?.stop(), replica?.stop()]);
+    await stopReplicatedPair({ primary, replica, onPrimary, onReplica });
   });
 
   it('refuses durability options it cannot meet, naming the option', () => {

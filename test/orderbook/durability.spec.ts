@@ -11,7 +11,14 @@ import {
 import { Redis } from 'ioredis';
 
 import { eventually, RedisServer } from '../harness/index.js';
-import { admin, startPrimary, startReplica, waitCalls } from '../harness/replication.js';
+import {
+  admin,
+  startPrimary,
+  startReplica,
+  waitCalls,
+  startReplicatedPair,
+  stopReplicatedPair,
+} from '../harness/replication.js';
 import { metricValue, openStore, uniquePrefix, type StoreInstance } from './orderbook-test-kit.js';
 
 const DURABILITY = { replicas: 1, timeoutMs: 300 };
@@ -33,19 +40,14 @@ describe('durable order-book writes on a primary with one replica', () => {
   let plain: StoreInstance;
 
   beforeAll(async () => {
-    primary = await startPrimary();
-    replica = await startReplica(primary);
-    onPrimary = admin(primary);
-    onReplica = admin(replica);
+    ({ primary, replica, onPrimary, onReplica } = await startReplicatedPair());
     durable = await openStore({ url: primary.url, keyPrefix }, OPTIONS);
     plain = await openStore({ url: primary.url, keyPrefix }, PLAIN);
   });
 
   afterAll(async () => {
     await Promise.all([durable?.close(), plain?.close()]);
-    onPrimary?.disconnect();
-    onReplica?.disconnect();
-    await Promise.all([primary?.stop(), replica?.stop()]);
+    await stopReplicatedPair({ primary, replica, onPrimary, onReplica });
   });
 
   it('refuses durability options it cannot meet, naming the option', () => {

@@ -10,7 +10,14 @@ import {
 import { Redis } from 'ioredis';
 
 import { eventually, RedisServer } from '../harness/index.js';
-import { admin, startPrimary, startReplica, waitCalls } from '../harness/replication.js';
+import {
+  admin,
+  startPrimary,
+  startReplica,
+  waitCalls,
+  startReplicatedPair,
+  stopReplicatedPair,
+} from '../harness/replication.js';
 import { metricValue, openLimiter, uniquePrefix, type LimiterInstance } from './rate-limit-test-kit.js';
 
 const DURABILITY = { replicas: 1, timeoutMs: 200 };
@@ -55,10 +62,7 @@ describe('durable rate limits on a primary with one replica', () => {
   let plain: LimiterInstance;
 
   beforeAll(async () => {
-    primary = await startPrimary();
-    replica = await startReplica(primary);
-    onPrimary = admin(primary);
-    onReplica = admin(replica);
+    ({ primary, replica, onPrimary, onReplica } = await startReplicatedPair());
     durable = await openLimiter(redis(), DURABLE);
     unbatched = await openLimiter(redis(), { ...DURABLE, coalesce: false });
     insured = await openLimiter(redis(), { ...DURABLE, insurance: true });
@@ -67,9 +71,7 @@ describe('durable rate limits on a primary with one replica', () => {
 
   afterAll(async () => {
     await Promise.all([durable, unbatched, insured, plain].map((instance) => instance?.close()));
-    onPrimary?.disconnect();
-    onReplica?.disconnect();
-    await Promise.all([primary?.stop(), replica?.stop()]);
+    await stopReplicatedPair({ primary, replica, onPrimary, onReplica });
   });
 
   it('refuses durability options it cannot meet, naming durability.replicas and durability.timeoutMs', () => {
