@@ -51,6 +51,23 @@ describe('commandTimeoutMs against a paused server', () => {
     }
     expect(await eventually(() => connection.client.ping())).toBe('PONG');
   });
+
+  it('connects again a client ioredis ended without being asked (as a Sentinel failover notice mid-connect does)', async () => {
+    // disconnect() ends the client the way ioredis's connect() does when its connector is closed
+    // under it: status 'end', no reconnect of its own.
+    const ended = new Promise((resolve) => connection.client.once('end', resolve));
+    connection.client.disconnect();
+    await ended;
+    await expect(connection.client.get('redkit-test:anything')).rejects.toThrow('Connection is closed');
+    expect(await eventually(() => connection.client.ping())).toBe('PONG');
+  });
+
+  it('leaves a closed connection closed', async () => {
+    const other = await RedisConnection.open('closed', { url: server.url });
+    await other.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(other.client.status).toBe('end');
+  });
 });
 
 describe('RedisHealthIndicator', () => {

@@ -28,7 +28,7 @@ function isReadOnlyError(error: Error): boolean {
 export type RedisClient = Redis | Cluster;
 
 /** Exponential back-off with jitter, so a fleet of instances does not reconnect in lockstep. */
-function reconnectDelay(options: ResolvedRedisOptions): (attempt: number) => number {
+export function reconnectDelay(options: ResolvedRedisOptions): (attempt: number) => number {
   const { reconnectMinDelayMs: min, reconnectMaxDelayMs: max } = options;
   return (attempt) => {
     const ceiling = Math.min(max, min * 2 ** Math.min(attempt - 1, 16));

@@ -1,8 +1,10 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 
 import { CredentialRenewer, type RenewalOutcome } from './credentials/credential-renewer.js';
 import { CredentialsSource } from './credentials/credentials-source.js';
-import { createRedisClient, type RedisClient } from './redis-client.js';
+import { createRedisClient, reconnectDelay, type RedisClient } from './redis-client.js';
+import { reviveOnEnd } from './end-reviver.js';
 import { describeConnectionFailure } from './redis-connection-errors.js';
 import { RedisConnectionMonitor, type RedisConnectionState } from './redis-connection.monitor.js';
 import { RedisFailoverDetector, type RedisFailoverEvent } from './redis-failover.detector.js';
@@ -48,6 +50,9 @@ export class RedisConnection implements OnApplicationShutdown {
   private readonly monitor: RedisConnectionMonitor;
   private readonly failovers: RedisFailoverDetector;
   private closing?: Promise<void>;
+  /** Closed, or given up at startup: a client that ends stays ended (see {@link reviveOnEnd}). */
+  private abandoned = false;
+  private readonly reviverDetachers: Array<() => void> = [];
   /** Permission refusals by `<module> <rule>`, with when each was last seen. */
   private readonly refusals = new Map<string, { error: RedisPermissionError; at: number }>();
   private readonly renewer?: CredentialRenewer;
@@ -65,6 +70,7 @@ export class RedisConnection implements OnApplicationShutdown {
   ) {
     this.monitor = new RedisConnectionMonitor(client, name, options.target);
     this.failovers = new RedisFailoverDetector(client, name, options.topology.kind);
+    this.revive(client);
     // On every connect (the ACL user may have changed): which scripts it may not run in full.
     client.on('ready', () => {
       this.preflight = preflightScripts(client, options.keyPrefix);
@@ -176,8 +182,13 @@ export class RedisConnection implements OnApplicationShutdown {
     for (const listener of this.replicaStateListeners) monitor.onChange(listener);
     const renewer =
       this.credentials &&
-      new CredentialRenewer(client, this.credentials, new RedkitLogger(`Redis:${this.name}`));
+      // Its renewals reach the same listeners (and metric) as the main client's: a replica client
+      // whose credentials could not be renewed is as much this connection's trouble.
+      new CredentialRenewer(client, this.credentials, new RedkitLogger(`Redis:${this.name}`), (outcome) => {
+        for (const listener of this.renewalListeners) listener(outcome);
+      });
     this.replica = { client, monitor, renewer };
+    this.revive(client);
     client.connect().catch(() => undefined);
     return client;
   }
@@ -196,6 +207,7 @@ export class RedisConnection implements OnApplicationShutdown {
   /** Closes the connection: QUIT, bounded, then a hard disconnect; resolves once it has ended. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.abandon();
       this.renewer?.stop();
       this.failovers.detach();
       const { replica } = this;
@@ -206,6 +218,19 @@ export class RedisConnection implements OnApplicationShutdown {
       ]);
     })();
     return this.closing;
+  }
+
+  /** A standalone or Sentinel client that ioredis ends without being asked is connected again. */
+  private revive(client: RedisClient): void {
+    if (client.isCluster) return;
+    this.reviverDetachers.push(
+      reviveOnEnd(client as Redis, () => this.abandoned, reconnectDelay(this.options)),
+    );
+  }
+
+  private abandon(): void {
+    this.abandoned = true;
+    for (const detach of this.reviverDetachers.splice(0)) detach();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -222,6 +247,7 @@ export class RedisConnection implements OnApplicationShutdown {
         client.off('error', onError);
         client.off('node error', onError);
         if (!error) return resolve();
+        this.abandon();
         client.disconnect();
         this.renewer?.stop();
         this.monitor.detach();
