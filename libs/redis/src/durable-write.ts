@@ -3,7 +3,7 @@ import type { ChainableCommander, Cluster } from 'ioredis';
 import { asPermissionError, scriptModule } from './acl/permission-error.js';
 import { clusterKeySlot } from './cluster-key-slot.js';
 import type { RedisClient } from './redis-client.js';
-import type { RedisScript, ScriptArgument } from './redis-script.js';
+import { pendingPreflight, type RedisScript, type ScriptArgument } from './redis-script.js';
 
 /**
  * A module's `durability` option: every write it makes is followed by `WAIT <replicas> <timeoutMs>`
@@ -293,8 +293,13 @@ export function runScriptDurably<TArgs extends readonly ScriptArgument[], TResul
   durability: ResolvedDurability,
 ): Promise<DurableReply<TResult>> {
   try {
-    // Refused before it is sent, as `run` refuses it (wrong keys, or lacking ACL permissions).
+    // Refused before it is sent, as `run` refuses it (wrong keys, or lacking ACL permissions), once
+    // the connection's preflight (if one is in flight) has said which scripts to refuse.
     script.assertRunnable(client, keys);
+    const preflight = pendingPreflight(client);
+    if (preflight !== undefined) {
+      return preflight.then(() => runScriptDurably(script, client, keys, args, durability));
+    }
     const write = new ScriptWrite<TResult>(
       script as unknown as RedisScript<never, TResult>,
       keys,

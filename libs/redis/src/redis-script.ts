@@ -104,6 +104,28 @@ export function setRefusedScripts(
   else refusedScripts.set(client, refused);
 }
 
+/**
+ * Per client, the preflight in flight since its last connect: until it answers, which scripts to
+ * refuse is unknown, and a script sent meanwhile could run up to a refused command and keep its
+ * earlier writes. Scripts wait for it (one connect's worth, bounded by the command timeout).
+ */
+const pendingPreflights = new WeakMap<object, Promise<void>>();
+
+/** Marks `client`'s preflight in flight (`pending`) or done (undefined, if `done` is the one marked). */
+export function setPendingPreflight(
+  client: RedisClient,
+  pending: Promise<void> | undefined,
+  done?: Promise<void>,
+): void {
+  if (pending !== undefined) pendingPreflights.set(client, pending);
+  else if (pendingPreflights.get(client) === done) pendingPreflights.delete(client);
+}
+
+/** The preflight `client`'s scripts must wait for, if one is in flight. */
+export function pendingPreflight(client: RedisClient): Promise<void> | undefined {
+  return pendingPreflights.get(client);
+}
+
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
@@ -152,6 +174,11 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
    */
   async run(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
     this.assertRunnable(client, keys);
+    const preflight = pendingPreflights.get(client);
+    if (preflight !== undefined) {
+      await preflight;
+      this.assertRunnable(client, keys);
+    }
     try {
       return (await client.evalsha(this.sha1, keys.length, ...keys, ...args)) as TResult;
     } catch (error) {
@@ -177,6 +204,11 @@ export class RedisScript<TArgs extends readonly ScriptArgument[] = ScriptArgumen
   async runNow(client: RedisClient, keys: readonly string[], args: TArgs): Promise<TResult> {
     if (client.isCluster) return this.run(client, keys, args);
     this.assertRunnable(client, keys);
+    const preflight = pendingPreflights.get(client);
+    if (preflight !== undefined) {
+      await preflight;
+      this.assertRunnable(client, keys);
+    }
     try {
       const command = new Command('evalsha', [this.sha1, keys.length, ...keys, ...args], {
         replyEncoding: 'utf8',

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis-client.js';
-import { allDefinedScripts, defineScript, setRefusedScripts } from '../redis-script.js';
+import { allDefinedScripts, defineScript, setPendingPreflight, setRefusedScripts } from '../redis-script.js';
 
 /**
  * The commands of ARGV the connection's ACL user may not run. Redis runs a script up to a refused
@@ -42,13 +42,19 @@ export async function preflightScripts(
 ): Promise<ReadonlyMap<string, readonly string[]>> {
   const scripts = allDefinedScripts();
   const commands = [...new Set(scripts.flatMap((script) => script.commands))];
+  if (commands.length === 0) return new Map();
+  // Sent before the marker is set, so it does not wait for itself; every script after it waits.
+  const running = preflightScript.run(client, [`${keyPrefix}:acl-preflight`], commands);
+  const done = running.then(
+    () => undefined,
+    () => undefined,
+  );
+  setPendingPreflight(client, done);
   let denied: string[];
   try {
-    denied =
-      commands.length === 0
-        ? []
-        : await preflightScript.run(client, [`${keyPrefix}:acl-preflight`], commands);
+    denied = await running;
   } catch {
+    setPendingPreflight(client, undefined, done);
     return new Map();
   }
   const lacking = new Set(denied);
@@ -58,5 +64,6 @@ export async function preflightScripts(
     if (missing.length > 0) refused.set(script.name, missing);
   }
   setRefusedScripts(client, refused);
+  setPendingPreflight(client, undefined, done);
   return refused;
 }
