@@ -49,8 +49,8 @@ export class RedisFailoverDetector {
   private primary?: string;
   /** The master of each slot in the last confirmed view (Cluster). */
   private owners?: Array<string | undefined>;
-  /** Failovers being confirmed (`from>to`), and how often each was tried (Cluster). */
-  private readonly confirming = new Map<string, number>();
+  /** Failovers a refresh showed and not yet confirmed or refused, by `from>to` (Cluster). */
+  private readonly sightings = new Map<string, Sighting>();
   private retry?: NodeJS.Timeout;
   private detached = false;
   private readonly detachers: Array<() => void> = [];
@@ -102,44 +102,57 @@ export class RedisFailoverDetector {
       owners[slot] = cluster.slots[slot]?.[0] ?? confirmed?.[slot];
     }
     const failovers = confirmed === undefined ? [] : failoversBetween(confirmed, owners);
-    // The same masters (or slots moved between them): this view is the confirmed one.
-    if (failovers.length === 0) this.owners = owners;
-    const seenAt = Date.now();
-    for (const failover of failovers) void this.confirm(cluster, failover, seenAt);
+    if (failovers.length === 0) {
+      // The same masters (or slots moved between them): this view is the confirmed one, and what
+      // earlier views showed was a node not yet up to date.
+      this.owners = owners;
+      // A check in flight still counts: the node's own answer outranks any view.
+      for (const [key, sighting] of this.sightings) if (!sighting.checking) this.sightings.delete(key);
+      return;
+    }
+    for (const failover of failovers) {
+      const key = `${failover.from}>${failover.to}`;
+      let sighting = this.sightings.get(key);
+      if (sighting === undefined)
+        this.sightings.set(key, (sighting = { since: Date.now(), tries: 0, checking: false }));
+      if (!sighting.checking) void this.confirm(cluster, failover, key, sighting);
+    }
   }
 
-  /** Asks the new master whether it serves the slot; reports the failover when it does. Never throws. */
-  private async confirm(cluster: Cluster, failover: ClusterFailover, seenAt: number): Promise<void> {
-    const key = `${failover.from}>${failover.to}`;
-    const tries = this.confirming.get(key);
-    if (tries !== undefined && tries < 0) return; // a check of this one is in flight
-    this.confirming.set(key, -1);
+  /** Asks the new master whether it serves the slot; reports the failover when it does. Never rejects. */
+  private async confirm(
+    cluster: Cluster,
+    failover: ClusterFailover,
+    key: string,
+    sighting: Sighting,
+  ): Promise<void> {
+    sighting.checking = true;
     const claims = await claimsSlot(cluster, failover.to, failover.slot);
+    sighting.checking = false;
     if (this.detached) return;
-    const owners = this.owners as Array<string | undefined>;
+    if (claims === false) {
+      // A stale view (or the node is not promoted yet): the next refresh tells again.
+      this.sightings.delete(key);
+      return;
+    }
     if (claims === true) {
-      this.confirming.delete(key);
-      // Another check may have confirmed it meanwhile.
+      this.sightings.delete(key);
+      const owners = this.owners as Array<string | undefined>;
+      // Another check (of the same failover) may have confirmed it meanwhile.
       if (owners[failover.slot] !== failover.from) return;
       for (let slot = 0; slot < HASH_SLOTS; slot++) {
         if (owners[slot] === failover.from) owners[slot] = failover.to;
       }
-      this.report(failover.from, failover.to, seenAt);
+      this.report(failover.from, failover.to, sighting.since);
       return;
     }
-    if (claims === false) {
-      // A stale view (or the node is not promoted yet): the next refresh tells again.
-      this.confirming.delete(key);
+    // Unknown (the node is not connected yet, or did not answer): look again a little later, since
+    // nothing else may refresh soon once commands succeed (the periodic refresh starts it over).
+    sighting.tries += 1;
+    if (sighting.tries >= CONFIRM_TRIES) {
+      this.sightings.delete(key);
       return;
     }
-    // Unknown (the node is not connected yet, or did not answer): look again a little later,
-    // since nothing else may refresh soon once commands succeed.
-    const tried = (tries ?? 0) + 1;
-    if (tried >= CONFIRM_TRIES) {
-      this.confirming.delete(key);
-      return;
-    }
-    this.confirming.set(key, tried);
     this.retry ??= setTimeout(() => {
       this.retry = undefined;
       if (cluster.status === 'ready') cluster.refreshSlotsCache();
@@ -149,8 +162,22 @@ export class RedisFailoverDetector {
   private report(from: string, to: string, at = Date.now()): void {
     this.logger.warn(`failover on ${this.name}: primary ${from} → ${to}`);
     const event: RedisFailoverEvent = { connection: this.name, from, to, at };
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A listener's bug must not become an unhandled rejection (the Cluster path runs async).
+        this.logger.error(`a failover listener of ${this.name} threw: ${String(error)}`);
+      }
+    }
   }
+}
+
+/** A failover a refresh showed: since when, how often its check found no answer, whether one runs. */
+interface Sighting {
+  since: number;
+  tries: number;
+  checking: boolean;
 }
 
 /** A master of the confirmed view that serves no slot in a refresh, and the node serving its first slot. */
