@@ -367,9 +367,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   async delete(key: string, options: { namespace?: string } = NO_OPTIONS): Promise<void> {
     const namespace = this.namespace(options.namespace);
     const redisKey = this.redisKey(namespace, key);
-    this.l1.delete(redisKey);
+    // A drop, not a plain delete: an L2 read already in flight must not put the old value back.
+    this.l1.dropKeys([redisKey]);
     this.l2Reads.noteKey(redisKey);
     await Promise.all([this.unlink(namespace, [redisKey]), this.invalidate(namespace, redisKey)]);
+    // Reads from replicas: the read-your-writes window runs from when the write is done.
+    this.l2Reads.noteKey(redisKey);
   }
 
   /**
@@ -467,6 +470,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     this.l2Reads.noteKeys(members);
     if (this.transport !== undefined) namespace.metrics.invalidationsSent.inc(members.length);
     await Promise.all([this.unlink(namespace, [...members, tagKey]), this.transport?.publishKeys(members)]);
+    this.l2Reads.noteKeys(members);
     return members.length;
   }
 
@@ -860,6 +864,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (namespace.l1) {
       const l1TtlMs = Math.min(options.l1TtlMs ?? namespace.l1TtlMs, ttlMs);
       const entry = { value, freshUntil, staleUntil, size, localUntil: now + l1TtlMs };
+      // Recorded as a drop first: an L2 read already in flight must not replace this with an older value.
+      this.l1.dropKeys([redisKey]);
       this.l1.set(redisKey, entry, now, namespace.l1Keys, key);
     }
     if (!writeL2) return 'stored';
@@ -887,6 +893,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     } finally {
       namespace.metrics.l2Seconds('set').observe((performance.now() - started) / 1000);
     }
+    this.l2Reads.noteKey(redisKey);
     await this.invalidate(namespace, redisKey);
     return 'stored';
   }
@@ -896,17 +903,16 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * its lag (the value landed on the primary and is on its way): the primary is asked too before
    * the caller runs the loader on it.
    */
+  private readonly decodeText = (text: string | null): DecodedText => ({
+    text,
+    entry: text === null ? undefined : decodeEntry(text, this.serializer),
+  });
+
   private async readL2(namespace: Namespace, redisKey: string): Promise<L2Read> {
     const started = performance.now();
     try {
-      const fromReplica = this.l2Reads.readsReplicas && this.l2Reads.wouldReadReplica(redisKey);
-      let text = await this.l2Reads.read(redisKey);
-      let entry = text === null ? undefined : decodeEntry(text, this.serializer);
-      if (fromReplica && (entry === undefined || entry.freshUntil <= Date.now())) {
-        text = await this.l2Reads.readPrimary(redisKey);
-        entry = text === null ? undefined : decodeEntry(text, this.serializer);
-      }
-      return entry === undefined && text === null ? L2_MISS : { entry, failed: false };
+      const read = await this.l2Reads.readDecoded(redisKey, this.decodeText, isFresh);
+      return read.text === null ? L2_MISS : { entry: read.entry, failed: false };
     } catch (error) {
       this.connection.notePermission('cache', error);
       namespace.metrics.error('l2_get');
@@ -944,4 +950,15 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       namespace.metrics.l2Seconds('delete').observe((performance.now() - started) / 1000);
     }
   }
+}
+
+/** An L2 read's text and the entry decoded from it (undefined when it is not one). */
+interface DecodedText {
+  text: string | null;
+  entry: LocalEntry | undefined;
+}
+
+/** Whether a read found an entry still fresh now. */
+function isFresh({ entry }: DecodedText): boolean {
+  return entry !== undefined && entry.freshUntil > Date.now();
 }

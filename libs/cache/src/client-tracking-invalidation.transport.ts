@@ -8,7 +8,7 @@ import {
   requireInvalidationOption,
   requireTarget,
   startInvalidationSubscriber,
-  suspendOnLoss,
+  suspendWhileDeaf,
   type InvalidationErrorHandler,
 } from './pubsub-invalidation.transport.js';
 
@@ -78,7 +78,7 @@ export class ClientTrackingInvalidationTransport implements L1InvalidationTransp
       channels: [INVALIDATE_CHANNEL],
       onMessageBuffer: this.onMessage,
       onListening: this.onListening,
-      onLost: suspendOnLoss(target, this.report),
+      onMissed: suspendWhileDeaf(target, this.report),
       onError: (error) => this.report('subscribe', error),
       startTimeoutMs: options.startTimeoutMs,
     });
@@ -96,7 +96,7 @@ export class ClientTrackingInvalidationTransport implements L1InvalidationTransp
         ),
       );
     }
-    return startInvalidationSubscriber(this.subscriber, this.target);
+    return startInvalidationSubscriber(this.subscriber);
   }
 
   /** A no-op: Redis announces the write itself. */

@@ -41,39 +41,38 @@ export class L2ReadRouter {
     private readonly replica?: ReplicaReads,
   ) {}
 
-  /** Whether reads go to replicas at all. */
-  get readsReplicas(): boolean {
-    return this.replica !== undefined;
-  }
-
   /** The text stored under `key`, or null: from a replica when it may, else from the primary. */
   read(key: string): Promise<string | null> {
-    const { replica } = this;
-    if (replica === undefined || !this.routesToReplica(key, replica)) return this.primary.read(key);
-    return replica.batcher.read(key).then(
-      (text) => {
-        replica.counters.replica.inc();
-        return text;
-      },
-      () => {
-        // Why it failed is the replica connection's to log (it is watched like the main one).
-        replica.counters.failed.inc();
-        this.replicaRetryAt = Date.now() + REPLICA_RETRY_MS;
-        return this.primary.read(key);
-      },
-    );
+    return this.readDecoded(key, identity, always);
   }
 
-  /** The primary's answer, whatever the routing: read after a replica's answer that would run the loader. */
-  readPrimary(key: string): Promise<string | null> {
-    this.replica?.counters.rechecked.inc();
-    return this.primary.read(key);
-  }
-
-  /** Whether {@link read} of `key` would ask a replica now. */
-  wouldReadReplica(key: string): boolean {
+  /**
+   * Reads `key` as {@link read} does and decodes it; a replica's answer that `servable` refuses (a
+   * miss or an entry no longer fresh may only be the replica's lag) is read again from the primary,
+   * so that the caller does not run its loader on it.
+   */
+  async readDecoded<T>(
+    key: string,
+    decode: (text: string | null) => T,
+    servable: (decoded: T) => boolean,
+  ): Promise<T> {
     const { replica } = this;
-    return replica !== undefined && this.routable(key, replica) === undefined;
+    if (replica === undefined || !this.routesToReplica(key, replica))
+      return decode(await this.primary.read(key));
+    let text: string | null;
+    try {
+      text = await replica.batcher.read(key);
+    } catch {
+      // Why it failed is the replica connection's to log (it is watched like the main one).
+      replica.counters.failed.inc();
+      this.replicaRetryAt = Date.now() + REPLICA_RETRY_MS;
+      return decode(await this.primary.read(key));
+    }
+    replica.counters.replica.inc();
+    const decoded = decode(text);
+    if (servable(decoded)) return decoded;
+    replica.counters.rechecked.inc();
+    return decode(await this.primary.read(key));
   }
 
   /** `SET NX GET` (a write): always the primary. */
@@ -111,4 +110,12 @@ export class L2ReadRouter {
     if (replica.recent.covers(key, now)) return 'after_write';
     return undefined;
   }
+}
+
+function identity(text: string | null): string | null {
+  return text;
+}
+
+function always(): boolean {
+  return true;
 }

@@ -30,13 +30,8 @@ function nodeOptionsOf(client: RedisClient): Partial<RedisOptions> {
  * @internal start() of both transports: the subscriber's failure, same message, as this lib's error.
  * Before it listens, a subscriber rejects after its bound (and keeps trying), on a refusal, or when stopped.
  */
-export function startInvalidationSubscriber(
-  subscriber: DedicatedSubscriber,
-  target: L1InvalidationTarget,
-): Promise<void> {
+export function startInvalidationSubscriber(subscriber: DedicatedSubscriber): Promise<void> {
   return subscriber.start().catch((error: unknown) => {
-    // It keeps trying in the background: until it listens, L1 hears of no other instance's writes.
-    target.suspend?.();
     throw new CacheError(describeError(error), {
       cause: error instanceof Error ? (error.cause ?? error) : error,
     });
@@ -44,17 +39,15 @@ export function startInvalidationSubscriber(
 }
 
 /**
- * @internal Both transports' `onLost`: from now on invalidations may be missed, so L1 answers no read
- * alone until the subscriber listens again (and drops it all); the loss is reported as before.
+ * @internal Both transports' `onMissed`: invalidations may be missed from now on (the subscriber lost
+ * its connection, or start() gave up while it keeps trying), so L1 answers no read alone until the
+ * subscriber listens again and drops it all.
  */
-export function suspendOnLoss(
-  target: L1InvalidationTarget,
-  report: InvalidationErrorHandler,
-): (error: Error) => void {
-  return (error) => {
+export function suspendWhileDeaf(target: L1InvalidationTarget, report: InvalidationErrorHandler): () => void {
+  return () => {
     try {
       target.suspend?.();
-    } finally {
+    } catch (error) {
       report('subscribe', error);
     }
   };
@@ -189,7 +182,7 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
       channels: [channel],
       onMessageBuffer: this.onMessage,
       onListening: this.onListening,
-      onLost: suspendOnLoss(target, this.report),
+      onMissed: suspendWhileDeaf(target, this.report),
       onError: (error) => this.report('subscribe', error),
       startTimeoutMs: options.startTimeoutMs,
     });
@@ -200,7 +193,7 @@ export class PubSubInvalidationTransport implements L1InvalidationTransport {
    * `startTimeoutMs` when Redis cannot be reached, but keeps trying, and drops all of L1 once it listens.
    */
   start(): Promise<void> {
-    return startInvalidationSubscriber(this.subscriber, this.target);
+    return startInvalidationSubscriber(this.subscriber);
   }
 
   /** Tells the other instances to drop these keys. Resolves (never rejects) once sent or failed. */

@@ -100,6 +100,12 @@ export interface DedicatedSubscriberOptions {
   /** A listening connection was lost (or its shard channels moved); without this hook, the loss goes to `onError`. */
   onLost?(error: Error): void;
   /**
+   * From now on messages may be missed, until `onListening(true)`: a listening connection was lost
+   * (before `onLost`), or start() gave up waiting while it keeps trying. Not called when the
+   * subscriber stops (a refused set-up, stop()).
+   */
+  onMissed?(): void;
+  /**
    * A connection attempt, the set-up or a subscription failed, or a message handler threw. At most
    * once per connection for connection failures, so an outage does not report every socket event.
    */
@@ -272,6 +278,7 @@ export class DedicatedSubscriber {
           const last = this.lastError === undefined ? '' : `; last error: ${describeError(this.lastError)}`;
           // Whatever listens later, messages published until then were missed.
           this.missed = true;
+          this.notifyMissed();
           this.settleStart(
             this.failure(
               `is not listening within ${this.startTimeoutMs} ms${last} (it keeps trying in the background)`,
@@ -607,6 +614,15 @@ export class DedicatedSubscriber {
     connection.connect().catch(ignore);
   }
 
+  /** Tells the owner that messages may be missed from now on; a throwing hook is reported. */
+  private notifyMissed(): void {
+    try {
+      this.options.onMissed?.();
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
   private ended(link: Link, connection: Redis, reportOnce: (error: unknown) => void): void {
     if (connection !== link.connection) return;
     link.connection = undefined;
@@ -616,6 +632,7 @@ export class DedicatedSubscriber {
     const { onLost } = this.options;
     if (link.joined && this.startSettled && !this.missed) {
       this.missed = true;
+      this.notifyMissed();
       this.update();
       if (onLost) {
         try {
