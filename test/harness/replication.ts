@@ -58,3 +58,25 @@ export async function stopReplicatedPair(pair: Partial<ReplicatedPair>): Promise
   pair.onReplica?.disconnect();
   await Promise.all([pair.primary?.stop(), pair.replica?.stop()]);
 }
+
+/** Resolves once `onPrimary`'s server counts no replica (one was killed or cut off). */
+export async function waitUntilNoReplica(onPrimary: Redis): Promise<void> {
+  await eventually(async () => expect(await onPrimary.info('replication')).toContain('connected_slaves:0'));
+}
+
+/**
+ * The option a module's options error names when `construct` throws one of `type`; undefined when it
+ * does not throw. Any other error fails the test.
+ */
+export function rejectedOption(
+  construct: () => unknown,
+  type: new (...args: never[]) => { option: string },
+): string | undefined {
+  try {
+    construct();
+  } catch (error) {
+    expect(error).toBeInstanceOf(type);
+    return (error as { option: string }).option;
+  }
+  return undefined;
+}

@@ -22,6 +22,8 @@ import {
   waitCalls,
   startReplicatedPair,
   stopReplicatedPair,
+  rejectedOption,
+  waitUntilNoReplica,
 } from '../harness/replication.js';
 import { freePort } from '../harness/free-port.js';
 import { openLocks, type LockInstance } from './lock-test-kit.js';
@@ -64,15 +66,8 @@ describe('durable locks on a primary with one replica', () => {
 
   it('refuses durability options it cannot meet, naming the option', () => {
     const connection = durable.connections[0]!;
-    const option = (options: object, connections: RedisConnection[] = [connection]) => {
-      try {
-        new LockService(connections, options);
-      } catch (error) {
-        expect(error).toBeInstanceOf(LockOptionsError);
-        return (error as LockOptionsError).option;
-      }
-      return undefined;
-    };
+    const option = (options: object, connections: RedisConnection[] = [connection]) =>
+      rejectedOption(() => new LockService(connections, options), LockOptionsError);
     expect(option({ durability: { replicas: 0 } })).toBe('durability.replicas');
     // Half the connection's commandTimeoutMs (1 000 ms here) at most.
     expect(option({ durability: { replicas: 1, timeoutMs: 501 } })).toBe('durability.timeoutMs');
@@ -183,9 +178,7 @@ describe('durable locks on a primary with one replica', () => {
   describe('with the replica stopped', () => {
     beforeAll(async () => {
       await replica.kill();
-      await eventually(async () =>
-        expect(await onPrimary.info('replication')).toContain('connected_slaves:0'),
-      );
+      await waitUntilNoReplica(onPrimary);
     });
 
     it('rejects a durable acquisition typed at once, and leaves the lock free', async () => {

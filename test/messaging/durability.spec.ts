@@ -26,6 +26,8 @@ import {
   waitCalls,
   startReplicatedPair,
   stopReplicatedPair,
+  rejectedOption,
+  waitUntilNoReplica,
 } from '../harness/replication.js';
 import { metricValue, open, uniquePrefix } from './messaging-test-kit.js';
 
@@ -57,15 +59,8 @@ describe('durable stream publishes on a primary with one replica', () => {
   });
 
   it('refuses durability options it cannot meet, naming the option', () => {
-    const option = (options: MessagingModuleOptions) => {
-      try {
-        new StreamProducer(connection, options);
-      } catch (error) {
-        expect(error).toBeInstanceOf(MessagingOptionsError);
-        return (error as MessagingOptionsError).option;
-      }
-      return undefined;
-    };
+    const option = (options: MessagingModuleOptions) =>
+      rejectedOption(() => new StreamProducer(connection, options), MessagingOptionsError);
     expect(option({ durability: { replicas: 0 } })).toBe('durability.replicas');
     // Half the connection's commandTimeoutMs (1 000 ms here) at most.
     expect(option({ durability: { replicas: 1, timeoutMs: 600 } })).toBe('durability.timeoutMs');
@@ -140,9 +135,7 @@ describe('durable stream publishes on a primary with one replica', () => {
   describe('with the replica stopped', () => {
     beforeAll(async () => {
       await replica.kill();
-      await eventually(async () =>
-        expect(await onPrimary.info('replication')).toContain('connected_slaves:0'),
-      );
+      await waitUntilNoReplica(onPrimary);
     });
 
     it('rejects a publish no replica acknowledged, typed, though the entry stands on the primary', async () => {

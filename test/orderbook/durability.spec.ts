@@ -10,7 +10,7 @@ import {
 } from '@redkit/orderbook';
 import { Redis } from 'ioredis';
 
-import { eventually, RedisServer } from '../harness/index.js';
+import type { RedisServer } from '../harness/index.js';
 import {
   admin,
   startPrimary,
@@ -18,6 +18,8 @@ import {
   waitCalls,
   startReplicatedPair,
   stopReplicatedPair,
+  rejectedOption,
+  waitUntilNoReplica,
 } from '../harness/replication.js';
 import { metricValue, openStore, uniquePrefix, type StoreInstance } from './orderbook-test-kit.js';
 
@@ -51,15 +53,8 @@ describe('durable order-book writes on a primary with one replica', () => {
   });
 
   it('refuses durability options it cannot meet, naming the option', () => {
-    const option = (options: OrderBookModuleOptions) => {
-      try {
-        new OrderBookStore(durable.connection, options);
-      } catch (error) {
-        expect(error).toBeInstanceOf(OrderBookOptionsError);
-        return (error as OrderBookOptionsError).option;
-      }
-      return undefined;
-    };
+    const option = (options: OrderBookModuleOptions) =>
+      rejectedOption(() => new OrderBookStore(durable.connection, options), OrderBookOptionsError);
     expect(option({ durability: { replicas: 0 } })).toBe('durability.replicas');
     // Half the connection's commandTimeoutMs (1 000 ms here) at most.
     expect(option({ durability: { replicas: 1, timeoutMs: 600 } })).toBe('durability.timeoutMs');
@@ -108,9 +103,7 @@ describe('durable order-book writes on a primary with one replica', () => {
     beforeAll(async () => {
       await durable.store.saveSnapshot('ETH-USD', { sequence: 1, ...BOOK });
       await replica.kill();
-      await eventually(async () =>
-        expect(await onPrimary.info('replication')).toContain('connected_slaves:0'),
-      );
+      await waitUntilNoReplica(onPrimary);
     });
 
     it('rejects a snapshot, a delta and a delete the replica did not acknowledge, typed', async () => {

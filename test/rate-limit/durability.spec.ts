@@ -9,7 +9,7 @@ import {
 } from '@redkit/rate-limit';
 import { Redis } from 'ioredis';
 
-import { eventually, RedisServer } from '../harness/index.js';
+import type { RedisServer } from '../harness/index.js';
 import {
   admin,
   startPrimary,
@@ -17,6 +17,8 @@ import {
   waitCalls,
   startReplicatedPair,
   stopReplicatedPair,
+  rejectedOption,
+  waitUntilNoReplica,
 } from '../harness/replication.js';
 import { metricValue, openLimiter, uniquePrefix, type LimiterInstance } from './rate-limit-test-kit.js';
 
@@ -41,10 +43,6 @@ async function admissionsOn(client: Redis, key: string): Promise<number> {
 
 function durabilityCount(instance: LimiterInstance, outcome: 'acknowledged' | 'unacknowledged') {
   return metricValue(instance.metrics, `redkit_ratelimit_durability_total{outcome="${outcome}"}`);
-}
-
-function replicationState(client: Redis): Promise<string> {
-  return client.info('replication');
 }
 
 describe('durable rate limits on a primary with one replica', () => {
@@ -75,15 +73,8 @@ describe('durable rate limits on a primary with one replica', () => {
   });
 
   it('refuses durability options it cannot meet, naming durability.replicas and durability.timeoutMs', () => {
-    const option = (options: RateLimitModuleOptions) => {
-      try {
-        new RateLimiterService(durable.connection, options);
-      } catch (error) {
-        expect(error).toBeInstanceOf(RateLimitOptionsError);
-        return (error as RateLimitOptionsError).option;
-      }
-      return undefined;
-    };
+    const option = (options: RateLimitModuleOptions) =>
+      rejectedOption(() => new RateLimiterService(durable.connection, options), RateLimitOptionsError);
     expect(option({ durability: { replicas: 0 } })).toBe('durability.replicas');
     expect(option({ durability: 1 as never })).toBe('durability');
     // Half the connection's commandTimeoutMs (1 000 ms here) at most.
@@ -157,7 +148,7 @@ describe('durable rate limits on a primary with one replica', () => {
         source: 'redis',
       });
       await replica.kill();
-      await eventually(async () => expect(await replicationState(onPrimary)).toContain('connected_slaves:0'));
+      await waitUntilNoReplica(onPrimary);
     });
 
     it('decides each unacknowledged admission by the Redis-failure policy, and counts it', async () => {
@@ -278,9 +269,7 @@ describe('a durable rate limit across the failure of its primary', () => {
       const onPrimary = admin(primary);
       try {
         await onReplica.call('REPLICAOF', 'NO', 'ONE');
-        await eventually(async () =>
-          expect(await replicationState(onPrimary)).toContain('connected_slaves:0'),
-        );
+        await waitUntilNoReplica(onPrimary);
       } finally {
         onReplica.disconnect();
         onPrimary.disconnect();
