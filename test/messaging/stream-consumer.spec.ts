@@ -149,6 +149,25 @@ describe.each(sharedTopologies)('Streams on %s', (_name, redis) => {
     expect(stats.groups[0]?.lag).toBe(40 - started);
   });
 
+  it('replaces a reading connection that ioredis ended without being asked, and keeps consuming', async () => {
+    const handled = new Set<number>();
+    const consumer = await consume<{ n: number }>({
+      stream: 'ended-reader',
+      group: 'g',
+      handler: (message) => void handled.add(message.data.n),
+    });
+    await producer.publish('ended-reader', 'job', { n: 0 });
+    await eventually(() => expect(handled.has(0)).toBe(true));
+    // disconnect() ends it the way ioredis does when a Sentinel failover notice closes it mid-connect
+    // (a Cluster client stays 'close').
+    const holder = consumer as unknown as { reader: RedisConnection['client'] };
+    const ended = holder.reader;
+    ended.disconnect();
+    for (let n = 1; n <= 5; n++) await producer.publish('ended-reader', 'job', { n });
+    await eventually(() => expect([...handled].sort()).toEqual([0, 1, 2, 3, 4, 5]), 10_000);
+    expect(holder.reader).not.toBe(ended);
+  });
+
   it('takes over the entries of a consumer that died (XAUTOCLAIM) and counts trimmed ones', async () => {
     const key = producer.keyOf('claim');
     const ids: string[] = [];

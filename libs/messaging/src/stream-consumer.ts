@@ -426,6 +426,10 @@ export class StreamConsumer<T = unknown> {
           } else {
             this.warnings.report('read', 'XREADGROUP failed (retrying)', error);
           }
+          // ioredis can end a Sentinel client for good mid-failover (see reviveOnEnd in @redkit/redis),
+          // and a Cluster it gave up stays 'close': such a reader is replaced, or every later read
+          // would fail with 'Connection is closed.'. One that reconnects is never left in either.
+          if (reader.status === 'end' || reader.status === 'close') this.replaceReader(reader);
           // What it holds already can run meanwhile.
           this.startWaiting(round);
           await sleep(backoff(failures));
@@ -495,15 +499,18 @@ export class StreamConsumer<T = unknown> {
     let timer: NodeJS.Timeout | undefined;
     const watchdog = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
-        const stuck = this.reader;
-        if (stuck !== undefined && !this.stopRequested) {
-          this.reader = this.openReader();
-          stuck.disconnect();
-        }
+        if (this.reader !== undefined) this.replaceReader(this.reader);
         reject(new Error(`XREADGROUP did not settle within ${limitMs} ms; reading connection replaced`));
       }, limitMs);
     });
     return Promise.race([read, watchdog]).finally(() => clearTimeout(timer));
+  }
+
+  /** Swaps `stale` for a new reading connection, unless stopping or already swapped. */
+  private replaceReader(stale: RedisClient): void {
+    if (this.stopRequested || this.reader !== stale) return;
+    this.reader = this.openReader();
+    stale.disconnect();
   }
 
   private readLimitMs(): number {
