@@ -8,7 +8,7 @@ import { RedisModule } from '@redkit/redis';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 
-import { createHttpApp, eventually, HTTP_ADAPTERS, RedisServer } from '../harness/index.js';
+import { captureLogs, createHttpApp, eventually, HTTP_ADAPTERS, RedisServer } from '../harness/index.js';
 
 describe.each(HTTP_ADAPTERS)('the console while Redis is slow or gone, on %s', (adapter) => {
   const keyPrefix = 'degrade';
@@ -82,5 +82,71 @@ describe.each(HTTP_ADAPTERS)('the console while Redis is slow or gone, on %s', (
     const { body } = await http.get('/console/api/streams/orders/dead-letters').expect(503);
     expect(body.message).toMatch(/^Redis did not answer the dead letters of "orders": /);
     await http.get('/console/api/redis').expect(200);
+  });
+});
+
+describe.each(HTTP_ADAPTERS)('API-key sessions while Redis is frozen, on %s', (adapter) => {
+  const apiKey = 'correct-horse-battery-staple';
+  let server: RedisServer;
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        RedisModule.forRoot({ url: server.url, keyPrefix: 'frozen-sessions', commandTimeoutMs: 300 }),
+        MetricsModule.forRoot({ defaultMetrics: false }),
+        ConsoleModule.forRoot({ apiKey, requestsPerSecond: 10_000 }),
+      ],
+    }).compile();
+    app = await createHttpApp(moduleRef, adapter, { logger: false });
+    http = request(app.getHttpServer());
+  });
+
+  afterAll(async () => {
+    if (server?.running) server.resume();
+    await app?.close();
+    await server?.stop();
+  });
+
+  it('accepts a session on its signature, refuses one it signed out itself, and says the logout did not reach Redis', async () => {
+    const login = await http
+      .post('/console/api/login')
+      .set('Content-Type', 'application/json')
+      .send({ apiKey })
+      .expect(204);
+    const cookie = String(([] as string[]).concat(login.headers['set-cookie'] ?? [])[0]).split(
+      ';',
+    )[0] as string;
+    server.pause();
+    try {
+      const logs = await captureLogs(async () => {
+        const session = await http.get('/console/api/session').set('Cookie', cookie).expect(200);
+        expect(session.body).toMatchObject({ authenticated: true });
+      });
+      expect(logs).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          context: 'Console',
+          message: expect.stringMatching(
+            /^cannot tell whether console sessions were signed out on other instances \(.*timed out/i,
+          ),
+        }),
+      );
+      const logout = await http
+        .post('/console/api/logout')
+        .set('Cookie', cookie)
+        .set('Content-Type', 'application/json')
+        .send({})
+        .expect(503);
+      expect(logout.body.message).toMatch(/^Redis did not answer the logout: /);
+      // The browser's cookie is cleared all the same, and this instance refuses the session.
+      expect(String(([] as string[]).concat(logout.headers['set-cookie'] ?? [])[0])).toContain('Max-Age=0');
+      const session = await http.get('/console/api/session').set('Cookie', cookie).expect(200);
+      expect(session.body).toMatchObject({ authenticated: false });
+    } finally {
+      server.resume();
+    }
   });
 });

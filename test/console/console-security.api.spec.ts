@@ -31,6 +31,8 @@ import {
 import { closeConsoleApp, deleteConsoleKeys } from './console-test-app.js';
 
 const API_KEY = 'correct-horse-battery-staple';
+/** Shared by the instances of one test, as behind a load balancer. */
+const SESSION_SECRET = 'the-same-secret-on-every-instance-of-the-app';
 
 /** The app's own auth, as a guard: `X-Admin: <name>` is the user. */
 @Injectable()
@@ -111,6 +113,7 @@ describe.each(HTTP_ADAPTERS)('the console with its built-in API-key session on %
     app = await startApp(adapter, keyPrefix, {
       mode: 'operate',
       apiKey: API_KEY,
+      sessionSecret: SESSION_SECRET,
       production: true,
       deny: ['delete-dead-letter'],
       streams: { hide: ['secret.*'], readOnly: ['ledger'] },
@@ -376,6 +379,83 @@ describe.each(HTTP_ADAPTERS)('the console with its built-in API-key session on %
     const session = await http.get('/console/api/session').set('Cookie', cookie).expect(200);
     expect(session.body.deny).toEqual(['delete-dead-letter']);
     expect(session.body.readOnlyStreams).toEqual(['ledger']);
+  });
+
+  /** `POST api/logout` with `cookie` and `body`. */
+  function logout(cookie: string, body: object = {}) {
+    return http
+      .post('/console/api/logout')
+      .set('Cookie', cookie)
+      .set('Content-Type', 'application/json')
+      .send(body);
+  }
+
+  it('signs a session out on every instance: a copy of its cookie is refused by another instance, until it would have expired', async () => {
+    const other = await startApp(adapter, keyPrefix, {
+      mode: 'operate',
+      apiKey: API_KEY,
+      sessionSecret: SESSION_SECRET,
+      requestsPerSecond: 10_000,
+    });
+    try {
+      const otherHttp = request(other.getHttpServer());
+      const { cookie } = await login();
+      const kept = await login();
+      await otherHttp.get('/console/api/streams').set('Cookie', cookie).expect(200);
+      const logs = await captureLogs(() => logout(cookie).expect(204));
+      expect(logs).toContainEqual(
+        expect.objectContaining({ level: 'log', context: 'Console', message: 'api-key logout: ok' }),
+      );
+      const refused = await otherHttp.get('/console/api/streams').set('Cookie', cookie).expect(401);
+      expect(refused.body.message).toBe('this console session was signed out: log in again');
+      await http.get('/console/api/streams').set('Cookie', cookie).expect(401);
+      const session = await otherHttp.get('/console/api/session').set('Cookie', cookie).expect(200);
+      expect(session.body).toMatchObject({ authenticated: false });
+      // Other sessions are untouched.
+      await otherHttp.get('/console/api/streams').set('Cookie', kept.cookie).expect(200);
+      // What marks it expires with the cookie.
+      const id = cookie.split('.')[2] as string;
+      const ttl = await admin.pttl(`${keyPrefix}:console:{sessions}:revoked:${id}`);
+      expect(ttl).toBeGreaterThan(8 * 3_600_000 - 60_000);
+      expect(ttl).toBeLessThanOrEqual(8 * 3_600_000);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('signs every session out with "everywhere", and lets the next login in', async () => {
+    const first = await login();
+    const second = await login();
+    const bad = await logout(first.cookie, { everywhere: 'yes' }).expect(400);
+    expect(bad.body.message).toBe('"everywhere" must be a boolean, got "yes"');
+    await logout('redkit_console=v1.zzzzzz.forged.mac', { everywhere: true }).expect(401);
+    await http.get('/console/api/streams').set('Cookie', second.cookie).expect(200);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await logout(first.cookie, { everywhere: true }).expect(204);
+    await http.get('/console/api/streams').set('Cookie', second.cookie).expect(401);
+    const ttl = await admin.pttl(`${keyPrefix}:console:{sessions}:not-before`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(8 * 3_600_000);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const next = await login();
+    await http.get('/console/api/streams').set('Cookie', next.cookie).expect(200);
+  });
+
+  it('marks the cookie Secure behind a TLS-terminating proxy that says so, and not over plain HTTP', async () => {
+    const setCookie = async (headers: Record<string, string>) => {
+      const response = await http
+        .post('/console/api/login')
+        .set('Content-Type', 'application/json')
+        .set(headers)
+        .send({ apiKey: API_KEY })
+        .expect(204);
+      return String(([] as string[]).concat(response.headers['set-cookie'] ?? [])[0]);
+    };
+    expect(await setCookie({ 'X-Forwarded-Proto': 'https' })).toMatch(/; Secure$/);
+    expect(await setCookie({ 'X-Forwarded-Proto': 'https, http' })).toMatch(/; Secure$/);
+    expect(await setCookie({ Forwarded: 'for=192.0.2.60;proto=https;by=203.0.113.43' })).toMatch(/; Secure$/);
+    expect(await setCookie({ 'X-Forwarded-Proto': 'http' })).not.toMatch(/Secure/);
+    expect(await setCookie({})).not.toMatch(/Secure/);
   });
 });
 

@@ -17,7 +17,11 @@ describe('ApiKeySessions', () => {
   it('verifies its own cookies until they expire, and nothing forged', () => {
     const issued = sessions.issue(1_000);
     const header = `other=1; redkit_console=${issued.value}`;
-    expect(sessions.verify(header, 2_000)).toEqual({ id: issued.id, csrfToken: issued.csrfToken });
+    expect(sessions.verify(header, 2_000)).toEqual({
+      id: issued.id,
+      csrfToken: issued.csrfToken,
+      expiresAt: 61_000,
+    });
     expect(sessions.verify(header, 1_000 + 60_000)).toBeUndefined();
     const [version, expires, id, mac] = issued.value.split('.');
     const later = (1_000 + 600_000).toString(36);

@@ -11,6 +11,8 @@ export interface ApiKeySession {
   id: string;
   /** What writes must send as `X-CSRF-Token`: an HMAC of the id, so it is never stored. */
   csrfToken: string;
+  /** When the cookie stops being accepted (ms since the epoch). */
+  expiresAt: number;
 }
 
 /** What a login hands out. */
@@ -41,9 +43,8 @@ export function cookieValue(header: string | undefined, name: string): string | 
  * The built-in auth for apps without their own: an API key, compared in constant time, exchanged
  * for a stateless session cookie `v1.<expires>.<id>.<HMAC-SHA256>` signed with `sessionSecret`
  * (HttpOnly, SameSite=Strict, Path=<console path>), and a CSRF token derived from the session id.
- * Nothing is stored: any instance with the same secret accepts the cookie until it expires; a
- * logout clears the browser's cookie (a copied cookie stays valid until then: keep `sessionTtlMs`
- * short where that matters).
+ * Nothing is stored to accept one: any instance with the same secret accepts the cookie until it
+ * expires, unless it was signed out (see session-revocations.ts).
  */
 @Injectable()
 export class ApiKeySessions {
@@ -66,11 +67,12 @@ export class ApiKeySessions {
 
   issue(now = Date.now()): IssuedSession {
     const id = randomBytes(16).toString('base64url');
-    const expires = (now + this.options.sessionTtlMs).toString(36);
-    const payload = `${VERSION}.${expires}.${id}`;
+    const expiresAt = now + this.options.sessionTtlMs;
+    const payload = `${VERSION}.${expiresAt.toString(36)}.${id}`;
     return {
       id,
       csrfToken: this.csrfToken(id),
+      expiresAt,
       value: `${payload}.${this.sign(payload)}`,
       maxAgeSeconds: Math.floor(this.options.sessionTtlMs / 1_000),
     };
@@ -86,8 +88,9 @@ export class ApiKeySessions {
     const expected = Buffer.from(this.sign(`${VERSION}.${expires}.${id}`));
     const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    if (!(parseInt(expires, 36) > now)) return undefined;
-    return { id, csrfToken: this.csrfToken(id) };
+    const expiresAt = parseInt(expires, 36);
+    if (!(expiresAt > now)) return undefined;
+    return { id, csrfToken: this.csrfToken(id), expiresAt };
   }
 
   /** Whether `token` is the session's CSRF token (constant time). */

@@ -8,7 +8,7 @@ import { ConsolePeers } from './console-peers.js';
 export interface ConsoleAuditRecord {
   /** Who: the app's user (`id`, `name`, `sub`), `api-key`, or `anonymous`. */
   who: string;
-  action: ConsoleAction | 'login';
+  action: ConsoleAction | 'login' | 'logout';
   stream?: string;
   group?: string;
   /** `ok`, `refused` (by the console's policy or checks), or `failed` (an error answered). */

@@ -31,6 +31,12 @@ export interface ConsoleModuleOptions {
   sessionSecret?: string;
   /** How long an API-key session lasts. Default 8 hours. */
   sessionTtlMs?: number;
+  /**
+   * Whether the session cookie gets `Secure`. Default `'auto'`: when the login came over TLS to Node,
+   * or through a TLS-terminating proxy that says so (`X-Forwarded-Proto: https`, `Forwarded:
+   * proto=https`). `true` always (the console then works over HTTPS only); `false` never.
+   */
+  secureCookie?: boolean | 'auto';
   /** Destructive actions need a typed confirmation (the stream's name). Default `NODE_ENV === 'production'`. */
   production?: boolean;
   /** Actions refused on the server whatever the mode. */

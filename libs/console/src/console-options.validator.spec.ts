@@ -23,6 +23,7 @@ describe('console options', () => {
       apiKey: undefined,
       production: false,
       sessionTtlMs: 8 * 3_600_000,
+      secureCookie: 'auto',
       maxPayloadBytes: 2_048,
       tailPerSecond: 50,
       deadConsumerMs: 300_000,
@@ -56,6 +57,7 @@ describe('console options', () => {
     ['maxPayloadBytes', { maxPayloadBytes: 10 }, /"maxPayloadBytes" must be a whole number from 64/],
     ['tailPerSecond', { tailPerSecond: 0.5 }, /"tailPerSecond" must be a whole number/],
     ['production', { production: 'yes' as never }, /"production" must be a boolean/],
+    ['secureCookie', { secureCookie: 'yes' as never }, /"secureCookie" must be true, false or 'auto'/],
     [
       'serverMetricsConnection',
       { serverMetricsConnection: 'a b' },

@@ -38,6 +38,7 @@ export interface ResolvedConsoleOptions {
   apiKey: string | undefined;
   sessionSecret: Buffer;
   sessionTtlMs: number;
+  secureCookie: boolean | 'auto';
   production: boolean;
   deny: ReadonlySet<ConsoleAction>;
   hidden: StreamMatcher;
@@ -180,6 +181,10 @@ export function resolveConsoleOptions(
   if (sessionSecret !== undefined && (typeof sessionSecret !== 'string' || sessionSecret.length < 32)) {
     throw new ConsoleOptionsError('sessionSecret', 'must be a string of at least 32 characters');
   }
+  const secureCookie = given.secureCookie ?? 'auto';
+  if (secureCookie !== 'auto' && typeof secureCookie !== 'boolean') {
+    throw new ConsoleOptionsError('secureCookie', `must be true, false or 'auto', got ${show(secureCookie)}`);
+  }
   const production = given.production ?? env.NODE_ENV === 'production';
   if (typeof production !== 'boolean') {
     throw new ConsoleOptionsError('production', `must be a boolean, got ${show(production)}`);
@@ -215,6 +220,7 @@ export function resolveConsoleOptions(
     apiKey,
     sessionSecret: sessionSecret === undefined ? randomBytes(32) : Buffer.from(sessionSecret, 'utf8'),
     sessionTtlMs: wholeNumber('sessionTtlMs', given.sessionTtlMs, 8 * 3_600_000, 60_000, 30 * 86_400_000),
+    secureCookie,
     production,
     deny: new Set(deny as ConsoleAction[]),
     hidden: streamMatcher(stringList('streams.hide', streams.hide, 512)),

@@ -7,7 +7,7 @@ export interface ConsoleRequest extends HttpRequestLike {
   /** Express: the URL as received, before any mount point was stripped. */
   originalUrl?: string;
   /** Set by the console's guard once an API-key session cookie checked out. */
-  consoleSession?: { id: string; csrfToken: string };
+  consoleSession?: { id: string; csrfToken: string; expiresAt: number };
 }
 
 /** One request header as a string (the first, when repeated); undefined when absent. */

@@ -25,6 +25,7 @@ import {
 import type { ResolvedConsoleOptions } from './console-options.validator.js';
 import { actor, clientKey, header, type ConsoleRequest } from './console-request.js';
 import { ClientBudget } from './client-budget.js';
+import { SessionRevocations } from './session-revocations.js';
 
 /** `application/json`, with or without parameters (`; charset=utf-8`). */
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
@@ -35,7 +36,8 @@ const SAME_SITE = new Set(['same-origin', 'none']);
  * The console's own checks, on every console route, after the app's global guards and the
  * `guard` option (the app's auth) have run:
  *
- * 1. with an `apiKey`: the session cookie (401 without, except on the page, its assets and login);
+ * 1. with an `apiKey`: the session cookie, not signed out (401 without, except on the page, its
+ *    assets, login and logout);
  * 2. the per-client request budget (429), on every route but the page and its assets;
  * 3. on every write: `Content-Type: application/json` (415), `Sec-Fetch-Site` same-origin or none
  *    when sent (403), and with a session the `X-CSRF-Token` header (403);
@@ -54,11 +56,12 @@ export class ConsoleGuard implements CanActivate {
     @Inject(CONSOLE_RESOLVED_OPTIONS) private readonly options: ResolvedConsoleOptions,
     @Inject(ApiKeySessions) private readonly sessions: ApiKeySessions,
     @Inject(ConsoleAudit) private readonly audit: ConsoleAudit,
+    @Inject(SessionRevocations) private readonly revocations: SessionRevocations,
   ) {
     this.budget = new ClientBudget(options.requestsPerSecond);
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<ConsoleRequest>();
     const publicRoute = this.reflector.getAllAndOverride<'metered' | 'unmetered' | undefined>(
       CONSOLE_PUBLIC_METADATA,
@@ -66,6 +69,11 @@ export class ConsoleGuard implements CanActivate {
     );
     const isPublic = publicRoute !== undefined;
     this.authenticate(request, isPublic);
+    const session = request.consoleSession;
+    if (session !== undefined && (await this.revocations.isRevoked(session))) {
+      delete request.consoleSession;
+      if (!isPublic) throw new UnauthorizedException('this console session was signed out: log in again');
+    }
     if (publicRoute !== 'unmetered' && !this.budget.take(clientKey(request))) {
       throw new HttpException(
         {

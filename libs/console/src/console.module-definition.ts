@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@n
 import { getRedisConnectionToken } from '@redkit/redis';
 
 import { ApiKeySessions } from './api-key-sessions.js';
+import { SessionRevocations } from './session-revocations.js';
 import { ConsoleAssets } from './console-assets.js';
 import { ConsoleAudit } from './console-audit.js';
 import {
@@ -39,6 +40,7 @@ import { RedisView } from './redis.view.js';
 const SERVICES: Provider[] = [
   ConsolePeers,
   ApiKeySessions,
+  SessionRevocations,
   ConsoleAudit,
   StreamDirectory,
   StreamsView,
