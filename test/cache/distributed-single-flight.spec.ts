@@ -1,12 +1,16 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from '@jest/globals';
 
-import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies, workerOutput } from '../harness/index.js';
+import {
+  killWorkersAndDeleteKeys,
+  forkReadyWorkers,
+  messageFrom,
+  sharedTopologies,
+} from '../harness/index.js';
 import { uniquePrefix } from './cache-test-kit.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/single-flight.worker.mjs', import.meta.url));
 
 interface WorkerReport {
@@ -22,15 +26,7 @@ describe.each(sharedTopologies)('distributed single-flight on %s', (_name, redis
 
   it('runs the loader exactly once for 3 processes x 50 concurrent callers on one cold key', async () => {
     const options = JSON.stringify({ ...redis(), keyPrefix });
-    const started = Array.from({ length: 3 }, () => {
-      const child = fork(worker, [options, '50', 'cold-key'], {
-        cwd: root,
-        stdio: ['ignore', workerOutput, workerOutput, 'ipc'],
-      });
-      children.push(child);
-      return child;
-    });
-    await Promise.all(started.map((child) => messageFrom(child, (message) => message === 'ready')));
+    const started = await forkReadyWorkers(worker, 3, () => [options, '50', 'cold-key'], children);
     const reports = started.map((child) =>
       messageFrom<WorkerReport>(child, (message) => typeof message === 'object'),
     );

@@ -22,7 +22,7 @@ export {
 } from './shared-servers.js';
 export { generateTlsFiles, type TlsFiles } from './tls-files.js';
 export { deleteKeys, killWorkersAndDeleteKeys, metricValue, sleep, uniquePrefix } from './test-keys.js';
-export { messageFrom } from './worker-messages.js';
+export { forkReadyWorkers, messageFrom } from './worker-messages.js';
 export { PlaceholderConnectionModule } from './placeholder-connection.module.js';
 export { captureLogs, workerOutput, type NestLogEntry } from './nest-logs.js';
 export { createHttpApp, HTTP_ADAPTERS, type HttpAdapterName } from './http-app.js';

@@ -1,4 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { workerOutput } from './nest-logs.js';
+
+/** The repository's root: forked workers run from it, as `npm test` does. */
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * The first IPC message from a forked worker that `predicate` accepts. Rejects if the worker exits
@@ -14,4 +20,27 @@ export function messageFrom<T>(child: ChildProcess, predicate: (message: unknown
       reject(new Error(`worker exited (${code ?? signal}) before answering${output}`));
     });
   });
+}
+
+/**
+ * Forks `count` workers of `script`, worker `i` with `args(i)`, each pushed to `children` as soon as
+ * it exists (so the spec's clean-up kills it whatever happens next), and resolves with them once
+ * every one has said `'ready'`. Their output shows with REDKIT_TEST_LOGS=1 only.
+ */
+export async function forkReadyWorkers(
+  script: string,
+  count: number,
+  args: (index: number) => string[],
+  children: ChildProcess[],
+): Promise<ChildProcess[]> {
+  const started = Array.from({ length: count }, (_, index) => {
+    const child = fork(script, args(index), {
+      cwd: root,
+      stdio: ['ignore', workerOutput, workerOutput, 'ipc'],
+    });
+    children.push(child);
+    return child;
+  });
+  await Promise.all(started.map((child) => messageFrom(child, (message) => message === 'ready')));
+  return started;
 }

@@ -1,13 +1,17 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection } from '@redkit/redis';
 
-import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies, workerOutput } from '../harness/index.js';
+import {
+  killWorkersAndDeleteKeys,
+  forkReadyWorkers,
+  messageFrom,
+  sharedTopologies,
+} from '../harness/index.js';
 import { uniquePrefix } from './lock-test-kit.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/mutex.worker.mjs', import.meta.url));
 
 const PROCESSES = 4;
@@ -31,15 +35,12 @@ describe.each(sharedTopologies)('mutual exclusion across processes on %s', (_nam
       // Generous command timeouts: on a loaded machine a 1 s timeout on the counter GET/SET would fail
       // the run for reasons that have nothing to do with the lock.
       const options = JSON.stringify({ ...redis(), keyPrefix, commandTimeoutMs: 10_000 });
-      const started = Array.from({ length: PROCESSES }, () => {
-        const child = fork(worker, [options, String(WORKERS), String(SECTIONS / PROCESSES), counterKey], {
-          cwd: root,
-          stdio: ['ignore', workerOutput, workerOutput, 'ipc'],
-        });
-        children.push(child);
-        return child;
-      });
-      await Promise.all(started.map((child) => messageFrom(child, (message) => message === 'ready')));
+      const started = await forkReadyWorkers(
+        worker,
+        PROCESSES,
+        () => [options, String(WORKERS), String(SECTIONS / PROCESSES), counterKey],
+        children,
+      );
       const reports = started.map((child) =>
         messageFrom<{ sections?: Section[]; error?: string }>(
           child,

@@ -1,13 +1,17 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { RedisConnection } from '@redkit/redis';
 
-import { killWorkersAndDeleteKeys, messageFrom, sharedTopologies, workerOutput } from '../harness/index.js';
+import {
+  killWorkersAndDeleteKeys,
+  forkReadyWorkers,
+  messageFrom,
+  sharedTopologies,
+} from '../harness/index.js';
 import { uniquePrefix } from './lock-test-kit.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/rwlock.worker.mjs', import.meta.url));
 
 const PROCESSES = 4;
@@ -31,16 +35,12 @@ describe.each(sharedTopologies)('ReadWriteLock across processes on %s', (_name, 
     const readersKey = `${keyPrefix}:{counts}:readers`;
     const writersKey = `${keyPrefix}:{counts}:writers`;
     const options = JSON.stringify({ ...redis(), keyPrefix, commandTimeoutMs: 10_000 });
-    const started = Array.from({ length: PROCESSES }, () => {
-      const child = fork(
-        worker,
-        [options, String(WORKERS), String(SECTIONS / PROCESSES), readersKey, writersKey],
-        { cwd: root, stdio: ['ignore', workerOutput, workerOutput, 'ipc'] },
-      );
-      children.push(child);
-      return child;
-    });
-    await Promise.all(started.map((child) => messageFrom(child, (message) => message === 'ready')));
+    const started = await forkReadyWorkers(
+      worker,
+      PROCESSES,
+      () => [options, String(WORKERS), String(SECTIONS / PROCESSES), readersKey, writersKey],
+      children,
+    );
     const reports = started.map((child) =>
       messageFrom<Report>(child, (message) => typeof message === 'object'),
     );

@@ -1,14 +1,13 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StreamInspector, StreamProducer } from '@redkit/messaging';
 import type { RedisConnection } from '@redkit/redis';
 
-import { eventually, messageFrom, sharedTopologies, workerOutput } from '../harness/index.js';
+import { eventually, forkReadyWorkers, messageFrom, sharedTopologies } from '../harness/index.js';
 import { deleteKeys, open, uniquePrefix } from './messaging-test-kit.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/stream-consumer.worker.mjs', import.meta.url));
 const ENTRIES = 10_000;
 
@@ -43,15 +42,12 @@ describe.each(sharedTopologies)('3 consumer processes on %s', (_name, redis) => 
     expect(ids.size).toBe(ENTRIES);
 
     const options = JSON.stringify({ ...redis(), keyPrefix });
-    for (let index = 0; index < 3; index++) {
-      children.push(
-        fork(worker, [options, 'work', 'workers', `worker-${index}`, processedKey], {
-          cwd: root,
-          stdio: ['ignore', workerOutput, workerOutput, 'ipc'],
-        }),
-      );
-    }
-    await Promise.all(children.map((child) => messageFrom(child, (message) => message === 'ready')));
+    await forkReadyWorkers(
+      worker,
+      3,
+      (index) => [options, 'work', 'workers', `worker-${index}`, processedKey],
+      children,
+    );
     const victim = children[0] as ChildProcess;
     const victimBusy = messageFrom(
       victim,
