@@ -1,3 +1,5 @@
+import { get, type IncomingMessage } from 'node:http';
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   type CallHandler,
@@ -53,9 +55,13 @@ class StampInterceptor implements NestInterceptor {
     const response = context.switchToHttp().getResponse<{
       header?: (name: string, value: string) => unknown;
       setHeader?: (name: string, value: string) => unknown;
+      headersSent?: boolean;
+      raw?: { headersSent?: boolean };
     }>();
     return next.handle().pipe(
       tap(() => {
+        // A live stream's events come after its headers went out.
+        if ((response.raw ?? response).headersSent === true) return;
         if (typeof response.header === 'function') response.header('x-app-interceptor', 'ran');
         else response.setHeader?.('x-app-interceptor', 'ran');
       }),
@@ -381,6 +387,26 @@ describe.each(HTTP_ADAPTERS)('the console with its built-in API-key session on %
     expect(session.body.readOnlyStreams).toEqual(['ledger']);
   });
 
+  /** Opens the live stream at `url` with `cookie`; `ended` resolves when the server ends it (10 s bound). */
+  async function openLive(url: string, cookie: string): Promise<{ ended: Promise<void> }> {
+    const response = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(url, { headers: { Accept: 'text/event-stream', Cookie: cookie } }, resolve).on('error', reject),
+    );
+    expect(response.statusCode).toBe(200);
+    response.resume();
+    const ended = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        response.destroy();
+        reject(new Error('the live stream outlived its signed-out session by 10 s'));
+      }, 10_000);
+      response.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return { ended };
+  }
+
   /** `POST api/logout` with `cookie` and `body`. */
   function logout(cookie: string, body: object = {}) {
     return http
@@ -398,11 +424,18 @@ describe.each(HTTP_ADAPTERS)('the console with its built-in API-key session on %
       requestsPerSecond: 10_000,
     });
     try {
+      await other.listen(0, '127.0.0.1');
       const otherHttp = request(other.getHttpServer());
       const { cookie } = await login();
       const kept = await login();
       await otherHttp.get('/console/api/streams').set('Cookie', cookie).expect(200);
+      // A live stream the session opened on the other instance ends with it.
+      const live = await openLive(
+        `${(await other.getUrl()).replace('[::1]', '127.0.0.1')}/console/api/live`,
+        cookie,
+      );
       const logs = await captureLogs(() => logout(cookie).expect(204));
+      await live.ended;
       expect(logs).toContainEqual(
         expect.objectContaining({ level: 'log', context: 'Console', message: 'api-key logout: ok' }),
       );

@@ -420,8 +420,25 @@ describe('the console page in Chromium', () => {
     await visitor.page.getByRole('button', { name: 'Sign in' }).click();
     await visitor.page.getByRole('heading', { name: 'Redis' }).waitFor();
     await visitor.page.locator('#live-status[data-state="live"]').waitFor();
-    await visitor.page.getByRole('button', { name: 'Sign out' }).click();
+    await visitor.page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await visitor.page.getByLabel('API key').waitFor();
+    // Everywhere: a second browser's session ends too, once this one confirms.
+    const other = await watchedPage(browser);
+    opened.push(other);
+    await other.page.goto(`${signIn.url}/console`);
+    for (const page of [visitor.page, other.page]) {
+      await page.getByLabel('API key').fill(CONSOLE_API_KEY);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Redis' }).waitFor();
+    }
+    // The other browser leaves the page first, so that none of its polls meets the 401 meanwhile.
+    await other.page.goto('about:blank');
+    visitor.page.once('dialog', (dialog) => void dialog.accept());
+    await visitor.page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await visitor.page.getByLabel('API key').waitFor();
+    await other.page.goto(`${signIn.url}/console`);
+    await other.page.getByLabel('API key').waitFor();
+    await other.context.close();
     await visitor.context.close();
   });
 

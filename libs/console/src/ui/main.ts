@@ -159,11 +159,22 @@ function showConsole(api: Api, session: ConsoleSessionBody): void {
     event.preventDefault();
     main.focus();
   });
-  const logout =
-    session.auth === 'api-key' ? h('button', { type: 'button', class: 'link' }, 'Sign out') : null;
-  logout?.addEventListener('click', () => {
-    void api.post('logout').finally(() => location.reload());
-  });
+  // A logout holds on every instance; "everywhere" also ends the sessions of other browsers.
+  const signOut = (label: string, body: object, question?: string) => {
+    if (session.auth !== 'api-key') return null;
+    const button = h('button', { type: 'button', class: 'link' }, label);
+    button.addEventListener('click', () => {
+      if (question === undefined || confirm(question))
+        void api.post('logout', body).finally(() => location.reload());
+    });
+    return button;
+  };
+  const logout = signOut('Sign out', {});
+  const logoutEverywhere = signOut(
+    'Sign out everywhere',
+    { everywhere: true },
+    'Sign out every session of this console, in every browser?',
+  );
   const header = h(
     'header',
     { class: 'top' },
@@ -183,6 +194,7 @@ function showConsole(api: Api, session: ConsoleSessionBody): void {
     ),
     status,
     logout,
+    logoutEverywhere,
   );
   root().replaceChildren(skip, header, h('div', { class: 'layout' }, nav, main), ...context.regions());
 
