@@ -95,14 +95,17 @@ export class ImportBookRequest {
   asks!: BookLevelRequest[];
 }
 
+/** What a bad `?depth=` is told, whichever of its constraints it breaks. */
+const DEPTH_RANGE = '$property must be a whole number from 1 to 500';
+
 /** `?depth=` of `GET /markets/:symbol/book`. */
 export class BookQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 20, description: 'Levels per side' })
   @IsOptional()
   @Type(() => Number)
-  @IsInt({ message: '$property must be a whole number' })
-  @Min(1)
-  @Max(500)
+  @IsInt({ message: DEPTH_RANGE })
+  @Min(1, { message: DEPTH_RANGE })
+  @Max(500, { message: DEPTH_RANGE })
   depth?: number;
 
   @ApiPropertyOptional({

@@ -25,7 +25,12 @@ describe('the app-wide validation pipe', () => {
       const refused = pipe.transform({ depth: 'oops' }, query);
       await expect(refused).rejects.toBeInstanceOf(BadRequestException);
       await expect(refused).rejects.toMatchObject({
-        response: { message: expect.stringContaining('depth must be a whole number') },
+        response: { message: 'depth must be a whole number from 1 to 500' },
+      });
+    }
+    for (const depth of ['0', '501', '2.5']) {
+      await expect(pipe.transform({ depth }, query)).rejects.toMatchObject({
+        response: { message: 'depth must be a whole number from 1 to 500' },
       });
     }
     await expect(pipe.transform({ depth: '20', extra: 'x' }, query)).rejects.toBeInstanceOf(

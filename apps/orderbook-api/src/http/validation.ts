@@ -16,7 +16,8 @@ function collect(errors: readonly ValidationError[], parent: string, out: FieldE
   for (const error of errors) {
     const field = parent === '' ? error.property : `${parent}.${error.property}`;
     if (error.constraints !== undefined) {
-      out.push({ field, reason: Object.values(error.constraints).join('; ') });
+      // Constraints that share one message (a range said once) are said once.
+      out.push({ field, reason: [...new Set(Object.values(error.constraints))].join('; ') });
     }
     if (error.children !== undefined && error.children.length > 0) collect(error.children, field, out);
   }
