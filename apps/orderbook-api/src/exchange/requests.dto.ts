@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
+  IsDefined,
   IsIn,
   IsInt,
   IsOptional,
@@ -17,12 +18,16 @@ import {
 import { DECIMAL_PATTERN } from '../markets/decimal.js';
 import { MAX_IMPORT_LEVELS } from './exchange.service.js';
 
+/** A required field that is absent is told only that (not every format it would also fail). */
+const REQUIRED = { message: '$property is required' };
+
 const DECIMAL_MESSAGE =
   '$property must be a decimal string of digits with at most one point (such as "64250.5"), no sign or exponent';
 
 /** `POST /markets/:symbol/orders`: a limit order. */
 export class PlaceOrderRequest {
   @ApiProperty({ enum: ['buy', 'sell'], example: 'buy' })
+  @IsDefined(REQUIRED)
   @IsIn(['buy', 'sell'], { message: '$property must be "buy" or "sell"' })
   side!: 'buy' | 'sell';
 
@@ -31,6 +36,7 @@ export class PlaceOrderRequest {
     example: '64250.50',
     pattern: DECIMAL_PATTERN.source,
   })
+  @IsDefined(REQUIRED)
   @IsString({ message: '$property must be a decimal string' })
   @MaxLength(49)
   @Matches(DECIMAL_PATTERN, { message: DECIMAL_MESSAGE })
@@ -41,6 +47,7 @@ export class PlaceOrderRequest {
     example: '0.25',
     pattern: DECIMAL_PATTERN.source,
   })
+  @IsDefined(REQUIRED)
   @IsString({ message: '$property must be a decimal string' })
   @MaxLength(49)
   @Matches(DECIMAL_PATTERN, { message: DECIMAL_MESSAGE })
@@ -66,12 +73,14 @@ export class PlaceOrderRequest {
 /** One level of an imported book. */
 export class BookLevelRequest {
   @ApiProperty({ example: '64250.5' })
+  @IsDefined(REQUIRED)
   @IsString({ message: '$property must be a decimal string' })
   @MaxLength(49)
   @Matches(DECIMAL_PATTERN, { message: DECIMAL_MESSAGE })
   price!: string;
 
   @ApiProperty({ example: '1.25' })
+  @IsDefined(REQUIRED)
   @IsString({ message: '$property must be a decimal string' })
   @MaxLength(49)
   @Matches(DECIMAL_PATTERN, { message: DECIMAL_MESSAGE })
@@ -81,6 +90,7 @@ export class BookLevelRequest {
 /** `PUT /markets/:symbol/book`: the whole book to import. */
 export class ImportBookRequest {
   @ApiProperty({ type: [BookLevelRequest], maxItems: MAX_IMPORT_LEVELS })
+  @IsDefined(REQUIRED)
   @IsArray()
   @ArrayMaxSize(MAX_IMPORT_LEVELS)
   @ValidateNested({ each: true })
@@ -88,6 +98,7 @@ export class ImportBookRequest {
   bids!: BookLevelRequest[];
 
   @ApiProperty({ type: [BookLevelRequest], maxItems: MAX_IMPORT_LEVELS })
+  @IsDefined(REQUIRED)
   @IsArray()
   @ArrayMaxSize(MAX_IMPORT_LEVELS)
   @ValidateNested({ each: true })

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
 import { BadRequestException, type ArgumentMetadata } from '@nestjs/common';
 
-import { BookQuery } from '../exchange/requests.dto.js';
+import { BookQuery, PlaceOrderRequest } from '../exchange/requests.dto.js';
 import { createValidationPipe } from './validation.js';
 
 const query: ArgumentMetadata = { type: 'query', metatype: BookQuery, data: '' };
@@ -36,5 +36,18 @@ describe('the app-wide validation pipe', () => {
     await expect(pipe.transform({ depth: '20', extra: 'x' }, query)).rejects.toBeInstanceOf(
       BadRequestException,
     );
+  });
+
+  it('tells an absent required field only that it is required', async () => {
+    const body: ArgumentMetadata = { type: 'body', metatype: PlaceOrderRequest, data: '' };
+    await expect(createValidationPipe().transform({ price: '1.5' }, body)).rejects.toMatchObject({
+      response: {
+        message: 'side is required',
+        errors: [
+          { field: 'side', reason: 'side is required' },
+          { field: 'quantity', reason: 'quantity is required' },
+        ],
+      },
+    });
   });
 });

@@ -16,8 +16,10 @@ function collect(errors: readonly ValidationError[], parent: string, out: FieldE
   for (const error of errors) {
     const field = parent === '' ? error.property : `${parent}.${error.property}`;
     if (error.constraints !== undefined) {
-      // Constraints that share one message (a range said once) are said once.
-      out.push({ field, reason: [...new Set(Object.values(error.constraints))].join('; ') });
+      // An absent field is told that alone; constraints that share one message (a range) say it once.
+      const { isDefined } = error.constraints;
+      const reasons = isDefined === undefined ? Object.values(error.constraints) : [isDefined];
+      out.push({ field, reason: [...new Set(reasons)].join('; ') });
     }
     if (error.children !== undefined && error.children.length > 0) collect(error.children, field, out);
   }
