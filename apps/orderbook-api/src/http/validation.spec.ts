@@ -50,4 +50,16 @@ describe('the app-wide validation pipe', () => {
       },
     });
   });
+
+  it('tells a body that is not a JSON object so, whatever it is instead', async () => {
+    const body: ArgumentMetadata = { type: 'body', metatype: PlaceOrderRequest, data: '' };
+    for (const value of [[1, 2], 'buy', 42, true]) {
+      await expect(createValidationPipe().transform(value, body)).rejects.toMatchObject({
+        response: {
+          message: 'the body must be a JSON object',
+          errors: [{ field: 'body', reason: 'the body must be a JSON object' }],
+        },
+      });
+    }
+  });
 });

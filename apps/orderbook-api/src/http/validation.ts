@@ -54,6 +54,18 @@ class QueryMemoValidationPipe extends ValidationPipe {
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const { metatype } = metadata;
+    // A DTO is an object: a JSON array or scalar body is told so, not "property 0 should not exist".
+    // No body at all stays Nest's (an empty object, as its pipe makes of it).
+    if (
+      metadata.type === 'body' &&
+      value !== undefined &&
+      value !== null &&
+      (typeof value !== 'object' || Array.isArray(value)) &&
+      metatype !== undefined &&
+      this.toValidate(metadata)
+    ) {
+      throw badRequest([{ field: 'body', reason: 'the body must be a JSON object' }]);
+    }
     if (metadata.type !== 'query' || metatype === undefined || !isFlatStrings(value)) {
       return super.transform(value, metadata);
     }
