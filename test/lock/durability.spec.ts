@@ -282,7 +282,13 @@ describe('durable locks on a Cluster with a replica per master', () => {
           ),
         ),
       );
-    expect(await acquireAll()).toEqual(resources.map(() => 'acquired'));
+    // WAIT's timeout is a time: a replica starved of CPU on a loaded machine can miss it, so each
+    // round may be tried again. What is asserted is which masters fail, not how fast replicas answer.
+    await eventually(
+      async () => expect(await acquireAll()).toEqual(resources.map(() => 'acquired')),
+      20_000,
+      100,
+    );
 
     const [lonely] = await cluster.masterIndexes();
     await cluster.servers[await cluster.replicaOf(lonely!)]!.kill();
@@ -290,10 +296,15 @@ describe('durable locks on a Cluster with a replica per master', () => {
       resources.map((resource) => cluster.ownerOf(clusterKeySlot(`${keyPrefix}:lock:{${resource}}:owner`))),
     );
     expect(owners).toContain(lonely);
-    expect(await acquireAll()).toEqual(
-      owners.map((owner) => (owner === lonely ? 'unreplicated' : 'acquired')),
+    await eventually(
+      async () =>
+        expect(await acquireAll()).toEqual(
+          owners.map((owner) => (owner === lonely ? 'unreplicated' : 'acquired')),
+        ),
+      20_000,
+      100,
     );
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('LockModule with durability', () => {
