@@ -1,4 +1,4 @@
-import { expect } from '@jest/globals';
+import { afterEach, beforeEach, expect } from '@jest/globals';
 import { Redis } from 'ioredis';
 
 import { eventually } from './eventually.js';
@@ -57,6 +57,43 @@ export async function stopReplicatedPair(pair: Partial<ReplicatedPair>): Promise
   pair.onPrimary?.disconnect();
   pair.onReplica?.disconnect();
   await Promise.all([pair.primary?.stop(), pair.replica?.stop()]);
+}
+
+/** What {@link replicatedPairPerTest} gives the tests of a describe. */
+export interface ReplicatedPairPerTest {
+  /** This test's primary. */
+  readonly primary: RedisServer;
+  /** This test's replica of it, counted for WAIT. */
+  readonly replica: RedisServer;
+  /** Runs `cleanup` after the test, before the servers stop (the last registered first). */
+  afterTest(cleanup: () => unknown): void;
+}
+
+/**
+ * A fresh primary and replica for each test of the calling describe (a failover spends them),
+ * stopped after it once the test's clean-ups have run.
+ */
+export function replicatedPairPerTest(): ReplicatedPairPerTest {
+  let primary: RedisServer | undefined;
+  let replica: RedisServer | undefined;
+  const cleanups: (() => unknown)[] = [];
+  beforeEach(async () => {
+    primary = await startPrimary();
+    replica = await startReplica(primary);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await Promise.all([primary?.stop(), replica?.stop()]);
+  });
+  return {
+    get primary() {
+      return primary as RedisServer;
+    },
+    get replica() {
+      return replica as RedisServer;
+    },
+    afterTest: (cleanup) => void cleanups.push(cleanup),
+  };
 }
 
 /** Resolves once `onPrimary`'s server counts no replica (one was killed or cut off). */

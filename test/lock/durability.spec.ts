@@ -1,6 +1,6 @@
 // Issue 19: durable mode (`durability: { replicas, timeoutMs }`, every granting write followed by WAIT)
 // on a primary with one replica, and fencing tokens across the promotion of a stale replica.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
@@ -24,6 +24,7 @@ import {
   stopReplicatedPair,
   rejectedOption,
   waitUntilNoReplica,
+  replicatedPairPerTest,
 } from '../harness/replication.js';
 import { freePort } from '../harness/free-port.js';
 import { openLocks, type LockInstance } from './lock-test-kit.js';
@@ -346,31 +347,22 @@ describe('LockModule with durability', () => {
 describe('fencing tokens across a failover', () => {
   const keyPrefix = uniquePrefix('failover');
   const fenceKey = `${keyPrefix}:lock:{ledger}:fence`;
-  let primary: RedisServer;
-  let replica: RedisServer;
+  const servers = replicatedPairPerTest();
   let onReplica: Redis;
-  const opened: LockInstance[] = [];
 
   const open = async (server: RedisServer, options = {}): Promise<LockInstance> => {
     const instance = await openLocks({ url: server.url, keyPrefix }, options);
-    opened.push(instance);
+    servers.afterTest(() => instance.close());
     return instance;
   };
 
-  beforeEach(async () => {
-    primary = await startPrimary();
-    replica = await startReplica(primary);
-    onReplica = admin(replica);
-  });
-
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((instance) => instance.close()));
-    onReplica?.disconnect();
-    await Promise.all([primary?.stop(), replica?.stop()]);
+  beforeEach(() => {
+    onReplica = admin(servers.replica);
+    servers.afterTest(() => onReplica.disconnect());
   });
 
   it('issues tokens above every earlier one after a stale replica is promoted', async () => {
-    const onPrimary = await open(primary, { ttlMs: 30_000 });
+    const onPrimary = await open(servers.primary, { ttlMs: 30_000 });
     const first = await onPrimary.locks.acquire('ledger');
     await first.release();
     // The replica has the counter as the first acquisition left it, then hears nothing more.
@@ -387,18 +379,18 @@ describe('fencing tokens across a failover', () => {
     expect(Math.max(...issued)).toBeGreaterThan(first.fencingToken + 15);
 
     await onReplica.call('REPLICAOF', 'NO', 'ONE');
-    const onPromoted = await open(replica, { ttlMs: 30_000 });
+    const onPromoted = await open(servers.replica, { ttlMs: 30_000 });
     const after = await onPromoted.locks.acquire('ledger');
     expect(after.fencingToken).toBeGreaterThan(Math.max(...issued));
     await after.release();
   });
 
   it('keeps a durable lock held through the failure of its primary', async () => {
-    const durable = await open(primary, { durability: DURABILITY, ttlMs: 30_000 });
+    const durable = await open(servers.primary, { durability: DURABILITY, ttlMs: 30_000 });
     const lock = await durable.locks.acquire('account');
-    await primary.kill();
+    await servers.primary.kill();
     await onReplica.call('REPLICAOF', 'NO', 'ONE');
-    const onPromoted = await open(replica);
+    const onPromoted = await open(servers.replica);
     expect(await onPromoted.locks.tryAcquire('account')).toBeNull();
     // Whoever takes it next, once the lease ends, gets a larger token.
     await onReplica.del(`${keyPrefix}:lock:{account}:owner`);

@@ -1,6 +1,6 @@
 // Issue 19: durable stream publishes (`durability: { replicas, timeoutMs }`: each
 // StreamProducer.publish followed by WAIT) on a primary with one replica.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import {
   EventBus,
@@ -21,13 +21,12 @@ import type { Redis } from 'ioredis';
 import { eventually, PlaceholderConnectionModule, RedisServer } from '../harness/index.js';
 import {
   admin,
-  startPrimary,
-  startReplica,
   waitCalls,
   startReplicatedPair,
   stopReplicatedPair,
   rejectedOption,
   waitUntilNoReplica,
+  replicatedPairPerTest,
 } from '../harness/replication.js';
 import { metricValue, open, uniquePrefix } from './messaging-test-kit.js';
 
@@ -174,23 +173,11 @@ describe('durable stream publishes on a primary with one replica', () => {
 
 describe('durable stream publishes across the failure of the primary', () => {
   const keyPrefix = uniquePrefix('durablefailover');
-  let primary: RedisServer;
-  let replica: RedisServer;
-  const closing: (() => Promise<void>)[] = [];
-
-  beforeEach(async () => {
-    primary = await startPrimary();
-    replica = await startReplica(primary);
-  });
-
-  afterEach(async () => {
-    for (const close of closing.splice(0).reverse()) await close();
-    await Promise.all([primary?.stop(), replica?.stop()]);
-  });
+  const servers = replicatedPairPerTest();
 
   it('keeps every acknowledged entry on the promoted replica, where a consumer group gets them all', async () => {
-    const connection = await open({ url: primary.url }, keyPrefix);
-    closing.push(() => connection.close());
+    const connection = await open({ url: servers.primary.url }, keyPrefix);
+    servers.afterTest(() => connection.close());
     const producer = new StreamProducer(connection, DURABLE);
     const ids: string[] = [];
     for (let n = 0; n < 10; n++) ids.push(await producer.publish('jobs', 'job.created', { n }));
@@ -201,16 +188,16 @@ describe('durable stream publishes across the failure of the primary', () => {
       )),
     );
 
-    await primary.kill();
-    const onReplica = admin(replica);
+    await servers.primary.kill();
+    const onReplica = admin(servers.replica);
     try {
       await onReplica.call('REPLICAOF', 'NO', 'ONE');
     } finally {
       onReplica.disconnect();
     }
 
-    const promoted = await open({ url: replica.url }, keyPrefix, 'messaging-promoted');
-    closing.push(() => promoted.close());
+    const promoted = await open({ url: servers.replica.url }, keyPrefix, 'messaging-promoted');
+    servers.afterTest(() => promoted.close());
     const seen: { id: string; n: number }[] = [];
     const consumer = new StreamConsumer<{ n: number }>(promoted, {
       stream: 'jobs',
@@ -218,7 +205,7 @@ describe('durable stream publishes across the failure of the primary', () => {
       blockMs: 100,
       handler: (message) => void seen.push({ id: message.id, n: message.data.n }),
     });
-    closing.push(() => consumer.stop());
+    servers.afterTest(() => consumer.stop());
     await consumer.start();
     await eventually(() => expect(seen).toHaveLength(20));
     expect(seen.map(({ id }) => id).sort()).toEqual([...ids].sort());

@@ -1,6 +1,6 @@
 // Issue 19: durable order-book writes (`durability: { replicas, timeoutMs }`: saveSnapshot,
 // applyDelta and delete each followed by WAIT) on a primary with one replica.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   OrderBookDurabilityError,
   OrderBookOptionsError,
@@ -13,13 +13,12 @@ import { Redis } from 'ioredis';
 import type { RedisServer } from '../harness/index.js';
 import {
   admin,
-  startPrimary,
-  startReplica,
   waitCalls,
   startReplicatedPair,
   stopReplicatedPair,
   rejectedOption,
   waitUntilNoReplica,
+  replicatedPairPerTest,
 } from '../harness/replication.js';
 import { metricValue, openStore, uniquePrefix, type StoreInstance } from './orderbook-test-kit.js';
 
@@ -165,24 +164,11 @@ describe('durable order-book writes on a primary with one replica', () => {
 
 describe('a durable order book across the failure of its primary', () => {
   const keyPrefix = uniquePrefix('failoverbook');
-  let primary: RedisServer;
-  let replica: RedisServer;
-  let opened: StoreInstance[] = [];
-
-  beforeEach(async () => {
-    primary = await startPrimary();
-    replica = await startReplica(primary);
-  });
-
-  afterEach(async () => {
-    await Promise.all(opened.map((instance) => instance.close()));
-    opened = [];
-    await Promise.all([primary?.stop(), replica?.stop()]);
-  });
+  const servers = replicatedPairPerTest();
 
   it('keeps every acknowledged write on the promoted replica', async () => {
-    const durable = await openStore({ url: primary.url, keyPrefix }, OPTIONS);
-    opened.push(durable);
+    const durable = await openStore({ url: servers.primary.url, keyPrefix }, OPTIONS);
+    servers.afterTest(() => durable.close());
     await durable.store.saveSnapshot('BTC-USD', { sequence: 10, ...BOOK });
     for (let sequence = 11; sequence <= 20; sequence += 1) {
       await durable.store.applyDelta('BTC-USD', {
@@ -191,15 +177,15 @@ describe('a durable order book across the failure of its primary', () => {
         asks: [],
       });
     }
-    await primary.kill();
-    const onReplica = admin(replica);
+    await servers.primary.kill();
+    const onReplica = admin(servers.replica);
     try {
       await onReplica.call('REPLICAOF', 'NO', 'ONE');
     } finally {
       onReplica.disconnect();
     }
-    const promoted = await openStore({ url: replica.url, keyPrefix }, PLAIN);
-    opened.push(promoted);
+    const promoted = await openStore({ url: servers.replica.url, keyPrefix }, PLAIN);
+    servers.afterTest(() => promoted.close());
     const book = await promoted.store.getSnapshot('BTC-USD', 5);
     expect(book?.sequence).toBe(20);
     expect(book?.bids).toEqual([

@@ -1,6 +1,6 @@
 // Issue 19: durable rate limits (`durability: { replicas, timeoutMs }`: every admission followed by
 // WAIT) on a primary with one replica, and what a failover leaves of the admissions.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   RateLimiterService,
   RateLimitOptionsError,
@@ -12,13 +12,12 @@ import { Redis } from 'ioredis';
 import type { RedisServer } from '../harness/index.js';
 import {
   admin,
-  startPrimary,
-  startReplica,
   waitCalls,
   startReplicatedPair,
   stopReplicatedPair,
   rejectedOption,
   waitUntilNoReplica,
+  replicatedPairPerTest,
 } from '../harness/replication.js';
 import { metricValue, openLimiter, uniquePrefix, type LimiterInstance } from './rate-limit-test-kit.js';
 
@@ -201,23 +200,21 @@ describe('a durable rate limit across the failure of its primary', () => {
   const keyPrefix = uniquePrefix('failoverlimit');
   const limit = 5;
   const rule: RateLimitRule = { name: 'failover', limit, windowMs: 60_000, onRedisError: 'closed' };
-  let primary: RedisServer;
-  let replica: RedisServer;
-  let opened: LimiterInstance[] = [];
+  const servers = replicatedPairPerTest();
 
   const open = async (server: RedisServer, options: RateLimitModuleOptions) => {
     const instance = await openLimiter(
       { url: server.url, keyPrefix, commandTimeoutMs: COMMAND_TIMEOUT_MS },
       options,
     );
-    opened.push(instance);
+    servers.afterTest(() => instance.close());
     return instance;
   };
 
   /** Kills the primary and promotes the replica, as Sentinel would (REPLICAOF NO ONE). */
   const failOver = async () => {
-    await primary.kill();
-    const onReplica = admin(replica);
+    await servers.primary.kill();
+    const onReplica = admin(servers.replica);
     try {
       await onReplica.call('REPLICAOF', 'NO', 'ONE');
     } finally {
@@ -227,25 +224,14 @@ describe('a durable rate limit across the failure of its primary', () => {
 
   /** Hits the promoted replica until it refuses; the admissions it made. */
   const admittedAfterFailover = async () => {
-    const promoted = await open(replica, {});
+    const promoted = await open(servers.replica, {});
     let admitted = 0;
     while ((await promoted.limiter.consume('client', rule)).allowed) admitted += 1;
     return admitted;
   };
 
-  beforeEach(async () => {
-    primary = await startPrimary();
-    replica = await startReplica(primary);
-  });
-
-  afterEach(async () => {
-    await Promise.all(opened.map((instance) => instance.close()));
-    opened = [];
-    await Promise.all([primary?.stop(), replica?.stop()]);
-  });
-
   it('denies the next hit on the promoted replica after hits up to the limit: 0 over-admissions', async () => {
-    const { limiter } = await open(primary, DURABLE);
+    const { limiter } = await open(servers.primary, DURABLE);
     for (let hit = 0; hit < limit; hit += 1) {
       expect(await limiter.consume('client', rule)).toMatchObject({ allowed: true, source: 'redis' });
     }
@@ -262,11 +248,11 @@ describe('a durable rate limit across the failure of its primary', () => {
   ] as const)(
     'over the limit across a failover to a replica cut off from the primary: %s',
     async (_mode, options, overAdmissions) => {
-      const { limiter } = await open(primary, options);
+      const { limiter } = await open(servers.primary, options);
       let admitted = 0;
       for (let hit = 0; hit < 2; hit += 1) if ((await limiter.consume('client', rule)).allowed) admitted += 1;
-      const onReplica = admin(replica);
-      const onPrimary = admin(primary);
+      const onReplica = admin(servers.replica);
+      const onPrimary = admin(servers.primary);
       try {
         await onReplica.call('REPLICAOF', 'NO', 'ONE');
         await waitUntilNoReplica(onPrimary);
@@ -275,7 +261,7 @@ describe('a durable rate limit across the failure of its primary', () => {
         onPrimary.disconnect();
       }
       for (let hit = 0; hit < 3; hit += 1) if ((await limiter.consume('client', rule)).allowed) admitted += 1;
-      await primary.kill();
+      await servers.primary.kill();
       admitted += await admittedAfterFailover();
       expect(admitted - limit).toBe(overAdmissions);
     },
